@@ -1,0 +1,173 @@
+//! # xtask — `cargo xtask build | run | test`
+//!
+//! - `build [--dev]`: the WebAssembly bundle (cargo → wasm-bindgen as a library → `wasm-opt -Oz` from the
+//!   pinned npm `binaryen`), assembled with the HTML shell, CSS and public assets into `site/`, with
+//!   precompressed `.br`/`.gz` copies. Prints the bundle's sizes.
+//! - `run [-- serve flags]`: builds, then starts `clusterdeck serve` on 127.0.0.1 with `./data`.
+//! - `test`: installs what is missing, checks formatting and lints (native and wasm32), runs every test,
+//!   builds the site and runs the end-to-end tests in headless Chromium. Ends with one summary line.
+
+mod build;
+mod tools;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::bail;
+
+use crate::tools::{cargo, repo_root, run};
+
+/// The native package selection, the same for every native cargo call so features resolve once.
+pub const NATIVE: &[&str] = &["--workspace", "--exclude", "app", "--exclude", "xtask"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build") => build::build(build::Profile::from_args(&args[1..])).map(|_| ()),
+        Some("run") => run_console(&args[1..]),
+        Some("test") => test(),
+        _ => {
+            eprintln!("usage: cargo xtask <build [--dev] | run [serve flags...] | test>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_console(extra: &[String]) -> anyhow::Result<()> {
+    tools::ensure_wasm_target()?;
+    tools::ensure_binaryen()?;
+    build::build(build::Profile::Release)?;
+    let mut args: Vec<&str> = vec!["build"];
+    args.extend(NATIVE);
+    run(cargo().args(&args))?;
+    let root = repo_root();
+    let bin = root.join("target/debug/clusterdeck");
+    let has_listen = extra.iter().any(|a| a.starts_with("--listen"));
+    let listen = if has_listen { None } else { Some("127.0.0.1:8080") };
+    println!();
+    println!(
+        "Clusterdeck console: http://{}",
+        listen.unwrap_or("(the address given with --listen)")
+    );
+    println!("Demo login: user admin, password ironport, login host newyork.example.com");
+    println!(
+        "(other demo users: ops/ops-pass, viewer/viewer-pass, helpdesk/helpdesk-pass, guest1/guest1-pass)"
+    );
+    println!();
+    let mut cmd = std::process::Command::new(bin);
+    cmd.current_dir(&root)
+        .arg("serve")
+        .arg("--data-dir")
+        .arg("data")
+        .arg("--site-dir")
+        .arg("site");
+    if let Some(listen) = listen {
+        cmd.arg("--listen").arg(listen);
+    }
+    cmd.args(extra);
+    run(&mut cmd)
+}
+
+struct Step {
+    name: &'static str,
+    seconds: f64,
+    ok: bool,
+}
+
+fn test() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut step = |name: &'static str, f: &mut dyn FnMut() -> anyhow::Result<()>| -> bool {
+        println!("\n==> {name}");
+        let t = Instant::now();
+        let result = f();
+        let ok = match &result {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("xtask: {name} failed: {e:#}");
+                false
+            }
+        };
+        steps.push(Step {
+            name,
+            seconds: t.elapsed().as_secs_f64(),
+            ok,
+        });
+        ok
+    };
+
+    let ok = step("install tools", &mut || {
+        tools::ensure_wasm_target()?;
+        tools::ensure_chromium()?;
+        tools::ensure_binaryen()
+    }) && step("cargo fmt --check", &mut || {
+        run(cargo().args(["fmt", "--all", "--", "--check"]))
+    }) && step("clippy (native)", &mut || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "app",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    }) && step("clippy (wasm32: cluster, app)", &mut || {
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "cluster",
+            "-p",
+            "app",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    }) && step("cargo test", &mut || {
+        let mut args = vec!["test"];
+        args.extend(NATIVE);
+        run(cargo().args(&args))
+    }) && step("build the site", &mut || {
+        build::build(build::Profile::Release).map(|_| ())
+    }) && step("end-to-end tests (headless Chromium)", &mut || {
+        let mut build_args = vec!["build"];
+        build_args.extend(NATIVE);
+        run(cargo().args(&build_args))?;
+        let mut args = vec!["test"];
+        args.extend(NATIVE);
+        args.extend(["--test", "e2e", "--", "--ignored", "--test-threads=1"]);
+        run(cargo()
+            .args(&args)
+            .env("CLUSTERDECK_SITE_DIR", repo_root().join("site")))
+    });
+
+    println!("\n==> summary");
+    for s in &steps {
+        println!(
+            "  {:<40} {:>7.1} s  {}",
+            s.name,
+            s.seconds,
+            if s.ok { "ok" } else { "FAILED" }
+        );
+    }
+    let failed = steps.iter().filter(|s| !s.ok).count();
+    let passed = steps.len() - failed;
+    let total = started.elapsed().as_secs_f64();
+    println!("  {:<40} {total:>7.1} s", "total");
+    println!("steps: {passed} passed, {failed} failed");
+    if ok {
+        Ok(())
+    } else {
+        bail!("cargo xtask test: a step failed")
+    }
+}

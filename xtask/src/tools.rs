@@ -1,0 +1,152 @@
+//! Finding and installing the tools the build needs: the wasm32 target, Chromium and ChromeDriver, and
+//! the pinned npm `binaryen` (for `wasm-opt`) in `.tools/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+/// The binaryen release whose `wasm-opt` optimises the bundle. Debian's binaryen 108 is too old: its
+/// output fails at run time (`WebAssembly.Table.set(): Argument 1 is invalid`).
+pub const BINARYEN_VERSION: &str = "132.0.0";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// A `cargo` command in the repository root, with incremental compilation off under CI.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(repo_root());
+    if std::env::var_os("CI").is_some() {
+        cmd.env("CARGO_INCREMENTAL", "0");
+    }
+    cmd
+}
+
+/// Runs a command, failing with its command line when it does not exit 0.
+pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{:?} exited with {status}", display(cmd));
+    }
+    Ok(())
+}
+
+fn display(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn output(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {}", display(cmd)))?;
+    if !out.status.success() {
+        bail!(
+            "{} exited with {}: {}",
+            display(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    println!("installing the wasm32-unknown-unknown target with rustup");
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u"))
+        .map(|s| s.trim() == "0")
+        .unwrap_or(false)
+}
+
+pub fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromium".into())
+}
+
+pub fn chromedriver() -> PathBuf {
+    std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromedriver".into())
+}
+
+pub fn ensure_chromium() -> anyhow::Result<()> {
+    if chromium().exists() && chromedriver().exists() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "Chromium and ChromeDriver are missing ({} / {}); install Debian's `chromium` and `chromium-driver` \
+             (or set CHROMIUM and CHROMEDRIVER)",
+            chromium().display(),
+            chromedriver().display()
+        );
+    }
+    println!("installing Debian's chromium and chromium-driver");
+    run(Command::new("apt-get").arg("update").arg("-q"))?;
+    run(Command::new("apt-get")
+        .args([
+            "install",
+            "-y",
+            "-q",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The local tools folder (`.tools/`, ignored by git).
+pub fn tools_dir() -> PathBuf {
+    repo_root().join(".tools")
+}
+
+/// `wasm-opt` from the pinned npm binaryen: a Node script.
+pub fn wasm_opt() -> PathBuf {
+    tools_dir().join("node_modules/binaryen/bin/wasm-opt")
+}
+
+pub fn ensure_binaryen() -> anyhow::Result<()> {
+    let pkg = tools_dir().join("node_modules/binaryen/package.json");
+    if let Ok(text) = std::fs::read_to_string(&pkg) {
+        if text.contains(&format!("\"version\": \"{BINARYEN_VERSION}\"")) && wasm_opt().exists() {
+            return Ok(());
+        }
+    }
+    println!(
+        "installing binaryen@{BINARYEN_VERSION} from npm into {}",
+        tools_dir().display()
+    );
+    std::fs::create_dir_all(tools_dir())?;
+    let manifest = tools_dir().join("package.json");
+    if !manifest.exists() {
+        std::fs::write(
+            &manifest,
+            "{ \"name\": \"clusterdeck-tools\", \"private\": true }\n",
+        )?;
+    }
+    run(Command::new("npm").current_dir(tools_dir()).args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--save-exact",
+        &format!("binaryen@{BINARYEN_VERSION}"),
+    ]))
+}
