@@ -246,12 +246,73 @@ fn standalone_store(host: &Host) -> ConfigStore {
     store
 }
 
+/// A new standalone machine for scripts' `@machine <host> <version>`: users `admin`/`ironport`, interfaces
+/// `Management`, `Data1`, `Data2` (10.9.<n>.x), listeners `InboundMail` and `OutboundMail`, no routes.
+pub fn new_standalone(host: &Hostname, version: Version, n: u8) -> Machine {
+    let mode = Mode::Machine(host.clone());
+    let short: String = host
+        .as_str()
+        .split('.')
+        .next()
+        .unwrap_or("m")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let ip = |i: u8| format!("10.9.{n}.{}", 10 + i);
+    let mut store = ConfigStore::default();
+    let values: Vec<(FeatureId, FeatureValue)> = vec![
+        (FeatureId::Users, rows(&[&["admin", "administrator", "ironport"]])),
+        (
+            FeatureId::IpInterfaces,
+            rows(&[
+                &["Management", &ip(0), "22", "0"],
+                &["Data1", &ip(1), "22", "0"],
+                &["Data2", &ip(2), "0", "0"],
+            ]),
+        ),
+        (
+            FeatureId::Listeners,
+            rows(&[
+                &["InboundMail", "Data1", "public"],
+                &["OutboundMail", "Data2", "private"],
+            ]),
+        ),
+        (FeatureId::Hostname, rows(&[&[host.as_str()]])),
+        (FeatureId::DefaultGateway, rows(&[&[&format!("10.9.{n}.1")]])),
+    ];
+    for id in FeatureId::ALL {
+        let value = values
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| id.schema().default_value());
+        store.set(mode.clone(), id, setting(value));
+    }
+    Machine {
+        hostname: host.clone(),
+        serial: format!(
+            "4229C0A1C0{n:02X}-{}",
+            short.to_ascii_uppercase().chars().take(6).collect::<String>()
+        ),
+        version,
+        user_key: format!("ukey-{short}-{n:02x}"),
+        membership: None,
+        detached: false,
+        upgrade: Upgrade::Idle,
+        runtime: Runtime::default(),
+        local: LocalData::default(),
+        config: store,
+    }
+}
+
 fn empty_fleet() -> Fleet {
     Fleet {
         clusters: Default::default(),
         machines: Default::default(),
         upgrades_offered: vec![Version::new(9, 5, 0), Version::new(9, 7, 0)],
         network: Network::default(),
+        sessions: Default::default(),
+        next_session: 1,
         revision: 0,
         now: CLOCK_START,
     }

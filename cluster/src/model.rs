@@ -163,9 +163,14 @@ pub struct Setting {
 
 /// One host's copy of the configuration: `mode -> feature -> setting`. A mode that holds a feature
 /// *defines* it. For a standalone machine the only mode is its own machine mode.
+///
+/// `removed` keeps the revision of each deleted definition (a tombstone), so that the last-writer-wins
+/// merge on reconnect (DOMAIN 8.3) does not bring back what a newer commit deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ConfigStore {
     pub modes: BTreeMap<Mode, BTreeMap<FeatureId, Setting>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub removed: BTreeMap<Mode, BTreeMap<FeatureId, Rev>>,
 }
 
 impl ConfigStore {
@@ -173,10 +178,18 @@ impl ConfigStore {
         self.modes.get(mode).and_then(|m| m.get(&feature))
     }
 
+    /// Defines `feature` at `mode`.
     pub fn set(&mut self, mode: Mode, feature: FeatureId, setting: Setting) {
+        if let Some(t) = self.removed.get_mut(&mode) {
+            t.remove(&feature);
+            if t.is_empty() {
+                self.removed.remove(&mode);
+            }
+        }
         self.modes.entry(mode).or_default().insert(feature, setting);
     }
 
+    /// Removes a definition without leaving a tombstone (for views and whole-mode drops).
     pub fn remove(&mut self, mode: &Mode, feature: FeatureId) -> Option<Setting> {
         let map = self.modes.get_mut(mode)?;
         let out = map.remove(&feature);
@@ -184,6 +197,33 @@ impl ConfigStore {
             self.modes.remove(mode);
         }
         out
+    }
+
+    /// Removes a definition by a commit at `rev`, leaving a tombstone for the merge.
+    pub fn delete(&mut self, mode: &Mode, feature: FeatureId, rev: Rev) {
+        self.remove(mode, feature);
+        self.removed.entry(mode.clone()).or_default().insert(feature, rev);
+    }
+
+    /// The tombstone of a deleted definition.
+    pub fn tombstone(&self, mode: &Mode, feature: FeatureId) -> Option<&Rev> {
+        self.removed.get(mode).and_then(|m| m.get(&feature))
+    }
+
+    /// Drops a whole mode (its definitions and tombstones).
+    pub fn drop_mode(&mut self, mode: &Mode) {
+        self.modes.remove(mode);
+        self.removed.remove(mode);
+    }
+
+    /// Renames a mode, keeping its definitions (group rename).
+    pub fn rename_mode(&mut self, old: &Mode, new: Mode) {
+        if let Some(m) = self.modes.remove(old) {
+            self.modes.insert(new.clone(), m);
+        }
+        if let Some(t) = self.removed.remove(old) {
+            self.removed.insert(new, t);
+        }
     }
 
     /// Every `(mode, feature)` this store defines.
@@ -320,7 +360,7 @@ impl Network {
     }
 }
 
-/// A login session (DOMAIN 2.11). Pending changes live in [`crate::session`].
+/// Identifies a login session ([`crate::session::Session`]).
 pub type SessionId = u64;
 
 /// The whole world.
@@ -331,6 +371,10 @@ pub struct Fleet {
     /// Versions `upgrade` offers.
     pub upgrades_offered: Vec<Version>,
     pub network: Network,
+    /// Login sessions, with their modes and staged changes.
+    pub sessions: BTreeMap<SessionId, crate::session::Session>,
+    /// The id the next session gets.
+    pub next_session: SessionId,
     /// The number of events applied; every event increments it.
     pub revision: u64,
     /// The simulated time of the last event applied.
@@ -385,6 +429,30 @@ impl Fleet {
     ) -> impl Iterator<Item = &'a Machine> + 'a {
         self.members(cluster)
             .filter(move |m| m.membership.as_ref().is_some_and(|ms| &ms.group == group))
+    }
+
+    /// The cluster `host` belongs to.
+    pub fn cluster_of(&self, host: &Hostname) -> Option<&Cluster> {
+        self.machines
+            .get(host)
+            .and_then(|m| m.cluster())
+            .and_then(|c| self.clusters.get(c))
+    }
+
+    /// The group of a member.
+    pub fn group_of(&self, host: &Hostname) -> Option<&GroupName> {
+        self.machines
+            .get(host)
+            .and_then(|m| m.membership.as_ref())
+            .map(|ms| &ms.group)
+    }
+
+    /// The value `host` runs with for `feature`, read from its own replica.
+    pub fn effective(&self, host: &Hostname, feature: FeatureId) -> FeatureValue {
+        match self.machines.get(host) {
+            Some(m) => effective_in(&m.config, host, self.group_of(host), feature),
+            None => feature.schema().default_value(),
+        }
     }
 
     pub fn standalone_machines(&self) -> impl Iterator<Item = &Machine> {
@@ -462,11 +530,23 @@ impl Fleet {
     }
 }
 
+/// The effective value of `feature` for `host` in `store`: the defining mode's value, else the default.
+pub fn effective_in(
+    store: &ConfigStore,
+    host: &Hostname,
+    group: Option<&GroupName>,
+    feature: FeatureId,
+) -> FeatureValue {
+    resolve(store, host, group, feature)
+        .setting
+        .map(|s| s.value.clone())
+        .unwrap_or_else(|| feature.schema().default_value())
+}
+
 /// Where an effective value comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved<'a> {
     pub mode: Mode,
-    #[serde(skip)]
     pub setting: Option<&'a Setting>,
 }
 

@@ -1,0 +1,639 @@
+//! `apply`: the one way the fleet changes. Deterministic: the same events in the same order give the same
+//! fleet, on the server and in the browser.
+
+use std::collections::BTreeSet;
+
+use crate::event::{Event, EventKind, Write};
+use crate::features::FeatureId;
+use crate::model::{
+    effective_in, Addressing, Cluster, ConfigStore, Fleet, Membership, Mode, Rev, Setting, Upgrade,
+};
+use crate::names::{GroupName, Hostname, Timestamp, UserName};
+use crate::session::{Pending, Session};
+
+/// The group a new cluster starts with (DOMAIN 3.1).
+pub const MAIN_GROUP: &str = "Main_Group";
+
+/// Applies one event.
+pub fn apply(fleet: &mut Fleet, event: &Event) {
+    fleet.revision += 1;
+    if event.at > fleet.now {
+        fleet.now = event.at;
+    }
+    let seq = fleet.revision;
+    let at = event.at;
+    match &event.kind {
+        EventKind::SessionOpened { session, user, host } => {
+            let mode = fleet
+                .machine(host)
+                .and_then(|m| m.membership.as_ref())
+                .map(|_| Mode::Cluster);
+            fleet.sessions.insert(
+                *session,
+                Session {
+                    id: *session,
+                    user: user.clone(),
+                    host: host.clone(),
+                    mode,
+                    pending: Vec::new(),
+                },
+            );
+            fleet.next_session = fleet.next_session.max(session + 1);
+        }
+        EventKind::SessionClosed { session } => {
+            fleet.sessions.remove(session);
+        }
+        EventKind::ModeChanged { session, mode } => {
+            if let Some(s) = fleet.sessions.get_mut(session) {
+                s.mode = mode.clone();
+            }
+        }
+        EventKind::Staged { session, item } => {
+            if let Some(s) = fleet.sessions.get_mut(session) {
+                stage(s, item.clone());
+            }
+        }
+        EventKind::Cleared { session } => {
+            if let Some(s) = fleet.sessions.get_mut(session) {
+                s.pending.clear();
+            }
+        }
+        EventKind::Committed {
+            session,
+            host,
+            user,
+            writes,
+            structure,
+            ..
+        } => {
+            let rev = Rev {
+                at,
+                user: user.clone(),
+                origin: host.clone(),
+                seq,
+            };
+            write_reachable(fleet, host, writes, &rev);
+            for item in structure {
+                apply_structure(fleet, host, item);
+            }
+            if let Some(id) = session {
+                if let Some(s) = fleet.sessions.get_mut(id) {
+                    s.pending.clear();
+                }
+            }
+        }
+        EventKind::Forced {
+            host,
+            mode,
+            feature,
+            setting,
+        } => {
+            for target in targets(fleet, host) {
+                if let Some(m) = fleet.machines.get_mut(&target) {
+                    m.config.set(mode.clone(), *feature, setting.clone());
+                }
+            }
+        }
+        EventKind::ClusterCreated {
+            host,
+            name,
+            addressing,
+        } => create(fleet, host, name, *addressing),
+        EventKind::Joined {
+            host,
+            via,
+            group,
+            ccs,
+        } => join(fleet, host, via, group, *ccs, at, seq),
+        EventKind::MachineRemoved { host } => remove_machine(fleet, host),
+        EventKind::Detached { hosts } => {
+            for h in hosts {
+                if let Some(m) = fleet.machines.get_mut(h) {
+                    m.detached = true;
+                }
+            }
+        }
+        EventKind::Reconnected { hosts } => {
+            for h in hosts {
+                if let Some(m) = fleet.machines.get_mut(h) {
+                    m.detached = false;
+                }
+            }
+            synchronise(fleet);
+        }
+        EventKind::UpgradeDownloaded { host, version } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.upgrade = Upgrade::Downloaded { version: *version };
+            }
+        }
+        EventKind::UpgradeStarted {
+            host,
+            version,
+            detach,
+        } => {
+            for h in detach {
+                if let Some(m) = fleet.machines.get_mut(h) {
+                    m.detached = true;
+                }
+            }
+            if let Some(m) = fleet.machines.get_mut(host) {
+                if m.membership.is_some() {
+                    m.detached = true;
+                }
+                m.upgrade = Upgrade::Installing {
+                    version: *version,
+                    started: at,
+                };
+            }
+        }
+        EventKind::UpgradeFinished { host } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                if let Upgrade::Installing { version, .. } = m.upgrade {
+                    m.version = version;
+                }
+                m.upgrade = Upgrade::Idle;
+                m.local.log.push(format!(
+                    "{at} system: Info: rebooted, running AsyncOS {}",
+                    m.version
+                ));
+            }
+        }
+        EventKind::ListenersSuspended { host, listeners } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.suspended_listeners.extend(listeners.iter().cloned());
+            }
+        }
+        EventKind::ListenersResumed { host, listeners } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                for l in listeners {
+                    m.runtime.suspended_listeners.remove(l);
+                }
+            }
+        }
+        EventKind::MachineSuspended { host } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.suspended = true;
+            }
+        }
+        EventKind::MachineResumed { host } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.suspended = false;
+                m.runtime.suspended_listeners.clear();
+            }
+        }
+        EventKind::ConfigSaved { host, name, text } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.local.saved_configs.insert(name.clone(), text.clone());
+            }
+        }
+        EventKind::LinkChanged { a, b, up } => {
+            let key = if a <= b {
+                (a.clone(), b.clone())
+            } else {
+                (b.clone(), a.clone())
+            };
+            if *up {
+                fleet.network.links_down.remove(&key);
+                synchronise(fleet);
+            } else {
+                fleet.network.links_down.insert(key);
+            }
+        }
+        EventKind::DnsChanged { host, resolves } => {
+            if *resolves {
+                fleet.network.dns_off.remove(host);
+                synchronise(fleet);
+            } else {
+                fleet.network.dns_off.insert(host.clone());
+            }
+        }
+        EventKind::MachineAdded { machine } => {
+            fleet
+                .machines
+                .insert(machine.hostname.clone(), (**machine).clone());
+        }
+        EventKind::ClockAdvanced => {}
+    }
+}
+
+/// Adds a staged item; a second edit of the same item replaces its value and keeps the first base.
+fn stage(session: &mut Session, item: Pending) {
+    if let Pending::Edit {
+        mode, feature, value, ..
+    } = &item
+    {
+        for p in session.pending.iter_mut() {
+            if let Pending::Edit {
+                mode: m,
+                feature: f,
+                value: v,
+                ..
+            } = p
+            {
+                if m == mode && f == feature {
+                    *v = value.clone();
+                    return;
+                }
+            }
+        }
+    }
+    session.pending.push(item);
+}
+
+/// The hosts a commit from `host` reaches: every member reachable over up links, or only itself when it
+/// is disconnected or standalone.
+pub fn targets(fleet: &Fleet, host: &Hostname) -> BTreeSet<Hostname> {
+    let mut out = fleet.reachable_from(host);
+    out.insert(host.clone());
+    out
+}
+
+fn write_reachable(fleet: &mut Fleet, host: &Hostname, writes: &[Write], rev: &Rev) {
+    for target in targets(fleet, host) {
+        if let Some(m) = fleet.machines.get_mut(&target) {
+            for w in writes {
+                match &w.value {
+                    Some(v) => m.config.set(
+                        w.mode.clone(),
+                        w.feature,
+                        Setting {
+                            value: v.clone(),
+                            rev: rev.clone(),
+                        },
+                    ),
+                    None => m.config.delete(&w.mode, w.feature, rev.clone()),
+                }
+            }
+        }
+    }
+}
+
+fn member_hosts(fleet: &Fleet, host: &Hostname) -> Vec<Hostname> {
+    match fleet.machine(host).and_then(|m| m.cluster()) {
+        Some(c) => fleet.members(c).map(|m| m.hostname.clone()).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &Pending) {
+    let Some(cluster_name) = fleet.machine(host).and_then(|m| m.cluster()).cloned() else {
+        return;
+    };
+    let members = member_hosts(fleet, host);
+    match item {
+        Pending::Edit { .. } => {}
+        Pending::AddGroup { group } => {
+            if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
+                if !c.groups.contains(group) {
+                    c.groups.push(group.clone());
+                }
+            }
+        }
+        Pending::RenameGroup { old, new } => {
+            if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
+                for g in c.groups.iter_mut() {
+                    if g == old {
+                        *g = new.clone();
+                    }
+                }
+            }
+            for h in &members {
+                if let Some(m) = fleet.machines.get_mut(h) {
+                    m.config
+                        .rename_mode(&Mode::Group(old.clone()), Mode::Group(new.clone()));
+                    if let Some(ms) = m.membership.as_mut() {
+                        if &ms.group == old {
+                            ms.group = new.clone();
+                        }
+                    }
+                }
+            }
+            for s in fleet.sessions.values_mut() {
+                if s.mode == Some(Mode::Group(old.clone())) && members.contains(&s.host) {
+                    s.mode = Some(Mode::Group(new.clone()));
+                }
+            }
+        }
+        Pending::DeleteGroup { group, dest } => {
+            if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
+                c.groups.retain(|g| g != group);
+            }
+            for h in &members {
+                if let Some(m) = fleet.machines.get_mut(h) {
+                    m.config.drop_mode(&Mode::Group(group.clone()));
+                    if let (Some(ms), Some(d)) = (m.membership.as_mut(), dest) {
+                        if &ms.group == group {
+                            ms.group = d.clone();
+                        }
+                    }
+                }
+            }
+            for s in fleet.sessions.values_mut() {
+                if s.mode == Some(Mode::Group(group.clone())) && members.contains(&s.host) {
+                    s.mode = Some(Mode::Cluster);
+                }
+            }
+        }
+        Pending::SetGroup { host: h, group } => {
+            if let Some(ms) = fleet.machines.get_mut(h).and_then(|m| m.membership.as_mut()) {
+                ms.group = group.clone();
+            }
+        }
+        Pending::SetName { name } => {
+            if let Some(mut c) = fleet.clusters.remove(&cluster_name) {
+                c.name = name.clone();
+                fleet.clusters.insert(name.clone(), c);
+                for h in &members {
+                    if let Some(ms) = fleet.machines.get_mut(h).and_then(|m| m.membership.as_mut()) {
+                        ms.cluster = name.clone();
+                    }
+                }
+            }
+        }
+        Pending::PrepJoinNew { entry } => {
+            if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
+                c.prepjoin.retain(|e| e.host != entry.host);
+                c.prepjoin.push(entry.clone());
+            }
+        }
+        Pending::PrepJoinDelete { entry } => {
+            if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
+                c.prepjoin
+                    .retain(|e| e.serial != *entry && e.host.as_str() != entry);
+            }
+        }
+    }
+}
+
+fn create(fleet: &mut Fleet, host: &Hostname, name: &crate::names::ClusterName, addressing: Addressing) {
+    let main = GroupName::known(MAIN_GROUP);
+    let Some(m) = fleet.machines.get_mut(host) else {
+        return;
+    };
+    let own = Mode::Machine(host.clone());
+    let mut store = ConfigStore::default();
+    if let Some(settings) = m.config.modes.get(&own) {
+        for (feature, setting) in settings {
+            let mode = if feature.schema().levels.cluster {
+                Mode::Cluster
+            } else {
+                own.clone()
+            };
+            store.set(mode, *feature, setting.clone());
+        }
+    }
+    for id in FeatureId::ALL {
+        let schema = id.schema();
+        if schema.levels.cluster && store.get(&Mode::Cluster, id).is_none() {
+            let rev = Rev {
+                at: fleet.now,
+                user: admin_user(),
+                origin: host.clone(),
+                seq: fleet.revision,
+            };
+            store.set(
+                Mode::Cluster,
+                id,
+                Setting {
+                    value: schema.default_value(),
+                    rev,
+                },
+            );
+        }
+    }
+    m.config = store;
+    m.membership = Some(Membership {
+        cluster: name.clone(),
+        group: main.clone(),
+    });
+    m.detached = false;
+    fleet.clusters.insert(
+        name.clone(),
+        Cluster {
+            name: name.clone(),
+            addressing,
+            groups: vec![main],
+            prepjoin: Vec::new(),
+        },
+    );
+    for s in fleet.sessions.values_mut() {
+        if &s.host == host {
+            s.mode = Some(Mode::Cluster);
+            s.pending.clear();
+        }
+    }
+}
+
+fn admin_user() -> UserName {
+    UserName::known("admin")
+}
+
+fn join(
+    fleet: &mut Fleet,
+    host: &Hostname,
+    via: &Hostname,
+    group: &GroupName,
+    ccs: bool,
+    at: Timestamp,
+    seq: u64,
+) {
+    let Some(via_machine) = fleet.machines.get(via) else {
+        return;
+    };
+    let Some(cluster) = via_machine.cluster().cloned() else {
+        return;
+    };
+    let mut store = via_machine.config.clone();
+    let own = Mode::Machine(host.clone());
+    let Some(joiner) = fleet.machines.get_mut(host) else {
+        return;
+    };
+    // Machine-only settings stay with the machine, as machine-level settings (DOMAIN 3.1).
+    let kept: Vec<(FeatureId, crate::model::FeatureValue)> = joiner
+        .config
+        .modes
+        .get(&own)
+        .map(|m| {
+            m.iter()
+                .filter(|(f, _)| !f.schema().levels.cluster && !f.schema().levels.group)
+                .map(|(f, s)| (*f, s.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    store.drop_mode(&own);
+    joiner.config = store;
+    joiner.membership = Some(Membership {
+        cluster: cluster.clone(),
+        group: group.clone(),
+    });
+    joiner.detached = false;
+    let user = admin_user();
+    let writes: Vec<Write> = kept
+        .into_iter()
+        .map(|(feature, value)| Write {
+            mode: own.clone(),
+            feature,
+            value: Some(value),
+        })
+        .collect();
+    let rev = Rev {
+        at,
+        user,
+        origin: host.clone(),
+        seq,
+    };
+    write_reachable(fleet, host, &writes, &rev);
+    if ccs {
+        if let Some(c) = fleet.clusters.get_mut(&cluster) {
+            c.prepjoin.retain(|e| &e.host != host);
+        }
+    }
+    for s in fleet.sessions.values_mut() {
+        if &s.host == host {
+            s.mode = Some(Mode::Cluster);
+            s.pending.clear();
+        }
+    }
+}
+
+fn remove_machine(fleet: &mut Fleet, host: &Hostname) {
+    let Some(m) = fleet.machines.get(host) else { return };
+    let Some(cluster) = m.cluster().cloned() else {
+        return;
+    };
+    let group = m.membership.as_ref().map(|ms| ms.group.clone());
+    let own = Mode::Machine(host.clone());
+    // Flatten: every effective value, users included, becomes the standalone configuration (DOMAIN 14.2.5).
+    let mut flat = ConfigStore::default();
+    for id in FeatureId::ALL {
+        let resolved = crate::model::resolve(&m.config, host, group.as_ref(), id);
+        let setting = match resolved.setting {
+            Some(s) => s.clone(),
+            None => Setting {
+                value: effective_in(&m.config, host, group.as_ref(), id),
+                rev: Rev {
+                    at: fleet.now,
+                    user: admin_user(),
+                    origin: host.clone(),
+                    seq: fleet.revision,
+                },
+            },
+        };
+        flat.set(own.clone(), id, setting);
+    }
+    let others: Vec<Hostname> = fleet
+        .members(&cluster)
+        .map(|x| x.hostname.clone())
+        .filter(|h| h != host)
+        .collect();
+    if let Some(m) = fleet.machines.get_mut(host) {
+        m.config = flat;
+        m.membership = None;
+        m.detached = false;
+    }
+    for h in &others {
+        if let Some(o) = fleet.machines.get_mut(h) {
+            o.config.drop_mode(&own);
+        }
+    }
+    if others.is_empty() {
+        fleet.clusters.remove(&cluster);
+    }
+    for s in fleet.sessions.values_mut() {
+        if &s.host == host {
+            s.mode = None;
+            s.pending.clear();
+        } else if s.mode.as_ref() == Some(&own) {
+            s.mode = Some(Mode::Cluster);
+        }
+    }
+}
+
+/// Last-writer-wins synchronisation (DOMAIN 8.3, 14.2.4) within every group of members that can reach
+/// each other: per `(mode, feature)` the copy with the newest commit time wins; on equal times each
+/// replica keeps its own copy and `clustercheck` reports the difference.
+pub fn synchronise(fleet: &mut Fleet) {
+    let mut seen: BTreeSet<Hostname> = BTreeSet::new();
+    let hosts: Vec<Hostname> = fleet
+        .machines
+        .values()
+        .filter(|m| m.membership.is_some())
+        .map(|m| m.hostname.clone())
+        .collect();
+    for h in hosts {
+        if seen.contains(&h) {
+            continue;
+        }
+        let component = fleet.reachable_from(&h);
+        seen.extend(component.iter().cloned());
+        if component.len() >= 2 {
+            merge(fleet, &component);
+        }
+    }
+}
+
+/// A replica's state of one item: defined at a revision, or deleted at a revision.
+#[derive(Clone)]
+enum Copy {
+    Defined(Setting),
+    Deleted(Rev),
+}
+
+impl Copy {
+    fn at(&self) -> Timestamp {
+        match self {
+            Copy::Defined(s) => s.rev.at,
+            Copy::Deleted(r) => r.at,
+        }
+    }
+}
+
+fn merge(fleet: &mut Fleet, component: &BTreeSet<Hostname>) {
+    let mut keys: BTreeSet<(Mode, FeatureId)> = BTreeSet::new();
+    for h in component {
+        if let Some(m) = fleet.machines.get(h) {
+            keys.extend(m.config.keys().map(|(mode, f)| (mode.clone(), f)));
+            for (mode, fs) in &m.config.removed {
+                keys.extend(fs.keys().map(|f| (mode.clone(), *f)));
+            }
+        }
+    }
+    for (mode, feature) in keys {
+        let copies: Vec<Option<Copy>> = component
+            .iter()
+            .map(|h| {
+                let m = fleet.machines.get(h)?;
+                m.config
+                    .get(&mode, feature)
+                    .map(|s| Copy::Defined(s.clone()))
+                    .or_else(|| {
+                        m.config
+                            .tombstone(&mode, feature)
+                            .map(|r| Copy::Deleted(r.clone()))
+                    })
+            })
+            .collect();
+        let Some(newest) = copies.iter().flatten().map(Copy::at).max() else {
+            continue;
+        };
+        let winners: Vec<&Copy> = copies.iter().flatten().filter(|c| c.at() == newest).collect();
+        let first = winners[0];
+        let all_same = winners.iter().all(|c| match (c, first) {
+            (Copy::Defined(a), Copy::Defined(b)) => a == b,
+            (Copy::Deleted(a), Copy::Deleted(b)) => a == b,
+            _ => false,
+        });
+        if !all_same {
+            continue; // a tie: each keeps its copy; clustercheck reports it
+        }
+        let winner = first.clone();
+        for h in component {
+            if let Some(m) = fleet.machines.get_mut(h) {
+                match &winner {
+                    Copy::Defined(s) => m.config.set(mode.clone(), feature, s.clone()),
+                    Copy::Deleted(r) => m.config.delete(&mode, feature, r.clone()),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! `clustercheck` (DOMAIN 3.6, 14.1.3): compare every reachable member's copy of each item.
+
+use crate::command::Command;
+use crate::event::{EventKind, Write};
+use crate::features::{FeatureId, CATALOGUE};
+use crate::model::{Fleet, Mode, Setting};
+use crate::names::Hostname;
+use crate::verdict::{Asker, Plan, Stop};
+
+use super::Ctx;
+
+/// One item whose copies differ between members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inconsistency {
+    pub feature: FeatureId,
+    pub mode: Mode,
+    pub copies: Vec<(Hostname, Option<Setting>)>,
+}
+
+/// Items whose copies differ among the members `host` can reach (itself included).
+pub fn inconsistencies(fleet: &Fleet, host: &Hostname) -> Vec<Inconsistency> {
+    let members: Vec<Hostname> = crate::apply::targets(fleet, host).into_iter().collect();
+    if members.len() < 2 {
+        return Vec::new();
+    }
+    let mut keys: Vec<(FeatureId, Mode)> = Vec::new();
+    for h in &members {
+        if let Some(m) = fleet.machine(h) {
+            for (mode, f) in m.config.keys() {
+                if !keys.contains(&(f, mode.clone())) {
+                    keys.push((f, mode.clone()));
+                }
+            }
+        }
+    }
+    keys.sort();
+    let mut out = Vec::new();
+    for (feature, mode) in keys {
+        let copies: Vec<(Hostname, Option<Setting>)> = members
+            .iter()
+            .map(|h| {
+                (
+                    h.clone(),
+                    fleet
+                        .machine(h)
+                        .and_then(|m| m.config.get(&mode, feature).cloned()),
+                )
+            })
+            .collect();
+        if copies.iter().any(|(_, c)| c != &copies[0].1) {
+            out.push(Inconsistency {
+                feature,
+                mode,
+                copies,
+            });
+        }
+    }
+    out
+}
+
+pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<Plan, Stop> {
+    let cluster = ctx.require_cluster(command)?;
+    let found = inconsistencies(ctx.fleet, ctx.host());
+    // Lines since the last question: a question shows what led to it; the final output continues from
+    // the last answer, as a terminal would.
+    let mut since_question: Vec<String> = Vec::new();
+    let mut events = Vec::new();
+    for schema in CATALOGUE {
+        since_question.push(format!("Checking {}...", schema.check_label));
+        for item in found.iter().filter(|i| i.feature == schema.id) {
+            let mut lines = vec![
+                "Inconsistency found!".to_string(),
+                format!(
+                    "{} at {}:",
+                    schema.check_label,
+                    item.mode.prompt_label(&cluster.name)
+                ),
+            ];
+            for (h, copy) in &item.copies {
+                lines.push(match copy {
+                    Some(s) => format!(
+                        "{h} was updated {} by '{}' on {}",
+                        s.rev.at, s.rev.user, s.rev.origin
+                    ),
+                    None => format!("{h} has no settings for it"),
+                });
+            }
+            since_question.extend(lines);
+            let n = item.copies.len();
+            let mut question = since_question.join("\n");
+            question.push_str("\nHow do you want to resolve this inconsistency?\n");
+            for (i, (h, _)) in item.copies.iter().enumerate() {
+                question.push_str(&format!("{}. Use the settings of {h} on every machine\n", i + 1));
+            }
+            question.push_str(&format!("{}. Ignore\n[{}]>", n + 1, n + 1));
+            since_question.clear();
+            let choice = asker.choose(question, n + 1, n + 1)?;
+            if choice <= n {
+                let (source, copy) = &item.copies[choice - 1];
+                since_question.push(format!(
+                    "Forced {} at {} to the settings of {source}.",
+                    item.feature, item.mode
+                ));
+                events.push(match copy {
+                    Some(setting) => ctx.event(EventKind::Forced {
+                        host: ctx.host().clone(),
+                        mode: item.mode.clone(),
+                        feature: item.feature,
+                        setting: setting.clone(),
+                    }),
+                    None => ctx.event(EventKind::Committed {
+                        session: None,
+                        host: ctx.host().clone(),
+                        user: ctx.user().clone(),
+                        writes: vec![Write {
+                            mode: item.mode.clone(),
+                            feature: item.feature,
+                            value: None,
+                        }],
+                        structure: Vec::new(),
+                        comment: Some("clustercheck".into()),
+                    }),
+                });
+            } else {
+                since_question.push("Ignored.".to_string());
+            }
+        }
+    }
+    if found.is_empty() {
+        since_question.push("No inconsistencies found.".to_string());
+    }
+    Ok(Plan {
+        events,
+        output: since_question,
+        ..Plan::default()
+    })
+}

@@ -1,0 +1,197 @@
+//! `upgrade` (DOMAIN 3.11, 6, 14.3.3): the state machine's commands and its time-driven transitions.
+
+use serde::{Deserialize, Serialize};
+
+use crate::command::UpgradeOp;
+use crate::event::{Event, EventKind};
+use crate::model::{Fleet, Machine, Upgrade};
+use crate::names::{Timestamp, Version};
+use crate::verdict::{Asker, Plan, Rejection, Stop};
+
+use super::Ctx;
+
+/// Simulated seconds an installation takes before the reboot (T5).
+pub const INSTALL_SECS: i64 = 300;
+/// Simulated seconds the reboot takes (T6). Install + reboot stays within 600 s (DOMAIN 14.3.3).
+pub const REBOOT_SECS: i64 = 120;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpgradePhase {
+    Installing,
+    Rebooting,
+}
+
+impl UpgradePhase {
+    pub fn word(self) -> &'static str {
+        match self {
+            UpgradePhase::Installing => "installing",
+            UpgradePhase::Rebooting => "rebooting",
+        }
+    }
+}
+
+/// Where an upgrade stands at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeProgress {
+    pub phase: UpgradePhase,
+    pub version: Version,
+    /// 0–100 over install and reboot together.
+    pub percent: u8,
+    pub done_at: Timestamp,
+}
+
+pub fn upgrade_progress(machine: &Machine, now: Timestamp) -> Option<UpgradeProgress> {
+    let Upgrade::Installing { version, started } = machine.upgrade else {
+        return None;
+    };
+    let total = INSTALL_SECS + REBOOT_SECS;
+    let elapsed = now.secs_since(started).clamp(0, total);
+    let phase = if elapsed < INSTALL_SECS {
+        UpgradePhase::Installing
+    } else {
+        UpgradePhase::Rebooting
+    };
+    Some(UpgradeProgress {
+        phase,
+        version,
+        percent: (elapsed * 100 / total) as u8,
+        done_at: started.plus_secs(total),
+    })
+}
+
+/// The time-driven events due by `now` (upgrades that have rebooted), in time order.
+pub fn due_events(fleet: &Fleet, now: Timestamp) -> Vec<Event> {
+    let mut out: Vec<Event> = fleet
+        .machines
+        .values()
+        .filter_map(|m| {
+            let p = upgrade_progress(m, now)?;
+            (p.done_at <= now).then(|| {
+                Event::new(
+                    p.done_at,
+                    EventKind::UpgradeFinished {
+                        host: m.hostname.clone(),
+                    },
+                )
+            })
+        })
+        .collect();
+    out.sort_by_key(|e| e.at);
+    out
+}
+
+fn offered_newer(fleet: &Fleet, machine: &Machine) -> Vec<Version> {
+    let mut v: Vec<Version> = fleet
+        .upgrades_offered
+        .iter()
+        .copied()
+        .filter(|v| *v > machine.version)
+        .collect();
+    v.sort();
+    v
+}
+
+fn validate(ctx: &Ctx, version: Version) -> Result<(), Rejection> {
+    let login = ctx.login;
+    if !ctx.fleet.upgrades_offered.contains(&version) {
+        let offered = ctx
+            .fleet
+            .upgrades_offered
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Rejection::VersionNotOffered { version, offered });
+    }
+    if version <= login.version {
+        return Err(Rejection::NotNewer {
+            host: login.hostname.clone(),
+            current: login.version,
+            version,
+        });
+    }
+    if login.is_upgrading() {
+        return Err(Rejection::AlreadyUpgrading {
+            host: login.hostname.clone(),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn check(ctx: &Ctx, op: &UpgradeOp, asker: &mut Asker) -> Result<Plan, Stop> {
+    let login = ctx.login;
+    let host = &login.hostname;
+    match op {
+        UpgradeOp::List => {
+            let versions = offered_newer(ctx.fleet, login);
+            if versions.is_empty() {
+                return Ok(Plan::output(vec![format!(
+                    "No upgrades available for {host} (AsyncOS {}).",
+                    login.version
+                )]));
+            }
+            let mut out = vec![format!(
+                "Upgrades available for {host} (AsyncOS {}):",
+                login.version
+            )];
+            out.extend(
+                versions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| format!("{}. AsyncOS {v}", i + 1)),
+            );
+            Ok(Plan::output(out))
+        }
+        UpgradeOp::Download(version) => {
+            validate(ctx, *version)?;
+            Ok(Plan {
+                events: vec![ctx.event(EventKind::UpgradeDownloaded { host: host.clone(), version: *version })],
+                output: vec![format!(
+                    "AsyncOS {version} downloaded on {host} in the background; no machine was disconnected. Run \"upgrade {version}\" to install it."
+                )],
+                ..Plan::default()
+            })
+        }
+        UpgradeOp::Install(version) => {
+            validate(ctx, *version)?;
+            let question = match ctx.cluster() {
+                Some(c) => format!(
+                    "Warning: upgrading to {version} disconnects every machine of cluster {} unless {host} was disconnected first; {host} reboots when done. Continue? [N]>",
+                    c.name
+                ),
+                None => format!("Warning: upgrading {host} to {version}; {host} reboots when done. Continue? [N]>"),
+            };
+            if !asker.yes_no(question, false)? {
+                return Ok(Plan::output(vec!["Upgrade cancelled; nothing changed.".into()]));
+            }
+            let detach: Vec<_> = if ctx.cluster().is_some() && ctx.is_connected() {
+                ctx.members()
+                    .iter()
+                    .filter(|m| !m.detached)
+                    .map(|m| m.hostname.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut warnings = Vec::new();
+            if !detach.is_empty() {
+                let names: Vec<String> = detach.iter().map(|h| h.to_string()).collect();
+                warnings.push(format!(
+                    "Warning: {host} was connected: every member of cluster {} is now disconnected ({}).",
+                    ctx.cluster().map(|c| c.name.to_string()).unwrap_or_default(),
+                    names.join(", ")
+                ));
+            }
+            Ok(Plan {
+                events: vec![ctx.event(EventKind::UpgradeStarted { host: host.clone(), version: *version, detach })],
+                output: vec![format!(
+                    "Upgrading {host} to AsyncOS {version}: installing, then rebooting (about {} simulated minutes).",
+                    (INSTALL_SECS + REBOOT_SECS) / 60
+                )],
+                warnings,
+                reach: vec![host.clone()],
+            })
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Events: the only way state changes, on the server and in the browser alike. `apply` is deterministic.
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::FeatureId;
+use crate::model::{Addressing, Machine, Mode, SessionId, Setting};
+use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
+use crate::session::Pending;
+
+/// An event with the simulated time it happened at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: Timestamp,
+    pub kind: EventKind,
+}
+
+/// A write of one item into replicas: `Some` defines, `None` removes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Write {
+    pub mode: Mode,
+    pub feature: FeatureId,
+    pub value: Option<crate::model::FeatureValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    SessionOpened {
+        session: SessionId,
+        user: UserName,
+        host: Hostname,
+    },
+    SessionClosed {
+        session: SessionId,
+    },
+    ModeChanged {
+        session: SessionId,
+        mode: Option<Mode>,
+    },
+    Staged {
+        session: SessionId,
+        item: Pending,
+    },
+    Cleared {
+        session: SessionId,
+    },
+    /// A commit from `host` by `user`: the writes go to every replica reachable from `host` (only its own
+    /// when it is disconnected); structural items change the fleet. `session` (if any) has its staged
+    /// changes cleared. Also used, without a session, for `passwd` and a `clustercheck` force.
+    Committed {
+        session: Option<SessionId>,
+        host: Hostname,
+        user: UserName,
+        writes: Vec<Write>,
+        structure: Vec<Pending>,
+        comment: Option<String>,
+    },
+    /// `clustercheck` forced one member's copy onto every reachable member, revision included.
+    Forced {
+        host: Hostname,
+        mode: Mode,
+        feature: FeatureId,
+        setting: Setting,
+    },
+    ClusterCreated {
+        host: Hostname,
+        name: ClusterName,
+        addressing: Addressing,
+    },
+    Joined {
+        host: Hostname,
+        via: Hostname,
+        group: GroupName,
+        ccs: bool,
+    },
+    MachineRemoved {
+        host: Hostname,
+    },
+    Detached {
+        hosts: Vec<Hostname>,
+    },
+    Reconnected {
+        hosts: Vec<Hostname>,
+    },
+    UpgradeDownloaded {
+        host: Hostname,
+        version: Version,
+    },
+    UpgradeStarted {
+        host: Hostname,
+        version: Version,
+        detach: Vec<Hostname>,
+    },
+    UpgradeFinished {
+        host: Hostname,
+    },
+    ListenersSuspended {
+        host: Hostname,
+        listeners: Vec<String>,
+    },
+    ListenersResumed {
+        host: Hostname,
+        listeners: Vec<String>,
+    },
+    MachineSuspended {
+        host: Hostname,
+    },
+    MachineResumed {
+        host: Hostname,
+    },
+    ConfigSaved {
+        host: Hostname,
+        name: String,
+        text: String,
+    },
+    /// Simulation: a link between two members goes down or comes back.
+    LinkChanged {
+        a: Hostname,
+        b: Hostname,
+        up: bool,
+    },
+    /// Simulation: a host's name stops or starts resolving.
+    DnsChanged {
+        host: Hostname,
+        resolves: bool,
+    },
+    /// Simulation: a new standalone machine.
+    MachineAdded {
+        machine: Box<Machine>,
+    },
+    /// Time passes (settles nothing by itself; time-driven changes are explicit events).
+    ClockAdvanced,
+}
+
+impl Event {
+    pub fn new(at: Timestamp, kind: EventKind) -> Self {
+        Self { at, kind }
+    }
+}

@@ -1,0 +1,180 @@
+//! Roles and the permission table (DOMAIN 12.10, 14.4) and the mode tables (DOMAIN 4.1), as data.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Administrator,
+    Operator,
+    ReadOnly,
+    HelpDesk,
+    Guest,
+}
+
+impl Role {
+    /// Parses the word `userconfig` uses (`administrator`, `operator`, `readonly`, `helpdesk`, `guest`).
+    pub fn from_word(word: &str) -> Option<Role> {
+        match word.to_ascii_lowercase().as_str() {
+            "administrator" | "admin" => Some(Role::Administrator),
+            "operator" => Some(Role::Operator),
+            "readonly" | "read-only" | "readonly-operator" => Some(Role::ReadOnly),
+            "helpdesk" | "help-desk" => Some(Role::HelpDesk),
+            "guest" => Some(Role::Guest),
+            _ => None,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Operator => "operator",
+            Role::ReadOnly => "readonly",
+            Role::HelpDesk => "helpdesk",
+            Role::Guest => "guest",
+        }
+    }
+
+    /// Whether this role may use a permission (DOMAIN 14.4).
+    pub fn may(self, p: Permission) -> bool {
+        use Permission as P;
+        use Role as R;
+        match p {
+            P::Read | P::OwnPassword => true,
+            P::Stage => matches!(self, R::Administrator | R::Operator | R::ReadOnly),
+            P::Commit | P::Structure | P::Upgrade => matches!(self, R::Administrator | R::Operator),
+            P::Runtime => matches!(self, R::Administrator | R::Operator | R::HelpDesk),
+            P::Admin => self == R::Administrator,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Administrator => "administrator",
+            Role::Operator => "operator",
+            Role::ReadOnly => "read-only operator",
+            Role::HelpDesk => "help desk user",
+            Role::Guest => "guest",
+        })
+    }
+}
+
+/// The command families of DOMAIN 14.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// `print`, `list`, `connstatus`, `clustershow`, `status`, `version`, `showqueue`, `help`, `clustermode`.
+    Read,
+    /// Stage feature edits, `clear`.
+    Stage,
+    /// `commit`, `clusterset`, `clustercheck`.
+    Commit,
+    /// `clusterconfig` groups, name, disconnect, reconnect, prepjoin.
+    Structure,
+    /// `clusterconfig` create, join, removemachine; `userconfig`; `loadconfig`.
+    Admin,
+    /// `suspendlistener`, `resumelistener`, `suspend`, `resume`.
+    Runtime,
+    /// `upgrade`, `saveconfig`, `showconfig`.
+    Upgrade,
+    /// `passwd`.
+    OwnPassword,
+}
+
+impl Permission {
+    /// Who may, for refusal messages.
+    pub fn who(self) -> &'static str {
+        match self {
+            Permission::Read | Permission::OwnPassword => "every role",
+            Permission::Stage => "administrators, operators and read-only operators",
+            Permission::Commit | Permission::Structure | Permission::Upgrade => {
+                "administrators and operators"
+            }
+            Permission::Runtime => "administrators, operators and help desk users",
+            Permission::Admin => "administrators only",
+        }
+    }
+}
+
+/// Commands restricted to cluster mode (DOMAIN 4.1, complete list).
+pub const CLUSTER_MODE_ONLY: &[&str] = &[
+    "clusterconfig",
+    "clustercheck",
+    "passwd",
+    "sshconfig",
+    "userconfig",
+];
+
+/// Commands restricted to machine mode (DOMAIN 4.1 plus the [INF] additions).
+pub const MACHINE_MODE_ONLY: &[&str] = &[
+    "antispamstatus",
+    "antispamupdate",
+    "antivirusstatus",
+    "antivirusupdate",
+    "bouncerecipients",
+    "deleterecipients",
+    "delivernow",
+    "etherconfig",
+    "featurekey",
+    "hostrate",
+    "hoststatus",
+    "interfaceconfig",
+    "ldapflush",
+    "ldaptest",
+    "resume",
+    "resumedel",
+    "resumelistener",
+    "rollovernow",
+    "routeconfig",
+    "sbstatus",
+    "setgateway",
+    "suspenddel",
+    "suspendlistener",
+    "techsupport",
+    "tophosts",
+    "topin",
+    "trace",
+    "sethostname",
+    "tlsverify",
+    "workqueue",
+    "suspend",
+    "shutdown",
+    "reboot",
+    "showquarantine",
+    "showlog",
+];
+
+/// Commands that run on the login host only (DOMAIN 4.1, [INF]).
+pub const LOGIN_HOST_ONLY: &[&str] = &[
+    "saveconfig",
+    "loadconfig",
+    "mailconfig",
+    "showconfig",
+    "resetconfig",
+];
+
+/// Where a command may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeRule {
+    Any,
+    ClusterOnly,
+    MachineOnly,
+    LoginHostOnly,
+}
+
+/// The mode rule of a command word, from the tables above.
+pub fn mode_rule(command: &str) -> ModeRule {
+    if CLUSTER_MODE_ONLY.contains(&command) {
+        ModeRule::ClusterOnly
+    } else if MACHINE_MODE_ONLY.contains(&command) {
+        ModeRule::MachineOnly
+    } else if LOGIN_HOST_ONLY.contains(&command) {
+        ModeRule::LoginHostOnly
+    } else {
+        ModeRule::Any
+    }
+}
