@@ -409,6 +409,14 @@ impl fmt::Display for Command {
                     FeatureAction::New(c) => write!(f, "{cmd} new {}", cells(c)),
                     FeatureAction::Edit(c) => write!(f, "{cmd} edit {}", cells(c)),
                     FeatureAction::Delete(k) => write!(f, "{cmd} delete {}", q(k)),
+                    // A first cell that reads as the `print` keyword is quoted so it stays a value.
+                    FeatureAction::Set(c) if c.first().is_some_and(|x| x.eq_ignore_ascii_case("print")) => {
+                        write!(f, "{cmd} \"{}\"", c[0])?;
+                        for x in &c[1..] {
+                            write!(f, " {}", q(x))?;
+                        }
+                        Ok(())
+                    }
                     FeatureAction::Set(c) => write!(f, "{cmd} {}", cells(c)),
                 }
             }

@@ -1,4 +1,7 @@
-//! `clusterdeck`: the server binary.
+//! `clusterdeck`: the server binary — `serve` (the default), `script`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -18,25 +21,75 @@ struct Cli {
 enum Command {
     /// Serve the console and the API (the default).
     Serve(server::serve::ServeOptions),
+    /// Run scripts against a fresh in-memory fleet and print their transcripts (DOMAIN 11).
+    Script {
+        /// The fixture a script starts from when it has no `@fixture` line.
+        #[arg(long, default_value = "americas", value_parser = clap::builder::PossibleValuesParser::new(cluster::fixture::FIXTURES))]
+        fixture: String,
+        /// Script files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.len() == 1 {
+        args.push("serve".into());
+    }
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Some(Command::Script { fixture, files }) => script(&fixture, &files),
+        Some(Command::Serve(opts)) => serve(opts),
+        None => serve(server::serve::ServeOptions::parse_default()),
+    }
+}
+
+fn serve(opts: server::serve::ServeOptions) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("CLUSTERDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let command = cli.command.unwrap_or_else(|| {
-        Command::Serve(server::serve::ServeOptions {
-            listen: "127.0.0.1:8080".parse().expect("valid address"),
-            data_dir: "./data".into(),
-            site_dir: "./site".into(),
-        })
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    match command {
-        Command::Serve(opts) => runtime.block_on(server::serve::run(opts)),
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(server::serve::run(opts)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clusterdeck: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs every script; exits 0 only if every expectation of every script holds.
+fn script(fixture: &str, files: &[PathBuf]) -> ExitCode {
+    let mut failed = 0;
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{}: cannot read: {e}", file.display());
+                failed += 1;
+                continue;
+            }
+        };
+        let outcome = cluster::script::run(&text, Some(fixture));
+        println!("=== {}", file.display());
+        print!("{}", outcome.transcript);
+        if let Some(f) = outcome.failure {
+            eprintln!("{}:{}: {}", file.display(), f.line, f.why);
+            failed += 1;
+        }
+    }
+    println!("scripts: {} passed, {failed} failed", files.len() - failed);
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -24,6 +24,18 @@ pub struct ServeOptions {
     pub site_dir: PathBuf,
 }
 
+impl ServeOptions {
+    /// The options from the environment and defaults alone (`clusterdeck` with no arguments).
+    pub fn parse_default() -> ServeOptions {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            opts: ServeOptions,
+        }
+        <Only as clap::Parser>::parse_from(["clusterdeck"]).opts
+    }
+}
+
 pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let mut store = SqliteStore::open(&opts.data_dir)?;
     let fleet = store::load_or_seed(&mut store, cluster::fixture::americas)?;

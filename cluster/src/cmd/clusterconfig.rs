@@ -140,7 +140,7 @@ pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<P
         }
         C::RenameGroup { old, new } => {
             let cluster = ctx.require_cluster(command)?;
-            require_group(cluster, old)?;
+            require_staged_group(ctx, cluster, old)?;
             if group_exists(ctx, cluster, new) {
                 return Err(Rejection::GroupExists { group: new.clone() }.into());
             }
@@ -155,8 +155,8 @@ pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<P
         }
         C::DeleteGroup { group, dest } => {
             let cluster = ctx.require_cluster(command)?;
-            require_group(cluster, group)?;
-            if cluster.groups.len() <= 1 {
+            require_staged_group(ctx, cluster, group)?;
+            if staged_groups(cluster, &ctx.session.pending).len() <= 1 {
                 return Err(Rejection::LastGroup { group: group.clone() }.into());
             }
             let occupied = ctx.fleet.group_members(&cluster.name, group).next().is_some();
@@ -167,7 +167,7 @@ pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<P
                     ))
                     .into())
                 }
-                Some(d) => require_group(cluster, d)?,
+                Some(d) => require_staged_group(ctx, cluster, d)?,
                 None if occupied => return Err(Rejection::GroupNotEmpty { group: group.clone() }.into()),
                 None => {}
             }
@@ -183,7 +183,7 @@ pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<P
         C::SetGroup { host, group } => {
             let cluster = ctx.require_cluster(command)?;
             let m = require_member(ctx, cluster, host)?;
-            require_group(cluster, group)?;
+            require_staged_group(ctx, cluster, group)?;
             if m.membership.as_ref().is_some_and(|ms| &ms.group == group) {
                 return Err(Rejection::AlreadyInGroup {
                     host: host.clone(),
@@ -282,13 +282,40 @@ fn same_name_warning(cluster: &Cluster, group: &GroupName) -> Vec<String> {
     }
 }
 
+/// The cluster's groups with the session's staged group changes applied in order: what the next staged
+/// item is checked against (DOMAIN 14.2.3).
+pub fn staged_groups(cluster: &Cluster, pending: &[Pending]) -> Vec<GroupName> {
+    let mut groups = cluster.groups.clone();
+    for p in pending {
+        match p {
+            Pending::AddGroup { group } => groups.push(group.clone()),
+            Pending::RenameGroup { old, new } => {
+                for g in groups.iter_mut() {
+                    if g == old {
+                        *g = new.clone();
+                    }
+                }
+            }
+            Pending::DeleteGroup { group, .. } => groups.retain(|g| g != group),
+            _ => {}
+        }
+    }
+    groups
+}
+
 fn group_exists(ctx: &Ctx, cluster: &Cluster, group: &GroupName) -> bool {
-    cluster.groups.contains(group)
-        || ctx.session.pending.iter().any(|p| match p {
-            Pending::AddGroup { group: g } => g == group,
-            Pending::RenameGroup { new, .. } => new == group,
-            _ => false,
+    staged_groups(cluster, &ctx.session.pending).contains(group)
+}
+
+fn require_staged_group(ctx: &Ctx, cluster: &Cluster, group: &GroupName) -> Result<(), Rejection> {
+    if group_exists(ctx, cluster, group) {
+        Ok(())
+    } else {
+        Err(Rejection::UnknownGroup {
+            group: group.clone(),
+            cluster: cluster.name.clone(),
         })
+    }
 }
 
 fn require_group(cluster: &Cluster, group: &GroupName) -> Result<(), Rejection> {

@@ -42,33 +42,48 @@ pub fn newly_disabled(before: &Fleet, after: &Fleet, hosts: &BTreeSet<Hostname>)
     out
 }
 
-fn validate_structure(ctx: &Ctx, item: &Pending) -> Result<(), Rejection> {
+/// Checks the staged structural items in order, each against the groups the previous ones leave.
+fn validate_structure(ctx: &Ctx, items: &[&Pending]) -> Result<(), Rejection> {
+    if items.is_empty() {
+        return Ok(());
+    }
     let Some(cluster) = ctx.cluster() else {
         return Err(Rejection::StaleStructure {
             reason: format!("{} is no longer in a cluster", ctx.host()),
         });
     };
-    let stale = |reason: String| Rejection::StaleStructure {
-        reason: format!("{reason}; run clear and stage it again"),
+    let stale = |item: &Pending, reason: String| Rejection::StaleStructure {
+        reason: format!("\"{}\": {reason}; run clear and stage it again", item.describe()),
     };
-    match item {
-        Pending::RenameGroup { old: g, .. }
-        | Pending::DeleteGroup { group: g, .. }
-        | Pending::SetGroup { group: g, .. }
-            if !cluster.groups.contains(g) =>
-        {
-            Err(stale(format!("group {g} no longer exists")))
+    for (i, item) in items.iter().enumerate() {
+        let before: Vec<Pending> = items[..i].iter().map(|p| (*p).clone()).collect();
+        let groups = super::clusterconfig::staged_groups(cluster, &before);
+        let missing = |g: &crate::names::GroupName| !groups.contains(g);
+        match item {
+            Pending::RenameGroup { old: g, .. }
+            | Pending::DeleteGroup { group: g, .. }
+            | Pending::SetGroup { group: g, .. }
+                if missing(g) =>
+            {
+                return Err(stale(item, format!("group {g} does not exist by then")));
+            }
+            Pending::DeleteGroup { dest: Some(d), .. } if missing(d) => {
+                return Err(stale(item, format!("group {d} does not exist by then")));
+            }
+            Pending::SetGroup { host, .. }
+                if ctx.fleet.machine(host).and_then(|m| m.cluster()) != Some(&cluster.name) =>
+            {
+                return Err(stale(item, format!("{host} is no longer a member")));
+            }
+            Pending::AddGroup { group } | Pending::RenameGroup { new: group, .. }
+                if groups.contains(group) =>
+            {
+                return Err(stale(item, format!("group {group} already exists")));
+            }
+            _ => {}
         }
-        Pending::SetGroup { host, .. }
-            if ctx.fleet.machine(host).and_then(|m| m.cluster()) != Some(&cluster.name) =>
-        {
-            Err(stale(format!("{host} is no longer a member")))
-        }
-        Pending::AddGroup { group } if cluster.groups.contains(group) => {
-            Err(stale(format!("group {group} already exists")))
-        }
-        _ => Ok(()),
     }
+    Ok(())
 }
 
 pub(super) fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, Stop> {
@@ -84,9 +99,7 @@ pub(super) fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Res
         }
         .into());
     }
-    for item in &structural {
-        validate_structure(ctx, item)?;
-    }
+    validate_structure(ctx, &structural[..])?;
     if let Some(c) = ctx.cluster() {
         for p in pending {
             if let Pending::Edit {

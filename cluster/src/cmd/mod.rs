@@ -16,7 +16,8 @@ mod reads;
 mod runtime;
 mod upgrade;
 
-pub use runtime::{listener_states, traffic, ListenerState, Traffic};
+pub use clustercheck::{inconsistencies, Inconsistency};
+pub use runtime::{listener_states, traffic, Listener, ListenerState, Traffic};
 pub use upgrade::{due_events, upgrade_progress, UpgradePhase, UpgradeProgress, INSTALL_SECS, REBOOT_SECS};
 
 use crate::command::Command;

@@ -1,0 +1,442 @@
+//! Property tests: the parser never panics, rendering round-trips, and random command sequences on the
+//! fixtures keep the invariants I1–I10 after every step (and replaying the events gives the same fleet).
+
+use cluster::command::{ClusterSet, Command, FeatureAction, FeatureSel, UpgradeOp};
+use cluster::features::{FeatureId, Shape};
+use cluster::model::{Addressing, Fleet, Mode};
+use cluster::names::{ClusterName, GroupName, Hostname, UserName, Version};
+use cluster::{cli, Event, Verdict};
+use proptest::prelude::*;
+
+const HOSTS: &[&str] = &[
+    "newyork.example.com",
+    "losangeles.example.com",
+    "sf.example.com",
+    "boston.example.com",
+    "toronto.example.com",
+];
+const GROUPS: &[&str] = &["Main_Group", "West", "East", "Americas"];
+
+fn host() -> impl Strategy<Value = Hostname> {
+    prop::sample::select(HOSTS).prop_map(|h| Hostname::parse(h).unwrap())
+}
+
+fn group() -> impl Strategy<Value = GroupName> {
+    prop::sample::select(GROUPS).prop_map(|g| GroupName::parse(g).unwrap())
+}
+
+fn mode() -> impl Strategy<Value = Mode> {
+    prop_oneof![
+        Just(Mode::Cluster),
+        group().prop_map(Mode::Group),
+        host().prop_map(Mode::Machine)
+    ]
+}
+
+fn feature() -> impl Strategy<Value = FeatureId> {
+    prop::sample::select(FeatureId::ALL.to_vec())
+}
+
+fn word() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9 _.,:@\"\\\\=-]{0,12}"
+}
+
+fn version() -> impl Strategy<Value = Version> {
+    (0u16..20, 0u16..20, 0u16..20).prop_map(|(a, b, c)| Version::new(a, b, c))
+}
+
+fn file() -> impl Strategy<Value = String> {
+    "[a-z0-9][a-z0-9_.-]{0,10}".prop_filter("not the keyword", |s| s != "masked")
+}
+
+fn feature_command() -> impl Strategy<Value = Command> {
+    (feature(), prop::collection::vec(word(), 1..4), word(), 0u8..5).prop_map(
+        |(feature, cells, key, pick)| {
+            let single = feature.schema().shape == Shape::Single;
+            let action = if feature == FeatureId::IpInterfaces && pick < 3 {
+                let port = |x: u8| {
+                    if x % 2 == 0 {
+                        "0".to_string()
+                    } else {
+                        (1000 + u32::from(x)).to_string()
+                    }
+                };
+                let row = vec!["Data1".into(), "10.0.0.1".into(), port(pick), port(pick + 1)];
+                if pick % 2 == 0 {
+                    FeatureAction::New(row)
+                } else {
+                    FeatureAction::Edit(row)
+                }
+            } else {
+                match (single, pick) {
+                    (_, 0) => FeatureAction::Print,
+                    (true, _) => FeatureAction::Set(cells),
+                    (false, 1) => FeatureAction::New(cells),
+                    (false, 2) => FeatureAction::Edit(cells),
+                    (false, _) => FeatureAction::Delete(key),
+                }
+            };
+            Command::Feature { feature, action }
+        },
+    )
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        Just(Command::ClusterConfig),
+        (prop_oneof![Just("Lab"), Just("Europe")], any::<bool>()).prop_map(|(n, ip)| Command::Create {
+            name: ClusterName::parse(n).unwrap(),
+            addressing: if ip { Addressing::Ip } else { Addressing::Hostname }
+        }),
+        (
+            host(),
+            any::<bool>(),
+            prop::option::of(1u16..),
+            prop::option::of(group()),
+            any::<bool>()
+        )
+            .prop_map(|(member, ccs, port, group, by_ip)| Command::Join {
+                member,
+                ccs,
+                port,
+                group,
+                by_ip
+            }),
+        Just(Command::PrepJoinPrint),
+        (word(), host(), word()).prop_map(|(serial, host, user_key)| Command::PrepJoinNew {
+            serial,
+            host,
+            user_key
+        }),
+        word().prop_map(|entry| Command::PrepJoinDelete { entry }),
+        Just(Command::List),
+        Just(Command::ConnStatus),
+        group().prop_map(|group| Command::AddGroup { group }),
+        (group(), group()).prop_map(|(old, new)| Command::RenameGroup { old, new }),
+        (group(), prop::option::of(group())).prop_map(|(group, dest)| Command::DeleteGroup { group, dest }),
+        (host(), group()).prop_map(|(host, group)| Command::SetGroup { host, group }),
+        Just(Command::SetName {
+            name: ClusterName::parse("Renamed").unwrap()
+        }),
+        host().prop_map(|host| Command::RemoveMachine { host }),
+        prop::collection::vec(host(), 1..3).prop_map(|hosts| Command::Disconnect { hosts }),
+        prop::collection::vec(host(), 1..3).prop_map(|hosts| Command::Reconnect { hosts }),
+        prop::option::of(mode()).prop_map(|mode| Command::ClusterMode { mode }),
+        feature().prop_map(|feature| Command::ClusterShow { feature }),
+        (prop::option::of(feature()), mode(), mode(), 0u8..3).prop_map(|(f, from, to, op)| {
+            let feature = f.map(FeatureSel::One).unwrap_or(FeatureSel::All);
+            Command::ClusterSet(match op {
+                0 => ClusterSet::Copy { feature, from, to },
+                1 => ClusterSet::Move { feature, from, to },
+                _ => ClusterSet::Delete { feature, mode: from },
+            })
+        }),
+        Just(Command::ClusterCheck),
+        prop::option::of("[a-zA-Z0-9 ,.]{1,20}").prop_map(|comment| Command::Commit { comment }),
+        Just(Command::Clear),
+        feature_command(),
+        word().prop_map(|password| Command::Passwd { password }),
+        prop::option::of(word()).prop_map(|listener| Command::SuspendListener { listener }),
+        prop::option::of(word()).prop_map(|listener| Command::ResumeListener { listener }),
+        Just(Command::Suspend),
+        Just(Command::Resume),
+        Just(Command::Status),
+        Just(Command::Version),
+        Just(Command::ShowQueue),
+        Just(Command::ShowQuarantine),
+        Just(Command::ShowLog),
+        Just(Command::Upgrade(UpgradeOp::List)),
+        version().prop_map(|v| Command::Upgrade(UpgradeOp::Install(v))),
+        version().prop_map(|v| Command::Upgrade(UpgradeOp::Download(v))),
+        (prop::option::of(file()), any::<bool>())
+            .prop_map(|(name, masked)| Command::SaveConfig { name, masked }),
+        Just(Command::ShowConfig),
+        file().prop_map(|name| Command::LoadConfig { name }),
+        prop::option::of("[a-z]{1,12}").prop_map(|topic| Command::Help { topic }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parse_of_render_is_identity(c in command()) {
+        let line = c.to_string();
+        let parsed = cli::parse(&line).map_err(|e| TestCaseError::fail(format!("{line:?}: {e}")))?;
+        prop_assert_eq!(parsed, c, "line {:?}", line);
+    }
+
+    #[test]
+    fn parser_never_panics_on_arbitrary_text(s in "\\PC{0,4096}") {
+        let _ = cli::parse(&s);
+        let _ = cli::complete(&cluster::fixture::americas(), &s);
+    }
+
+    #[test]
+    fn parser_never_panics_on_command_like_text(
+        words in prop::collection::vec(prop_oneof![
+            prop::sample::select(cli::command_words()).prop_map(String::from),
+            prop::sample::select(vec!["new", "edit", "delete", "print", "copy", "move", "all", "cluster", "group", "machine", "ccs", "port", "by", "ip", "masked", "download", "\"", "\\", "group:West", "machine:", "9.5.0", "65536", "0"]).prop_map(String::from),
+            "\\PC{0,8}",
+        ], 0..12)
+    ) {
+        let line = words.join(" ");
+        let _ = cli::parse(&line);
+    }
+}
+
+// ---- Random sequences on the fixtures ----
+
+const USERS: &[(&str, &str)] = &[
+    ("admin", "newyork.example.com"),
+    ("admin", "losangeles.example.com"),
+    ("ops", "sf.example.com"),
+    ("viewer", "newyork.example.com"),
+    ("helpdesk", "sf.example.com"),
+    ("admin", "boston.example.com"),
+    ("admin", "toronto.example.com"),
+];
+
+const LINES: &[&str] = &[
+    "clusterconfig list",
+    "clusterconfig disconnect losangeles.example.com",
+    "clusterconfig disconnect sf.example.com",
+    "clusterconfig reconnect losangeles.example.com",
+    "clusterconfig reconnect sf.example.com",
+    "clusterconfig reconnect newyork.example.com",
+    "clusterconfig addgroup East",
+    "clusterconfig renamegroup West Pacific",
+    "clusterconfig deletegroup West Main_Group",
+    "clusterconfig setgroup losangeles.example.com West",
+    "clusterconfig removemachine sf.example.com",
+    "clusterconfig join newyork.example.com",
+    "clusterconfig create Lab",
+    "clustermode cluster",
+    "clustermode group West",
+    "clustermode machine newyork.example.com",
+    "clustermode machine sf.example.com",
+    "smtproutes new a.example.com x.example.com",
+    "smtproutes edit example.com y.example.com",
+    "smtproutes delete example.com",
+    "listenerconfig new Extra Data3 public",
+    "interfaceconfig delete Data2",
+    "interfaceconfig new Data3 10.5.5.5 ssh",
+    "userconfig new carol operator carol-pass",
+    "userconfig delete ops",
+    "clusterset copy smtproutes cluster group:West",
+    "clusterset move smtproutes cluster group:Main_Group",
+    "clusterset delete all group:West",
+    "clusterset copy all cluster machine:newyork.example.com",
+    "clustercheck",
+    "commit",
+    "clear",
+    "passwd new-secret",
+    "suspendlistener",
+    "resume",
+    "status",
+    "upgrade 9.5.0",
+    "upgrade 9.7.0",
+    "upgrade download 9.5.0",
+    "saveconfig snap",
+    "loadconfig snap",
+];
+
+#[derive(Debug, Clone)]
+enum Step {
+    Line {
+        who: usize,
+        line: usize,
+        answers: Vec<&'static str>,
+    },
+    Wait(i64),
+    Link {
+        a: usize,
+        b: usize,
+        up: bool,
+    },
+    Dns {
+        host: usize,
+        on: bool,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        8 => (0..USERS.len(), 0..LINES.len(), prop::collection::vec(prop_oneof![4 => Just("Y"), 1 => Just("N"), 1 => Just("1"), 1 => Just("2"), 1 => Just("")], 0..4))
+            .prop_map(|(who, line, answers)| Step::Line { who, line, answers }),
+        2 => (0i64..700).prop_map(Step::Wait),
+        1 => (0..3usize, 0..3usize, any::<bool>()).prop_map(|(a, b, up)| Step::Link { a, b, up }),
+        1 => (0..3usize, any::<bool>()).prop_map(|(host, on)| Step::Dns { host, on }),
+    ]
+}
+
+/// I1–I10, checked on the whole fleet.
+fn invariants(fleet: &Fleet) -> Result<(), String> {
+    for (name, c) in &fleet.clusters {
+        if c.groups.is_empty() {
+            return Err(format!("I2: cluster {name} has no group"));
+        }
+        let members: Vec<_> = fleet.members(name).collect();
+        if members.is_empty() {
+            return Err(format!("I9: cluster {name} has no member"));
+        }
+        let versions: std::collections::BTreeSet<_> = members
+            .iter()
+            .filter(|m| fleet.connection(&m.hostname).is_connected())
+            .map(|m| m.version)
+            .collect();
+        if versions.len() > 1 {
+            return Err(format!("I3: connected members of {name} run {versions:?}"));
+        }
+        for m in &members {
+            let g = &m.membership.as_ref().unwrap().group;
+            if !c.groups.contains(g) {
+                return Err(format!(
+                    "I1: {} is in group {g} which {name} does not have",
+                    m.hostname
+                ));
+            }
+            for id in FeatureId::ALL {
+                if id.schema().levels.cluster && m.config.get(&Mode::Cluster, id).is_none() {
+                    return Err(format!(
+                        "I6: {}'s replica has no cluster value for {id}",
+                        m.hostname
+                    ));
+                }
+            }
+            for (mode, f) in m.config.keys() {
+                if !f.schema().levels.allows(mode.level()) {
+                    return Err(format!("I5: {}'s replica stores {f} at {mode}", m.hostname));
+                }
+            }
+            let users = &m.config.get(&Mode::Cluster, FeatureId::Users).unwrap().value;
+            if users.rows.iter().filter(|r| r.key() == "admin").count() != 1 {
+                return Err(format!(
+                    "I7: {}'s replica has no single admin account",
+                    m.hostname
+                ));
+            }
+        }
+    }
+    for m in fleet.machines.values() {
+        if let Some(ms) = &m.membership {
+            if !fleet.clusters.contains_key(&ms.cluster) {
+                return Err(format!("I1: {} is in a cluster that does not exist", m.hostname));
+            }
+        } else {
+            let own = m.own_mode();
+            if m.config.modes.keys().any(|k| k != &own) {
+                return Err(format!("standalone {} holds another mode's settings", m.hostname));
+            }
+        }
+        // I8: local data never travels.
+        for q in &m.local.quarantine {
+            if !q.contains(m.hostname.as_str()) {
+                return Err(format!(
+                    "I8: {} holds another machine's quarantine entry {q}",
+                    m.hostname
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
+    let start = cluster::fixture::by_name(fixture).unwrap();
+    let mut fleet = start.clone();
+    let mut log: Vec<Event> = Vec::new();
+    let mut clock = fleet.now;
+    let mut sessions = std::collections::BTreeMap::new();
+    let push = |fleet: &mut Fleet, log: &mut Vec<Event>, e: Event| {
+        cluster::apply(fleet, &e);
+        log.push(e);
+    };
+    for (i, s) in steps.iter().enumerate() {
+        for e in cluster::cmd::due_events(&fleet, clock) {
+            push(&mut fleet, &mut log, e);
+        }
+        match s {
+            Step::Wait(secs) => clock = clock.plus_secs(*secs),
+            Step::Link { a, b, up } => {
+                let (a, b) = (
+                    Hostname::parse(HOSTS[*a]).unwrap(),
+                    Hostname::parse(HOSTS[*b]).unwrap(),
+                );
+                if a != b {
+                    push(
+                        &mut fleet,
+                        &mut log,
+                        Event::new(clock, cluster::EventKind::LinkChanged { a, b, up: *up }),
+                    );
+                }
+            }
+            Step::Dns { host, on } => {
+                let host = Hostname::parse(HOSTS[*host]).unwrap();
+                push(
+                    &mut fleet,
+                    &mut log,
+                    Event::new(clock, cluster::EventKind::DnsChanged { host, resolves: *on }),
+                );
+            }
+            Step::Line { who, line, answers } => {
+                let (user, host) = USERS[*who];
+                let key = (user, host);
+                let id = match sessions.get(&key) {
+                    Some(id) if fleet.sessions.contains_key(id) => *id,
+                    _ => {
+                        let Some(_) = cluster::cmd::user_role(
+                            &fleet,
+                            &Hostname::parse(host).unwrap(),
+                            &UserName::parse(user).unwrap(),
+                        ) else {
+                            continue;
+                        };
+                        let e = cluster::cmd::open_session(
+                            &fleet,
+                            UserName::parse(user).unwrap(),
+                            Hostname::parse(host).unwrap(),
+                            clock,
+                        );
+                        let id = fleet.next_session;
+                        push(&mut fleet, &mut log, e);
+                        sessions.insert(key, id);
+                        id
+                    }
+                };
+                let command = cli::parse(LINES[*line]).unwrap();
+                let answers: Vec<String> = answers.iter().map(|a| a.to_string()).collect();
+                if let Verdict::Plan { plan } = cluster::check(&fleet, id, &command, &answers, clock) {
+                    for e in plan.events {
+                        push(&mut fleet, &mut log, e);
+                    }
+                }
+            }
+        }
+        invariants(&fleet).map_err(|e| TestCaseError::fail(format!("after step {i} {s:?}: {e}")))?;
+    }
+    // The state is the replay of the log, and survives a JSON round trip (snapshots, the wire).
+    let mut replay = start;
+    for e in &log {
+        cluster::apply(&mut replay, e);
+    }
+    prop_assert_eq!(&replay, &fleet);
+    let json = serde_json::to_string(&fleet).unwrap();
+    let back: Fleet = serde_json::from_str(&json).unwrap();
+    prop_assert_eq!(back, fleet);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_sequences_keep_the_invariants_on_americas(steps in prop::collection::vec(step(), 1..60)) {
+        run_sequence("americas", &steps)?;
+    }
+
+    #[test]
+    fn random_sequences_keep_the_invariants_on_standalone(steps in prop::collection::vec(step(), 1..30)) {
+        run_sequence("standalone", &steps)?;
+    }
+}
