@@ -176,7 +176,89 @@ pub enum Command {
     },
 }
 
+/// Whether a command reads, stages (never stale, DOMAIN 14.3.1) or acts at once (stale → 409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandKind {
+    Read,
+    Stage,
+    Immediate,
+}
+
 impl Command {
+    /// Read, staged or immediate (DOMAIN 14.3.1). `commit` counts as immediate.
+    pub fn kind(&self) -> CommandKind {
+        use Command as C;
+        match self {
+            C::ClusterConfig
+            | C::PrepJoinPrint
+            | C::List
+            | C::ConnStatus
+            | C::ClusterShow { .. }
+            | C::Status
+            | C::Version
+            | C::ShowQueue
+            | C::ShowQuarantine
+            | C::ShowLog
+            | C::ShowConfig
+            | C::Help { .. }
+            | C::Upgrade(UpgradeOp::List)
+            | C::Feature {
+                action: FeatureAction::Print,
+                ..
+            } => CommandKind::Read,
+            // Changing the session's own mode or staged list never conflicts with anyone.
+            C::ClusterMode { .. } | C::Clear => CommandKind::Stage,
+            C::Feature { .. }
+            | C::ClusterSet(_)
+            | C::LoadConfig { .. }
+            | C::PrepJoinNew { .. }
+            | C::PrepJoinDelete { .. }
+            | C::AddGroup { .. }
+            | C::RenameGroup { .. }
+            | C::DeleteGroup { .. }
+            | C::SetGroup { .. }
+            | C::SetName { .. } => CommandKind::Stage,
+            C::Create { .. }
+            | C::Join { .. }
+            | C::RemoveMachine { .. }
+            | C::Disconnect { .. }
+            | C::Reconnect { .. }
+            | C::ClusterCheck
+            | C::Commit { .. }
+            | C::Passwd { .. }
+            | C::SuspendListener { .. }
+            | C::ResumeListener { .. }
+            | C::Suspend
+            | C::Resume
+            | C::Upgrade(_)
+            | C::SaveConfig { .. } => CommandKind::Immediate,
+        }
+    }
+
+    /// The same command with every password replaced by `********`, for audit logs.
+    pub fn redacted(&self) -> Command {
+        const MASK: &str = "********";
+        let mut c = self.clone();
+        match &mut c {
+            Command::Passwd { password } => *password = MASK.into(),
+            Command::Feature {
+                feature,
+                action: FeatureAction::New(cells) | FeatureAction::Edit(cells) | FeatureAction::Set(cells),
+            } => {
+                for (i, column) in feature.schema().columns.iter().enumerate() {
+                    if column.kind == crate::features::ColumnKind::Secret {
+                        if let Some(cell) = cells.get_mut(i) {
+                            *cell = MASK.into();
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        c
+    }
+
     /// The CLI command word (`clusterconfig`, `smtproutes`, ...), used by the mode and help tables.
     pub fn word(&self) -> &'static str {
         use Command as C;

@@ -246,6 +246,22 @@ fn standalone_store(host: &Host) -> ConfigStore {
     store
 }
 
+/// For a non-demo deployment: every `admin` account gets `password`, and the other demo users are removed.
+pub fn replace_demo_credentials(fleet: &mut Fleet, password: &str) {
+    for m in fleet.machines.values_mut() {
+        for settings in m.config.modes.values_mut() {
+            if let Some(users) = settings.get_mut(&FeatureId::Users) {
+                users.value.rows.retain(|r| r.key() == "admin");
+                for r in users.value.rows.iter_mut() {
+                    if let Some(cell) = r.0.get_mut(2) {
+                        *cell = password.to_string();
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A new standalone machine for scripts' `@machine <host> <version>`: users `admin`/`ironport`, interfaces
 /// `Management`, `Data1`, `Data2` (10.9.<n>.x), listeners `InboundMail` and `OutboundMail`, no routes.
 pub fn new_standalone(host: &Hostname, version: Version, n: u8) -> Machine {

@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Serve the console and the API (the default).
     Serve(server::serve::ServeOptions),
+    /// Speak the CLI to a running server (interactive, or one line with -c).
+    Cli(server::client::CliOptions),
     /// Run scripts against a fresh in-memory fleet and print their transcripts (DOMAIN 11).
     Script {
         /// The fixture a script starts from when it has no `@fixture` line.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Script { fixture, files }) => script(&fixture, &files),
         Some(Command::Serve(opts)) => serve(opts),
+        Some(Command::Cli(opts)) => client(opts),
         None => serve(server::serve::ServeOptions::parse_default()),
     }
 }
@@ -62,6 +65,22 @@ fn serve(opts: server::serve::ServeOptions) -> ExitCode {
         Err(e) => {
             eprintln!("clusterdeck: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn client(opts: server::client::CliOptions) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(server::client::run(opts)));
+    match result {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("clusterdeck cli: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

@@ -1,11 +1,11 @@
-//! `clusterdeck serve`: open the store, load or seed the fleet, serve HTTP until a shutdown signal.
+//! `clusterdeck serve`: open the store, load (or seed) the fleet, run the engine, serve HTTP until a
+//! shutdown signal, then flush a final snapshot.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
-use tokio::sync::RwLock;
+use anyhow::{bail, Context};
 
 use crate::api::AppState;
 use crate::store::{self, SqliteStore};
@@ -16,12 +16,19 @@ pub struct ServeOptions {
     /// Address to listen on.
     #[arg(long, env = "CLUSTERDECK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Directory holding the SQLite store; created and seeded with the demo fixture on first start.
+    /// Directory holding the SQLite store; created and seeded with the `americas` fixture on first start.
     #[arg(long, env = "CLUSTERDECK_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Directory of the built site (`cargo xtask build`).
     #[arg(long, env = "CLUSTERDECK_SITE_DIR", default_value = "./site")]
     pub site_dir: PathBuf,
+    /// How many times faster than real time the simulation runs (an upgrade takes 7 simulated minutes).
+    #[arg(long, env = "CLUSTERDECK_SPEED", default_value_t = 7.0)]
+    pub speed: f64,
+    /// Seed with the demo credentials (admin/ironport, ops/ops-pass, ...). Without it, the first start
+    /// needs CLUSTERDECK_ADMIN_PASSWORD, which replaces the demo passwords and removes the other demo users.
+    #[arg(long, env = "CLUSTERDECK_DEMO")]
+    pub demo: bool,
 }
 
 impl ServeOptions {
@@ -36,15 +43,47 @@ impl ServeOptions {
     }
 }
 
+/// The fleet a new data directory starts with.
+fn seed(demo: bool) -> anyhow::Result<cluster::Fleet> {
+    let mut fleet = cluster::fixture::americas();
+    if !demo {
+        let password = std::env::var("CLUSTERDECK_ADMIN_PASSWORD").unwrap_or_default();
+        if password.chars().count() < 8 {
+            bail!(
+                "a new data directory needs an admin password: set CLUSTERDECK_ADMIN_PASSWORD (8 characters or more), \
+                 or pass --demo for the demo credentials"
+            );
+        }
+        cluster::fixture::replace_demo_credentials(&mut fleet, &password);
+    }
+    crate::auth::hash_fleet(&mut fleet)?;
+    Ok(fleet)
+}
+
 pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
+    if !(opts.speed.is_finite() && opts.speed > 0.0 && opts.speed <= 10_000.0) {
+        bail!(
+            "--speed must be a number above 0 and at most 10000, not {}",
+            opts.speed
+        );
+    }
     let mut store = SqliteStore::open(&opts.data_dir)?;
-    let fleet = store::load_or_seed(&mut store, cluster::fixture::americas)?;
+    let mut seeded = None;
+    if store::Store::latest_snapshot(&mut store)?.is_none() {
+        seeded = Some(seed(opts.demo)?);
+    }
+    let fleet = store::load(&mut store, || {
+        seeded.take().unwrap_or_else(cluster::fixture::americas)
+    })
+    .with_context(|| format!("cannot load the store in {}", opts.data_dir.display()))?;
     tracing::info!(revision = fleet.revision, data_dir = %opts.data_dir.display(), "fleet loaded");
     if !opts.site_dir.join("index.html").exists() {
         tracing::warn!(site_dir = %opts.site_dir.display(), "no index.html in the site directory: run `cargo xtask build`");
     }
+    let engine = crate::engine::start(fleet, Box::new(store), opts.speed)?;
     let state = AppState {
-        fleet: Arc::new(RwLock::new(fleet)),
+        engine: engine.clone(),
+        throttle: Arc::new(Mutex::new(Default::default())),
     };
     let app = crate::http::app(state, opts.site_dir.clone());
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -53,10 +92,11 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // The first line on stdout names the address; tests and xtask read it to find a port-0 server.
     println!("listening on http://{addr}");
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    tracing::info!("server stopped");
+    engine.shutdown().await;
+    tracing::info!("server stopped; store flushed");
     Ok(())
 }
 

@@ -88,6 +88,7 @@ impl Server {
         let data_dir = tempfile::tempdir()?;
         let mut cmd = Command::new(&bin);
         cmd.arg("serve")
+            .arg("--demo")
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
@@ -232,6 +233,46 @@ impl Harness {
             .for_element(Locator::XPath(xpath))
             .await
             .with_context(|| format!("no element matches {xpath} within 15 s"))
+    }
+
+    /// The input inside the `<label>` whose text starts with `label`.
+    pub async fn field(&self, label: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        self.wait_for_xpath(&format!(
+            "//label[starts-with(normalize-space(.), {})]//*[self::input or self::select or self::textarea]",
+            xpath_literal(label)
+        ))
+        .await
+    }
+
+    /// Replaces the value of the field labelled `label`.
+    pub async fn fill(&self, label: &str, value: &str) -> anyhow::Result<()> {
+        let field = self.field(label).await?;
+        field.clear().await?;
+        field
+            .send_keys(value)
+            .await
+            .with_context(|| format!("cannot type into {label}"))
+    }
+
+    /// The button whose accessible text is `text`.
+    pub async fn button(&self, text: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        self.wait_for_xpath(&format!("//button[normalize-space(.)={}]", xpath_literal(text)))
+            .await
+    }
+
+    /// Opens the console and logs in through the login form.
+    pub async fn login(&self, user: &str, password: &str, host: &str) -> anyhow::Result<()> {
+        self.open("/").await?;
+        self.fill("User", user).await?;
+        self.fill("Password", password).await?;
+        self.fill("Login host", host).await?;
+        self.button("Log in").await?.click().await?;
+        self.wait_for_xpath(&format!(
+            "//*[@aria-label='Signed in as' and contains(., {})]",
+            xpath_literal(user)
+        ))
+        .await?;
+        Ok(())
     }
 
     /// Ends the browser session; the processes stop when the harness drops.

@@ -7,7 +7,7 @@ use tests::{by_role, xpath_literal, Harness};
 #[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
 async fn overview_shows_members_under_their_groups() -> anyhow::Result<()> {
     let h = Harness::start().await?;
-    h.open("/").await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
     let cluster = by_role("region", "Cluster Americas");
     let expected = [
         ("Main_Group", "newyork.example.com"),
@@ -49,5 +49,18 @@ async fn overview_shows_members_under_their_groups() -> anyhow::Result<()> {
         standalone.contains("AsyncOS 9.5.0"),
         "toronto runs 9.5.0: {standalone}"
     );
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_wrong_password_is_refused_on_the_login_page() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    h.open("/").await?;
+    h.fill("User", "admin").await?;
+    h.fill("Password", "not-the-password").await?;
+    h.button("Log in").await?.click().await?;
+    let alert = h.wait_for_xpath("//*[@role='alert']").await?.text().await?;
+    assert!(alert.contains("wrong user name or password"), "{alert}");
     h.finish().await
 }

@@ -17,7 +17,7 @@ pub fn Overview() -> impl IntoView {
                     .get()
                     .map(|result| match result {
                         Ok(response) => view! { <Topology fleet=response.fleet /> }.into_any(),
-                        Err(message) => view! { <p role="alert">{message}</p> }.into_any(),
+                        Err(failure) => view! { <p role="alert">{failure.message}</p> }.into_any(),
                     })
             }}
         </Suspense>

@@ -1,0 +1,49 @@
+//! Login: user, password and the login host, as on the appliance (the login host's user database decides).
+
+use cluster::wire::{LoginRequest, SessionInfo};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[component]
+pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
+    let user = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let host = RwSignal::new("newyork.example.com".to_string());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let body = LoginRequest {
+            user: user.get_untracked(),
+            password: password.get_untracked(),
+            login_host: host.get_untracked(),
+        };
+        spawn_local(async move {
+            match crate::api::login(&body).await {
+                Ok(info) => on_login.run(info),
+                Err(f) => error.set(Some(f.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="login" aria-labelledby="login-title">
+            <h1 id="login-title">"Log in to Clusterdeck"</h1>
+            <form on:submit=submit>
+                <label>"User" <input type="text" name="user" autocomplete="username" required
+                    prop:value=move || user.get() on:input=move |ev| user.set(event_target_value(&ev)) /></label>
+                <label>"Password" <input type="password" name="password" autocomplete="current-password" required
+                    prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) /></label>
+                <label>"Login host" <input type="text" name="login_host" required
+                    prop:value=move || host.get() on:input=move |ev| host.set(event_target_value(&ev)) /></label>
+                <button type="submit" disabled=move || busy.get()>"Log in"</button>
+                {move || error.get().map(|e| view! { <p role="alert">{e}</p> })}
+            </form>
+        </section>
+    }
+}

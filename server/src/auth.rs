@@ -1,0 +1,227 @@
+//! Authentication: argon2id password hashes, session tokens, login throttling. The `cluster` crate
+//! stores whatever credential it is given; the server only ever gives it argon2id hashes.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use cluster::event::{EventKind, Write};
+use cluster::features::{ColumnKind, FeatureId};
+use cluster::model::{FeatureValue, Fleet};
+use cluster::session::Pending;
+use cluster::Event;
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness for a salt: {e}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("cannot hash a password: {e}"))?
+        .to_string())
+}
+
+/// Checks a password against a stored argon2 hash; anything else never matches.
+pub fn verify_password(stored: &str, given: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(hash) => Argon2::default().verify_password(given.as_bytes(), &hash).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A real argon2id hash of a random password: verifying against it costs what a real check costs, so
+/// unknown users cannot be told from wrong passwords by timing.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let plain = new_token().unwrap_or_else(|_| "clusterdeck-dummy".into());
+        hash_password(&plain).unwrap_or_default()
+    })
+}
+
+/// A random session token (256 bits, hex).
+pub fn new_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn is_hash(cell: &str) -> bool {
+    cell.starts_with("$argon2")
+}
+
+/// Replaces every plain password cell of `value` by its hash (memoised per plain text, so a record
+/// replicated to many stores keeps one hash).
+fn hash_value(
+    feature: FeatureId,
+    value: &mut FeatureValue,
+    memo: &mut HashMap<String, String>,
+) -> anyhow::Result<()> {
+    for (i, column) in feature.schema().columns.iter().enumerate() {
+        if column.kind != ColumnKind::Secret {
+            continue;
+        }
+        for row in value.rows.iter_mut() {
+            if let Some(cell) = row.0.get_mut(i) {
+                if !is_hash(cell) {
+                    let hashed = match memo.get(cell.as_str()) {
+                        Some(h) => h.clone(),
+                        None => {
+                            let h = hash_password(cell)?;
+                            memo.insert(cell.clone(), h.clone());
+                            h
+                        }
+                    };
+                    *cell = hashed;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hashes every plain password in the fleet (the fixture states them in plain text).
+pub fn hash_fleet(fleet: &mut Fleet) -> anyhow::Result<()> {
+    let mut memo = HashMap::new();
+    for m in fleet.machines.values_mut() {
+        for settings in m.config.modes.values_mut() {
+            for (feature, setting) in settings.iter_mut() {
+                hash_value(*feature, &mut setting.value, &mut memo)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hashes plain passwords in events before they are stored: no plain password is ever persisted.
+pub fn hash_events(events: &mut [Event]) -> anyhow::Result<()> {
+    let mut memo = HashMap::new();
+    for e in events.iter_mut() {
+        match &mut e.kind {
+            EventKind::Staged {
+                item:
+                    Pending::Edit {
+                        feature,
+                        value: Some(v),
+                        ..
+                    },
+                ..
+            } => hash_value(*feature, v, &mut memo)?,
+            EventKind::Committed { writes, .. } => {
+                for Write { feature, value, .. } in writes.iter_mut() {
+                    if let Some(v) = value {
+                        hash_value(*feature, v, &mut memo)?;
+                    }
+                }
+            }
+            EventKind::Forced { feature, setting, .. } => {
+                hash_value(*feature, &mut setting.value, &mut memo)?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Login throttling per account and per address: after `limit` failures within `window`, further
+/// attempts are refused until `lockout` has passed since the last failure.
+pub struct Throttle {
+    failures: HashMap<String, Vec<Instant>>,
+    limit: usize,
+    window: Duration,
+    lockout: Duration,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self {
+            failures: HashMap::new(),
+            limit: 5,
+            window: Duration::from_secs(300),
+            lockout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Throttle {
+    fn keys(account: &str, addr: Option<IpAddr>) -> Vec<String> {
+        let mut keys = vec![format!("account:{account}")];
+        if let Some(a) = addr {
+            keys.push(format!("addr:{a}"));
+        }
+        keys
+    }
+
+    /// Seconds to wait before another attempt is allowed, if throttled.
+    pub fn blocked(&mut self, account: &str, addr: Option<IpAddr>, now: Instant) -> Option<u64> {
+        let mut wait = None;
+        for key in Self::keys(account, addr) {
+            if let Some(list) = self.failures.get_mut(&key) {
+                list.retain(|t| now.duration_since(*t) < self.window);
+                if list.len() >= self.limit {
+                    if let Some(last) = list.last() {
+                        let since = now.duration_since(*last);
+                        if since < self.lockout {
+                            let w = (self.lockout - since).as_secs().max(1);
+                            wait = Some(wait.map_or(w, |x: u64| x.max(w)));
+                        }
+                    }
+                }
+            }
+        }
+        wait
+    }
+
+    pub fn failed(&mut self, account: &str, addr: Option<IpAddr>, now: Instant) {
+        for key in Self::keys(account, addr) {
+            self.failures.entry(key).or_default().push(now);
+        }
+    }
+
+    pub fn succeeded(&mut self, account: &str) {
+        self.failures.remove(&format!("account:{account}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_differ_per_salt() {
+        let a = hash_password("ironport").unwrap();
+        let b = hash_password("ironport").unwrap();
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b);
+        assert!(verify_password(&a, "ironport"));
+        assert!(!verify_password(&a, "ironport2"));
+        assert!(
+            !verify_password("ironport", "ironport"),
+            "a plain stored value never matches"
+        );
+    }
+
+    #[test]
+    fn throttle_blocks_after_five_failures_per_account_and_per_address() {
+        let mut t = Throttle::default();
+        let now = Instant::now();
+        let addr: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..5 {
+            assert!(t.blocked("admin@ny", Some(addr), now).is_none());
+            t.failed("admin@ny", Some(addr), now);
+        }
+        assert!(t.blocked("admin@ny", None, now).is_some(), "per account");
+        assert!(t.blocked("ops@ny", Some(addr), now).is_some(), "per address");
+        assert!(t
+            .blocked("ops@ny", Some("127.0.0.2".parse().unwrap()), now)
+            .is_none());
+        assert!(
+            t.blocked("admin@ny", Some(addr), now + Duration::from_secs(61))
+                .is_none(),
+            "lockout ends"
+        );
+    }
+}

@@ -1,0 +1,572 @@
+//! The API against the real server process (port 0, temporary data directory): login, roles, origin
+//! check, throttling, commit conflicts, durability across SIGKILL, SSE, and malformed requests.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clusterdeck"))
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--site-dir",
+                "/nonexistent",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("CLUSTERDECK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the clusterdeck binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line: {line:?}"))
+            .to_string();
+        Server { child, url }
+    }
+
+    /// SIGKILL: no shutdown, no final snapshot.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A logged-in client (cookie kept by hand, as a browser would).
+#[derive(Clone)]
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    cookie: String,
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+async fn login(url: &str, user: &str, password: &str, host: &str) -> reqwest::Response {
+    http()
+        .post(format!("{url}/api/v1/login"))
+        .json(&json!({"user": user, "password": password, "login_host": host}))
+        .send()
+        .await
+        .unwrap()
+}
+
+impl Client {
+    async fn new(url: &str, user: &str, password: &str, host: &str) -> Client {
+        let r = login(url, user, password, host).await;
+        assert_eq!(r.status(), 200, "login {user}@{host}");
+        let set = r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        Client {
+            http: http(),
+            url: url.to_string(),
+            cookie: set.split(';').next().unwrap().to_string(),
+        }
+    }
+
+    async fn cli(&self, line: &str) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/cli", self.url))
+            .header("cookie", &self.cookie)
+            .json(&json!({ "line": line }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{line}");
+        r.json().await.unwrap()
+    }
+
+    async fn command(&self, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/commands", self.url))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn revision(&self) -> u64 {
+        self.get("/api/v1/fleet").await.1["revision"].as_u64().unwrap()
+    }
+}
+
+fn lines(v: &Value) -> String {
+    v["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn login_good_bad_unknown_user_and_unknown_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let r = login(&s.url, "admin", "ironport", "newyork.example.com").await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (body["role"].as_str(), body["mode"].as_str()),
+        (Some("administrator"), Some("cluster"))
+    );
+    for (user, password, host, code) in [
+        ("admin", "wrong", "newyork.example.com", "login_failed"),
+        ("nobody", "ironport", "newyork.example.com", "login_failed"),
+        ("admin", "ironport", "nowhere.example.com", "unknown_login_host"),
+    ] {
+        let r = login(&s.url, user, password, host).await;
+        assert_eq!(r.status(), 401, "{user}@{host}");
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["code"], code);
+    }
+    // A standalone machine has its own users: the cluster's ops does not exist on boston.
+    assert_eq!(
+        login(&s.url, "ops", "ops-pass", "boston.example.com")
+            .await
+            .status(),
+        401
+    );
+    // Without a cookie, nothing but health and the API document.
+    assert_eq!(
+        http()
+            .get(format!("{}/api/v1/fleet", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        http()
+            .get(format!("{}/api/v1/health", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let doc: Value = http()
+        .get(format!("{}/api/v1/openapi.json", s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/api/v1/commands"]["post"].is_object(), "{doc}");
+}
+
+#[tokio::test]
+async fn each_role_against_commands_it_may_and_may_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let viewer = Client::new(&s.url, "viewer", "viewer-pass", "newyork.example.com").await;
+    let r = viewer.cli("smtproutes new v.example.com mx.v.example.com").await;
+    assert_eq!(r["status"], "ok", "a read-only operator may stage: {r}");
+    let (status, e) = viewer
+        .command(json!({"command": {"command": "commit", "comment": null}}))
+        .await;
+    assert_eq!(status, 403, "{e}");
+    assert_eq!(e["code"], "forbidden");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("read-only operator viewer may not run commit"),
+        "{e}"
+    );
+
+    let helpdesk = Client::new(&s.url, "helpdesk", "helpdesk-pass", "sf.example.com").await;
+    assert_eq!(
+        helpdesk.cli("clustermode machine sf.example.com").await["status"],
+        "ok"
+    );
+    let r = helpdesk.cli("suspendlistener InboundMail").await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let r = helpdesk
+        .cli("smtproutes new h.example.com mx.h.example.com")
+        .await;
+    assert_eq!(r["status"], "rejected");
+    assert!(lines(&r).contains("may not run smtproutes"), "{r}");
+
+    let guest = Client::new(&s.url, "guest1", "guest1-pass", "losangeles.example.com").await;
+    assert_eq!(guest.cli("passwd guest1-other").await["status"], "ok");
+    let r = guest.cli("clusterconfig disconnect sf.example.com").await;
+    assert!(
+        lines(&r).contains("guest guest1 may not run clusterconfig"),
+        "{r}"
+    );
+
+    let ops = Client::new(&s.url, "ops", "ops-pass", "newyork.example.com").await;
+    assert!(
+        lines(&ops.cli("userconfig new carol operator carol-pass").await).contains("may not run userconfig")
+    );
+    assert_eq!(
+        ops.cli("clusterconfig disconnect sf.example.com").await["status"],
+        "ok"
+    );
+
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    assert_eq!(
+        admin.cli("userconfig new carol operator carol-pass").await["status"],
+        "ok"
+    );
+    assert_eq!(admin.cli("commit").await["status"], "ok");
+    // carol now logs into members (the commit reached newyork and losangeles; sf is disconnected).
+    assert_eq!(
+        login(&s.url, "carol", "carol-pass", "losangeles.example.com")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        login(&s.url, "carol", "carol-pass", "sf.example.com")
+            .await
+            .status(),
+        401
+    );
+    // No password is ever shown: the fleet masks them.
+    let (_, fleet) = admin.get("/api/v1/fleet").await;
+    let text = fleet.to_string();
+    assert!(
+        !text.contains("carol-pass") && !text.contains("$argon2"),
+        "secrets leak into the fleet view"
+    );
+    // The audit log has the refusals and masks passwords.
+    let (_, audit) = admin.get("/api/v1/audit").await;
+    let audit = audit.to_string();
+    assert!(
+        audit.contains("rejected: read-only operator viewer may not run commit"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("userconfig new carol operator ********") && !audit.contains("carol-pass"),
+        "{audit}"
+    );
+    assert_eq!(viewer.get("/api/v1/audit").await.0, 403);
+}
+
+#[tokio::test]
+async fn cross_origin_posts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    let before = admin.revision().await;
+    let r = admin
+        .http
+        .post(format!("{}/api/v1/cli", s.url))
+        .header("cookie", &admin.cookie)
+        .header("origin", "http://evil.example.com")
+        .json(&json!({"line": "clusterconfig disconnect sf.example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "cross_origin");
+    assert_eq!(admin.revision().await, before);
+    let host = s.url.strip_prefix("http://").unwrap();
+    let r = admin
+        .http
+        .post(format!("{}/api/v1/cli", s.url))
+        .header("cookie", &admin.cookie)
+        .header("origin", format!("http://{host}"))
+        .json(&json!({"line": "clusterconfig list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "same origin is fine");
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    for _ in 0..5 {
+        assert_eq!(
+            login(&s.url, "admin", "guess", "newyork.example.com")
+                .await
+                .status(),
+            401
+        );
+    }
+    let r = login(&s.url, "admin", "ironport", "newyork.example.com").await;
+    assert_eq!(r.status(), 429, "even the right password waits");
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "throttled");
+    // Per address too: another account from the same address is throttled.
+    assert_eq!(
+        login(&s.url, "ops", "ops-pass", "newyork.example.com")
+            .await
+            .status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn a_second_commit_of_the_same_item_gets_the_conflict_prompt_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let a = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    let b = Client::new(&s.url, "ops", "ops-pass", "sf.example.com").await;
+    assert_eq!(
+        a.cli("smtproutes new a.example.com x.example.com").await["status"],
+        "ok"
+    );
+    assert_eq!(
+        b.cli("smtproutes new b.example.com y.example.com").await["status"],
+        "ok"
+    );
+    assert_eq!(b.cli("commit").await["status"], "ok");
+    let r = a.cli("commit").await;
+    assert_eq!(r["status"], "prompt");
+    assert!(
+        lines(&r).contains("smtproutes at cluster was changed by 'ops' on sf.example.com"),
+        "{r}"
+    );
+    assert!(lines(&r).ends_with("Discard your change? [Y]>"), "{r}");
+    // N commits over the other change, by the admin's decision (DOMAIN 14.1.3: definitions are whole values).
+    let r = a.cli("N").await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let printed = lines(&a.cli("smtproutes print").await);
+    assert!(
+        printed.contains("a.example.com -> x.example.com") && !printed.contains("b.example.com"),
+        "{printed}"
+    );
+    // Edits of different items never ask, and both land.
+    a.cli("unsubscribe new a-only.example.net").await;
+    b.cli("dnsconfig new 10.9.9.9").await;
+    assert_eq!(b.cli("commit").await["status"], "ok");
+    assert_eq!(a.cli("commit").await["status"], "ok");
+    assert!(lines(&a.cli("unsubscribe print").await).contains("a-only.example.net"));
+    assert!(lines(&a.cli("dnsconfig print").await).contains("10.9.9.9"));
+    // The typed API asks the same question and takes the answer with the re-sent command.
+    b.cli("smtproutes delete a.example.com").await;
+    a.cli("smtproutes new c.example.com z.example.com").await;
+    b.cli("commit").await;
+    let commit = json!({"command": "commit", "comment": "mine"});
+    let (status, r) = a
+        .command(json!({"command": commit, "revision": a.revision().await}))
+        .await;
+    assert_eq!((status, r["status"].as_str()), (200, Some("prompt")), "{r}");
+    let (status, r) = a
+        .command(json!({"command": commit, "revision": a.revision().await, "answers": ["Y"]}))
+        .await;
+    assert_eq!((status, r["status"].as_str()), (200, Some("ok")), "{r}");
+    // A commit against a stale revision is a conflict (409) with the current revision.
+    a.cli("smtproutes new d.example.com z.example.com").await;
+    let (status, e) = a.command(json!({"command": commit, "revision": 1})).await;
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["code"], "stale_revision");
+    assert_eq!(e["revision"].as_u64(), Some(a.revision().await));
+}
+
+#[tokio::test]
+async fn acknowledged_commands_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    let mut acknowledged = 0;
+    for i in 0..20 {
+        let r = admin.cli(&format!("unsubscribe new kill{i}.example.net")).await;
+        assert_eq!(r["status"], "ok");
+        let r = admin.cli("commit").await;
+        acknowledged = r["revision"].as_u64().unwrap();
+    }
+    let r = admin.cli("clusterconfig disconnect sf.example.com").await;
+    acknowledged = acknowledged.max(r["revision"].as_u64().unwrap());
+    let (_, before) = admin.get("/api/v1/fleet").await;
+    let url = s.url.clone();
+    s.kill();
+    let s = Server::start(dir.path());
+    assert_ne!(s.url, url, "a new process on a new port");
+    let again = Client {
+        url: s.url.clone(),
+        ..admin.clone()
+    };
+    let (status, after) = again.get("/api/v1/fleet").await;
+    assert_eq!(status, 200, "the session cookie survives the restart");
+    assert_eq!(after["revision"].as_u64(), Some(acknowledged));
+    assert_eq!(after, before, "the state equals what was acknowledged");
+    let printed = lines(&again.cli("unsubscribe print").await);
+    assert!(printed.contains("kill19.example.net"), "{printed}");
+}
+
+#[tokio::test]
+async fn sse_delivers_another_sessions_events_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let watcher = Client::new(&s.url, "viewer", "viewer-pass", "sf.example.com").await;
+    let actor = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    let since = watcher.revision().await;
+    let response = watcher
+        .http
+        .get(format!("{}/api/v1/events?since={since}", s.url))
+        .header("cookie", &watcher.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    actor
+        .cli("smtproutes new sse.example.com mx.sse.example.com")
+        .await;
+    actor.cli("commit").await;
+    actor.cli("clusterconfig disconnect losangeles.example.com").await;
+    let target = actor.revision().await;
+    let mut stream = response.bytes_stream();
+    let mut text = String::new();
+    let mut revisions = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while revisions.last().copied().unwrap_or(0) < target {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("events within 10 s")
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let v: Value = serde_json::from_str(data).unwrap();
+                revisions.push(v["revision"].as_u64().unwrap());
+            }
+        }
+    }
+    let expected: Vec<u64> = (since + 1..=target).collect();
+    assert_eq!(revisions, expected, "every event, in order, none twice");
+}
+
+#[tokio::test]
+async fn malformed_requests_get_json_4xx_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    let before = admin.revision().await;
+    let huge = "x".repeat(70 * 1024);
+    let hostile = "'; DROP TABLE events; --";
+    let cases: Vec<(&str, &str, String, &str)> = vec![
+        ("POST", "/api/v1/cli", "{".into(), "application/json"),
+        ("POST", "/api/v1/cli", "[]".into(), "application/json"),
+        ("POST", "/api/v1/cli", "{\"line\": 5}".into(), "application/json"),
+        ("POST", "/api/v1/cli", "{\"lines\": \"list\"}".into(), "application/json"),
+        ("POST", "/api/v1/cli", "line=list".into(), "application/x-www-form-urlencoded"),
+        ("POST", "/api/v1/cli", format!("{{\"line\": \"{huge}\"}}"), "application/json"),
+        ("POST", "/api/v1/cli", "{\"line\": null}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"frobnicate\"}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": \"commit\"}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"add_group\", \"group\": \"bad name!\"}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"add_group\", \"group\": \"{hostile}\"}}}}"), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"disconnect\", \"hosts\": [\"-bad-.host\"]}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"cluster_mode\", \"mode\": \"planet:mars\"}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"upgrade\", \"op\": \"install\", \"version\": \"9.x\"}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"commit\"}, \"revision\": -1}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"commit\"}, \"answers\": \"Y\"}".into(), "application/json"),
+        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"commit\"}}, \"answers\": [\"{}\"]}}", "Y".repeat(100)), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"feature\", \"feature\": \"smtproutes\", \"action\": \"new\", \"cells\": [\"bad domain!\", \"x\"]}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"feature\", \"feature\": \"no_such\", \"action\": \"print\"}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"reconnect\", \"hosts\": [\"newyork.example.com\"]}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"remove_machine\", \"host\": \"{}\"}}}}", "a".repeat(300)), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"load_config\", \"name\": \"../../etc/passwd\"}}".into(), "application/json"),
+        ("POST", "/api/v1/login", "{\"user\": \"admin\"}".into(), "application/json"),
+        ("POST", "/api/v1/login", format!("{{\"user\": \"{hostile}\", \"password\": \"x\", \"login_host\": \"newyork.example.com\"}}"), "application/json"),
+        ("POST", "/api/v1/login", "{\"user\": \"admin\", \"password\": \"x\", \"login_host\": \"<script>\"}".into(), "application/json"),
+        ("GET", "/api/v1/events?since=abc", String::new(), ""),
+        ("GET", "/api/v1/events", String::new(), ""),
+        ("GET", "/api/v1/events?since=999999", String::new(), ""),
+        ("GET", "/api/v1/audit?limit=-3", String::new(), ""),
+        ("GET", "/api/v1/no-such-endpoint", String::new(), ""),
+        ("DELETE", "/api/v1/fleet", String::new(), ""),
+        ("GET", "/api/v2/fleet", String::new(), ""),
+    ];
+    assert!(cases.len() >= 30);
+    for (method, path, body, content_type) in &cases {
+        let mut req = admin
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", s.url))
+            .header("cookie", &admin.cookie);
+        if !content_type.is_empty() {
+            req = req.header("content-type", *content_type).body(body.clone());
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e})"));
+        assert!(
+            (400..500).contains(&status),
+            "{method} {path} {}: {status} {body}",
+            &body.to_string().chars().take(80).collect::<String>()
+        );
+        assert!(
+            body["code"].is_string() && body["message"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+    assert_eq!(
+        admin.revision().await,
+        before,
+        "no malformed request changed the fleet"
+    );
+}
