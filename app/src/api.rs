@@ -68,3 +68,52 @@ pub async fn logout() -> Result<(), Failure> {
         })
     }
 }
+
+/// `GET /api/v1/health`: the simulated clock.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Health {
+    pub revision: u64,
+    pub now: i64,
+    pub speed: f64,
+}
+
+pub async fn health() -> Result<Health, Failure> {
+    decode(Request::get("/api/v1/health").send().await.map_err(network)?).await
+}
+
+async fn post<B: serde::Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
+    let request = Request::post(url).json(body).map_err(|e| Failure {
+        status: 0,
+        message: e.to_string(),
+    })?;
+    decode(request.send().await.map_err(network)?).await
+}
+
+/// `POST /api/v1/commands`.
+pub async fn command(
+    body: &cluster::wire::CommandRequest,
+) -> Result<cluster::wire::CommandResponse, Failure> {
+    post("/api/v1/commands", body).await
+}
+
+/// `POST /api/v1/cli`.
+pub async fn cli(line: &str) -> Result<cluster::wire::CliResponse, Failure> {
+    post(
+        "/api/v1/cli",
+        &cluster::wire::CliRequest {
+            line: line.to_string(),
+        },
+    )
+    .await
+}
+
+/// `GET /api/v1/audit`.
+pub async fn audit() -> Result<Vec<cluster::wire::AuditEntry>, Failure> {
+    decode(
+        Request::get("/api/v1/audit?limit=200")
+            .send()
+            .await
+            .map_err(network)?,
+    )
+    .await
+}

@@ -1,7 +1,12 @@
-//! Shared widgets.
+//! Shared widgets: connection badge, progress bar, mode bar, the question dialog, and the action button
+//! that shows the browser's verdict before anything is sent.
 
-use cluster::Connection;
+use cluster::model::Mode;
+use cluster::{Command, Connection, Fleet, Verdict};
 use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use crate::state::{use_console, Outcome};
 
 /// A machine's connection state as a labelled badge.
 #[component]
@@ -15,4 +20,201 @@ pub fn ConnectionBadge(connection: Connection) -> impl IntoView {
         Connection::LinkDown => "disconnected (link down)",
     };
     view! { <span class=class>{text}</span> }
+}
+
+/// A labelled progress bar.
+#[component]
+pub fn Progress(label: String, percent: u8) -> impl IntoView {
+    let text = format!("{label}: {percent}%");
+    view! {
+        <div class="progress" role="progressbar" aria-label=label aria-valuemin="0" aria-valuemax="100"
+            aria-valuenow=percent.to_string()>
+            <div class="progress-fill" style=format!("width: {percent}%")></div>
+            <span class="progress-text">{text}</span>
+        </div>
+    }
+}
+
+/// The URL prefix of a mode: `/cluster`, `/group/<g>`, `/machine/<host>`.
+pub fn mode_path(mode: &Mode) -> String {
+    match mode {
+        Mode::Cluster => "/cluster".into(),
+        Mode::Group(g) => format!("/group/{g}"),
+        Mode::Machine(h) => format!("/machine/{h}"),
+    }
+}
+
+/// Every mode of the login host's cluster, with its GUI label.
+pub fn modes_of(fleet: &Fleet, login_host: &str) -> Vec<(Mode, String)> {
+    let Ok(host) = cluster::Hostname::parse(login_host) else {
+        return Vec::new();
+    };
+    let Some(c) = fleet.cluster_of(&host) else {
+        return vec![(
+            Mode::Machine(host.clone()),
+            format!("Machine: {host} (standalone)"),
+        )];
+    };
+    let mut out = vec![(Mode::Cluster, Mode::Cluster.gui_label(&c.name))];
+    out.extend(
+        c.groups
+            .iter()
+            .map(|g| (Mode::Group(g.clone()), Mode::Group(g.clone()).gui_label(&c.name))),
+    );
+    out.extend(
+        fleet
+            .members(&c.name)
+            .map(|m| (m.own_mode(), m.own_mode().gui_label(&c.name))),
+    );
+    out
+}
+
+/// The mode drop-down: switching navigates to the same page in the other mode (`page` is the suffix,
+/// e.g. `/settings/smtproutes`).
+#[component]
+pub fn ModeBar(mode: Mode, page: String) -> impl IntoView {
+    let console = use_console();
+    let navigate = use_navigate();
+    let current = mode_path(&mode);
+    let options = move || {
+        let login = console
+            .session
+            .with(|s| s.as_ref().map(|s| s.login_host.clone()))
+            .unwrap_or_default();
+        console
+            .fleet
+            .with(|f| f.as_ref().map(|f| modes_of(f, &login)).unwrap_or_default())
+    };
+    let selected = current.clone();
+    view! {
+        <div class="modebar">
+            <label>"Mode "
+                <select on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    navigate(&format!("{value}{page}"), Default::default());
+                }>
+                    {move || options().into_iter().map(|(m, label)| {
+                        let path = mode_path(&m);
+                        let is = path == selected;
+                        view! { <option value=path selected=is>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        </div>
+    }
+}
+
+/// The question dialog (DOMAIN 10.2): every prompt of a command is asked here.
+#[component]
+pub fn PromptDialog() -> impl IntoView {
+    let console = use_console();
+    let answer = move |a: Option<String>| {
+        console.ask.with_untracked(|ask| {
+            if let Some(ask) = ask {
+                ask.answer.update_value(|tx| {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(a);
+                    }
+                });
+            }
+        });
+    };
+    move || {
+        console.ask.with(|ask| {
+            ask.as_ref().map(|ask| {
+                let p = ask.prompt.clone();
+                let lines: Vec<String> = p.question.lines().map(str::to_string).collect();
+                let yes_no = p.choices == ["Y", "N"];
+                let default = p.default.clone();
+                view! {
+                    <div class="dialog-backdrop">
+                        <div class="dialog" role="dialog" aria-modal="true" aria-label="Question">
+                            <pre class="question">{lines.join("\n")}</pre>
+                            <div class="choices">
+                                {if yes_no {
+                                    let d = default.clone();
+                                    view! {
+                                        <button on:click=move |_| answer(Some("Y".into())) class:default=d == "Y">"Yes"</button>
+                                        <button on:click=move |_| answer(Some("N".into())) class:default=default == "N">"No"</button>
+                                    }.into_any()
+                                } else {
+                                    p.choices.iter().map(|c| {
+                                        let c2 = c.clone();
+                                        view! { <button on:click=move |_| answer(Some(c2.clone()))>{format!("Choice {c}")}</button> }
+                                    }).collect_view().into_any()
+                                }}
+                                <button class="secondary" on:click=move |_| answer(None)>"Cancel"</button>
+                            </div>
+                        </div>
+                    </div>
+                }
+            })
+        })
+    }
+}
+
+/// What the outcome of an action says, as a status or an alert.
+#[component]
+pub fn OutcomeView(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
+    move || {
+        outcome.get().map(|o| match o {
+            Outcome::Done(lines) if lines.is_empty() => {
+                view! { <p role="status" class="ok">"Done."</p> }.into_any()
+            }
+            Outcome::Done(lines) => view! {
+                <div role="status" class="ok"><pre>{lines.join("\n")}</pre></div>
+            }
+            .into_any(),
+            Outcome::Refused(message) => view! { <p role="alert" class="refused">{message}</p> }.into_any(),
+            Outcome::Cancelled => view! { <p role="status">"Cancelled; nothing was sent."</p> }.into_any(),
+        })
+    }
+}
+
+/// A button that runs `command`. Before the click it shows the browser's verdict: why it would be
+/// refused (and is disabled), or which machines it reaches.
+#[component]
+pub fn ActionButton(
+    #[prop(into)] label: String,
+    command: Signal<Option<Command>>,
+    outcome: RwSignal<Option<Outcome>>,
+    /// Answers the form already collected (e.g. the start of a new definition).
+    #[prop(optional)]
+    preset: Vec<String>,
+) -> impl IntoView {
+    let console = use_console();
+    let preset = StoredValue::new(preset);
+    let verdict = Memo::new(move |_| {
+        command
+            .get()
+            .and_then(|c| console.preview_with(&c, &preset.get_value()))
+    });
+    let refusal = move || match verdict.get() {
+        Some(Verdict::Rejected { message, .. }) => Some(message),
+        _ => None,
+    };
+    let hint = move || match verdict.get() {
+        Some(Verdict::Plan { plan }) if !plan.reach.is_empty() => Some(format!(
+            "Reaches: {}",
+            plan.reach
+                .iter()
+                .map(|h| h.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Some(Verdict::Prompt { .. }) => Some("You will be asked to confirm.".to_string()),
+        _ => None,
+    };
+    let click = move |_| {
+        if let Some(c) = command.get_untracked() {
+            console.act_with(c, preset.get_value(), outcome);
+        }
+    };
+    view! {
+        <span class="action">
+            <button on:click=click disabled=move || command.get().is_none() || refusal().is_some()>{label}</button>
+            {move || refusal().map(|r| view! { <span class="refusal" role="note">{r}</span> })}
+            {move || hint().map(|h| view! { <span class="hint">{h}</span> })}
+        </span>
+    }
 }

@@ -2,64 +2,106 @@
 //!
 //! Module map:
 //!
+//! - [`state`] — the console's state: session, the fleet replica kept by the event stream, the simulated
+//!   clock, and [`state::Console::perform`], the one way an action is taken (checked here first).
 //! - [`api`] — the one HTTP client of the app.
-//! - [`pages`] — one file per page (`login`, `overview`, ...).
-//! - [`components`] — shared widgets.
+//! - [`pages`] — one file per page: login, overview, settings, pending changes, cluster operations,
+//!   upgrade, terminal, users, audit.
+//! - [`components`] — shared widgets (mode bar, question dialog, action button, badges).
 //!
-//! No rule lives here: the app renders state from the `cluster` crate and asks it for every verdict.
+//! No rule lives here: every verdict comes from `cluster::check`, every derived value from the crate.
 
 use cluster::wire::SessionInfo;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
 pub mod api;
 pub mod components;
 pub mod pages;
+pub mod state;
 
-/// The logged-in session, shared by every page.
-#[derive(Clone, Copy)]
-pub struct SessionCtx(pub RwSignal<Option<SessionInfo>>);
+use state::Console;
 
 /// The root component: the login page until there is a session, then the console.
 #[component]
 pub fn App() -> impl IntoView {
-    let session = RwSignal::new(None::<SessionInfo>);
+    let console = Console::new();
+    provide_context(console);
     let checked = RwSignal::new(false);
-    provide_context(SessionCtx(session));
     spawn_local(async move {
         if let Ok(info) = api::fetch_session().await {
-            session.set(Some(info));
+            console.session.set(Some(info));
+            console.start();
         }
         checked.set(true);
+    });
+    let on_login = Callback::new(move |info: SessionInfo| {
+        console.session.set(Some(info));
+        console.start();
+    });
+    // Pages re-render only when logging in or out, not on every change of the session's mode.
+    let logged_in = Memo::new(move |_| console.session.with(|s| s.is_some()));
+    let whoami = Memo::new(move |_| {
+        console.session.with(|s| {
+            s.as_ref()
+                .map(|s| format!("{} ({}) on {}", s.user, s.role.word(), s.login_host))
+        })
     });
     let logout = move |_| {
         spawn_local(async move {
             let _ = api::logout().await;
-            session.set(None);
+            console.session.set(None);
+            console.fleet.set(None);
         });
     };
     view! {
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Clusterdeck"</a>
-                {move || session.get().map(|s| view! {
-                    <span class="whoami" aria-label="Signed in as">{format!("{} ({}) on {}", s.user, s.role.word(), s.login_host)}</span>
+                {move || whoami.get().map(|who| view! {
+                    <nav aria-label="Main" class="mainnav">
+                        <A href="/">"Overview"</A>
+                        <A href="/settings">"Settings"</A>
+                        <A href="/pending">"Pending changes"</A>
+                        <A href="/cluster-ops">"Cluster"</A>
+                        <A href="/upgrade">"Upgrade"</A>
+                        <A href="/terminal">"Terminal"</A>
+                        <A href="/users">"Users"</A>
+                        <A href="/audit">"Audit log"</A>
+                    </nav>
+                    <pages::pending::PendingBadge />
+                    <span class="whoami" aria-label="Signed in as">{who}</span>
                     <button class="link" on:click=logout>"Log out"</button>
                 })}
             </header>
             <main id="main">
-                {move || match (checked.get(), session.get().is_some()) {
+                {move || console.error.get().map(|e| view! { <p role="alert">{e}</p> })}
+                {move || match (checked.get(), logged_in.get()) {
                     (false, _) => view! { <p role="status">"Loading…"</p> }.into_any(),
-                    (true, false) => view! { <pages::login::Login on_login=Callback::new(move |info| session.set(Some(info))) /> }.into_any(),
+                    (true, false) => view! { <pages::login::Login on_login=on_login /> }.into_any(),
                     (true, true) => view! {
                         <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>
                             <Route path=path!("/") view=pages::overview::Overview />
+                            <Route path=path!("/settings") view=pages::settings::SettingsIndex />
+                            <Route path=path!("/cluster/settings") view=pages::settings::Settings />
+                            <Route path=path!("/cluster/settings/:feature") view=pages::settings::Settings />
+                            <Route path=path!("/group/:group/settings") view=pages::settings::Settings />
+                            <Route path=path!("/group/:group/settings/:feature") view=pages::settings::Settings />
+                            <Route path=path!("/machine/:host/settings") view=pages::settings::Settings />
+                            <Route path=path!("/machine/:host/settings/:feature") view=pages::settings::Settings />
+                            <Route path=path!("/pending") view=pages::pending::Pending />
+                            <Route path=path!("/cluster-ops") view=pages::cluster_ops::ClusterOps />
+                            <Route path=path!("/upgrade") view=pages::upgrade::Upgrade />
+                            <Route path=path!("/terminal") view=pages::terminal::Terminal />
+                            <Route path=path!("/users") view=pages::users::Users />
+                            <Route path=path!("/audit") view=pages::audit::Audit />
                         </Routes>
                     }.into_any(),
                 }}
             </main>
+            <components::PromptDialog />
         </Router>
     }
 }

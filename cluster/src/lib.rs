@@ -16,6 +16,7 @@
 //! - [`cmd`] — [`check`]: per command family, a rejection, a prompt or a plan.
 //! - [`event`] / [`apply()`] — events and the deterministic state machine (LWW sync on reconnect).
 //! - [`verdict`] — rejections, prompts, plans.
+//! - [`view`] — what a configuration page shows: defined, inherited (from where), wrong level; value sources.
 //! - [`script`] — the script runner (DOMAIN 11) behind `clusterdeck script` and the scenario tests.
 //! - [`fixture`] — the `americas` and `standalone` fixtures (DOMAIN 11).
 //! - [`wire`] — JSON bodies of the HTTP API, shared by server and browser.
@@ -50,6 +51,7 @@ pub mod roles;
 pub mod script;
 pub mod session;
 pub mod verdict;
+pub mod view;
 pub mod wire;
 
 pub use apply::apply;

@@ -78,6 +78,11 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> anyhow::Result<Server> {
+        Server::start_with_speed(7.0)
+    }
+
+    /// A server whose simulated clock runs `speed` times real time (an upgrade takes 420 / speed s).
+    pub fn start_with_speed(speed: f64) -> anyhow::Result<Server> {
         let bin = server_binary();
         if !bin.exists() {
             bail!(
@@ -95,6 +100,8 @@ impl Server {
             .arg(data_dir.path())
             .arg("--site-dir")
             .arg(site_dir())
+            .arg("--speed")
+            .arg(speed.to_string())
             .env("CLUSTERDECK_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -181,7 +188,11 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> anyhow::Result<Harness> {
-        let server = Server::start()?;
+        Harness::start_with_speed(7.0).await
+    }
+
+    pub async fn start_with_speed(speed: f64) -> anyhow::Result<Harness> {
+        let server = Server::start_with_speed(speed)?;
         let driver = Driver::start().await?;
         let profile = tempfile::tempdir()?;
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -227,12 +238,38 @@ impl Harness {
 
     /// Waits (up to 15 s) for an element matching an XPath expression.
     pub async fn wait_for_xpath(&self, xpath: &str) -> anyhow::Result<fantoccini::elements::Element> {
-        self.browser
+        match self
+            .browser
             .wait()
             .at_most(Duration::from_secs(15))
             .for_element(Locator::XPath(xpath))
             .await
-            .with_context(|| format!("no element matches {xpath} within 15 s"))
+        {
+            Ok(el) => Ok(el),
+            Err(e) => {
+                let page = self.page_text().await;
+                let shot = std::env::temp_dir().join(format!("clusterdeck-e2e-{}.png", std::process::id()));
+                if let Ok(png) = self.browser.screenshot().await {
+                    let _ = std::fs::write(&shot, png);
+                }
+                Err(anyhow::anyhow!(e)).context(format!(
+                    "no element matches {xpath} within 15 s; screenshot {}; the page shows:\n{page}",
+                    shot.display()
+                ))
+            }
+        }
+    }
+
+    /// The visible text of the page (for failure messages).
+    pub async fn page_text(&self) -> String {
+        match self
+            .browser
+            .execute("return document.body.innerText.slice(0, 3000);", vec![])
+            .await
+        {
+            Ok(v) => v.as_str().unwrap_or_default().to_string(),
+            Err(e) => format!("(cannot read the page: {e})"),
+        }
     }
 
     /// The input inside the `<label>` whose text starts with `label`.
@@ -275,6 +312,42 @@ impl Harness {
         Ok(())
     }
 
+    /// Clicks the button `text` inside the element matched by `scope` (XPath).
+    pub async fn click_in(&self, scope: &str, text: &str) -> anyhow::Result<()> {
+        let button = self
+            .wait_for_xpath(&format!(
+                "{scope}//button[normalize-space(.)={}]",
+                xpath_literal(text)
+            ))
+            .await?;
+        button
+            .click()
+            .await
+            .with_context(|| format!("cannot click {text} in {scope}"))
+    }
+
+    /// Waits until some element matched by `scope` contains `text`; returns its text.
+    pub async fn wait_text(&self, scope: &str, text: &str) -> anyhow::Result<String> {
+        let el = self
+            .wait_for_xpath(&format!("{scope}[contains(., {})]", xpath_literal(text)))
+            .await?;
+        Ok(el.text().await?)
+    }
+
+    /// Answers the question dialog with the button `text` ("Yes", "No", "Choice 2", ...); returns the question.
+    pub async fn answer(&self, text: &str) -> anyhow::Result<String> {
+        let question = self.wait_for_xpath("//*[@role='dialog']").await?.text().await?;
+        self.click_in("//*[@role='dialog']", text).await?;
+        Ok(question)
+    }
+
+    /// Logs out through the header button.
+    pub async fn logout(&self) -> anyhow::Result<()> {
+        self.button("Log out").await?.click().await?;
+        self.field("User").await?;
+        Ok(())
+    }
+
     /// Ends the browser session; the processes stop when the harness drops.
     pub async fn finish(self) -> anyhow::Result<()> {
         self.browser
@@ -303,4 +376,68 @@ pub fn by_role(role: &str, label: &str) -> String {
         xpath_literal(role),
         xpath_literal(label)
     )
+}
+
+/// A second, API-only session against the same server (what "another administrator" does).
+pub struct ApiSession {
+    http: reqwest::Client,
+    url: String,
+    cookie: String,
+}
+
+impl ApiSession {
+    pub async fn login(
+        server: &Server,
+        user: &str,
+        password: &str,
+        host: &str,
+    ) -> anyhow::Result<ApiSession> {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{}/api/v1/login", server.url))
+            .json(&serde_json::json!({"user": user, "password": password, "login_host": host}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status().is_success(),
+            "API login of {user}@{host} failed: {}",
+            r.status()
+        );
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .context("no session cookie")?
+            .to_string();
+        Ok(ApiSession {
+            http,
+            url: server.url.clone(),
+            cookie,
+        })
+    }
+
+    /// Runs a CLI line (or answers the previous question); returns the JSON answer.
+    pub async fn cli(&self, line: &str) -> anyhow::Result<serde_json::Value> {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/cli", self.url))
+            .header("cookie", &self.cookie)
+            .json(&serde_json::json!({ "line": line }))
+            .send()
+            .await?;
+        Ok(r.json().await?)
+    }
+
+    /// Sends a typed command; returns the status and the JSON body.
+    pub async fn command(&self, command: serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/commands", self.url))
+            .header("cookie", &self.cookie)
+            .json(&serde_json::json!({ "command": command }))
+            .send()
+            .await?;
+        Ok((r.status().as_u16(), r.json().await?))
+    }
 }

@@ -64,3 +64,268 @@ async fn a_wrong_password_is_refused_on_the_login_page() -> anyhow::Result<()> {
     assert!(alert.contains("wrong user name or password"), "{alert}");
     h.finish().await
 }
+
+fn member_row(host: &str) -> String {
+    format!("//tr[@aria-label={}]", xpath_literal(&format!("Member {host}")))
+}
+
+fn listeners_of(host: &str) -> String {
+    by_role("group", &format!("Listeners of {host}"))
+}
+
+const STATUS: &str = "//*[@role='status']";
+
+/// Upgrades the login host through the Upgrade page: disconnect first (Cluster page), suspend its
+/// listeners, upgrade accepting the warning, wait for the reboot, resume.
+async fn rolling_upgrade_of_login_host(h: &Harness, host: &str) -> anyhow::Result<()> {
+    h.open("/cluster-ops").await?;
+    h.click_in(&member_row(host), "Disconnect").await?;
+    h.wait_text(STATUS, "is now disconnected").await?;
+    h.open("/upgrade").await?;
+    h.click_in(&listeners_of(host), "Suspend listeners").await?;
+    h.wait_text(&listeners_of(host), "InboundMail: suspended").await?;
+    h.button("Upgrade").await?.click().await?;
+    let question = h.answer("Yes").await?;
+    assert!(
+        question.contains("Warning: upgrading to 9.5.0 disconnects every machine of cluster Americas"),
+        "{question}"
+    );
+    h.wait_text(STATUS, &format!("Upgrading {host} to AsyncOS 9.5.0"))
+        .await?;
+    // The reboot comes through the event stream: no reload.
+    h.wait_text("//p", &format!("{host} runs AsyncOS 9.5.0")).await?;
+    h.wait_text(&listeners_of(host), "InboundMail: suspended").await?;
+    h.click_in(&listeners_of(host), "Resume").await?;
+    h.wait_text(&listeners_of(host), "InboundMail: accepting").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn rolling_upgrade_entirely_through_the_gui() -> anyhow::Result<()> {
+    // 420 simulated seconds of install and reboot take about 3 s.
+    let h = Harness::start_with_speed(140.0).await?;
+    h.login("admin", "ironport", "losangeles.example.com").await?;
+    rolling_upgrade_of_login_host(&h, "losangeles.example.com").await?;
+    // Reconnect is refused while newyork and sf run 9.1.2: shown before anything is sent.
+    h.open("/cluster-ops").await?;
+    let refusal = h
+        .wait_text(
+            &format!("{}//*[@role='note']", member_row("losangeles.example.com")),
+            "Cannot reconnect",
+        )
+        .await?;
+    assert!(
+        refusal.contains("it runs AsyncOS 9.5.0 but the cluster runs 9.1.2"),
+        "{refusal}"
+    );
+    for host in ["newyork.example.com", "sf.example.com"] {
+        h.logout().await?;
+        h.login("admin", "ironport", host).await?;
+        rolling_upgrade_of_login_host(&h, host).await?;
+    }
+    // Logged into sf: reconnect itself first (no member is connected), then the others.
+    h.open("/cluster-ops").await?;
+    h.click_in(&member_row("sf.example.com"), "Reconnect").await?;
+    // The session is in machine mode since the listeners were suspended: clusterconfig asks to switch.
+    let question = h.answer("Yes").await?;
+    assert!(
+        question.contains("This command is restricted to \"cluster\" mode."),
+        "{question}"
+    );
+    h.wait_text(STATUS, "now runs AsyncOS 9.5.0").await?;
+    for host in ["losangeles.example.com", "newyork.example.com"] {
+        h.click_in(&member_row(host), "Reconnect").await?;
+        h.wait_text(STATUS, &format!("{host} is reconnected")).await?;
+    }
+    h.open("/").await?;
+    for host in ["losangeles.example.com", "newyork.example.com", "sf.example.com"] {
+        let row = h
+            .wait_text(&format!("//li[@aria-label='Machine {host}']"), "AsyncOS 9.5.0")
+            .await?;
+        assert!(
+            row.contains("connected") && !row.contains("disconnected"),
+            "{row}"
+        );
+    }
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn override_smtp_routes_at_west_from_a_copy() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    // The fixture's West has routes of its own: delete them (Manage settings) and commit first.
+    h.open("/group/West/settings/smtproutes").await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Group: West.")
+        .await?;
+    h.button("Delete Settings").await?.click().await?;
+    h.wait_text(STATUS, "Staged").await?;
+    h.open("/pending").await?;
+    h.button("Commit").await?.click().await?;
+    h.wait_text(STATUS, "Committed").await?;
+    // Now West inherits from the cluster; override starting from a copy.
+    h.open("/group/West/settings/smtproutes").await?;
+    h.wait_text(
+        "//*[@role='note']",
+        "Settings for this feature are inherited from Cluster: Americas.",
+    )
+    .await?;
+    h.button("Override Settings").await?.click().await?;
+    h.wait_text(
+        "//fieldset",
+        "Start with a copy of the settings currently inherited from cluster",
+    )
+    .await?;
+    h.button("Override").await?.click().await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Group: West.")
+        .await?;
+    h.fill("Receiving domain", "example.com").await?;
+    h.fill("Destination hosts", "west-y.example.com").await?;
+    h.button("Save changes").await?.click().await?;
+    h.wait_text(STATUS, "changed example.com -> west-y.example.com")
+        .await?;
+    h.open("/pending").await?;
+    h.fill("Comment", "West uses its own relay").await?;
+    h.button("Commit").await?.click().await?;
+    h.wait_text(STATUS, "Committed").await?;
+    // West has the copy with the edit; newyork is unchanged; the source view says why.
+    h.open("/group/West/settings/smtproutes").await?;
+    h.wait_text("//tr[@aria-label='Entry example.com']", "west-y.example.com")
+        .await?;
+    h.wait_text(
+        "//tr[@aria-label='Entry partner.example.org']",
+        "relay.partner.example.org:25",
+    )
+    .await?;
+    h.open("/machine/newyork.example.com/settings/smtproutes").await?;
+    h.wait_text("//*[@role='note']", "inherited from Cluster: Americas")
+        .await?;
+    h.wait_text("//tr[@aria-label='Entry example.com']", "mail.example.com")
+        .await?;
+    let sources = "//table[@aria-label=\"Where each machine's value comes from\"]";
+    h.wait_text(&format!("{sources}//tr"), "sf.example.com").await?;
+    let sf = h
+        .wait_text(&format!("{sources}//tr[td[1]='sf.example.com']"), "Group: West")
+        .await?;
+    assert!(sf.contains("west-y.example.com"), "{sf}");
+    let ny = h
+        .wait_text(
+            &format!("{sources}//tr[td[1]='newyork.example.com']"),
+            "Cluster: Americas",
+        )
+        .await?;
+    assert!(ny.contains("mail.example.com"), "{ny}");
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_refusal_shown_before_sending_matches_the_server() -> anyhow::Result<()> {
+    let h = Harness::start_with_speed(500.0).await?;
+    // losangeles upgrades alone, through the API.
+    let la = tests::ApiSession::login(&h.server, "admin", "ironport", "losangeles.example.com").await?;
+    la.cli("clusterconfig disconnect losangeles.example.com").await?;
+    la.cli("upgrade 9.5.0").await?;
+    let answer = la.cli("Y").await?;
+    assert_eq!(answer["status"], "ok", "{answer}");
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    h.open("/cluster-ops").await?;
+    let row = member_row("losangeles.example.com");
+    h.wait_text(&row, "9.5.0").await?;
+    let shown = h
+        .wait_text(&format!("{row}//*[@role='note']"), "Cannot reconnect")
+        .await?;
+    let button = h
+        .wait_for_xpath(&format!("{row}//button[normalize-space(.)='Reconnect']"))
+        .await?;
+    assert!(!button.is_enabled().await?, "a refused action cannot be sent");
+    // The server, asked the same thing, says the same.
+    let ny = tests::ApiSession::login(&h.server, "admin", "ironport", "newyork.example.com").await?;
+    let (status, body) = ny
+        .command(serde_json::json!({"command": "reconnect", "hosts": ["losangeles.example.com"]}))
+        .await?;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["message"].as_str(), Some(shown.as_str()));
+    assert_eq!(body["rule"], "reconnect_version_mismatch");
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_change_committed_through_the_api_appears_without_reload() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    h.open("/cluster/settings/smtproutes").await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Cluster: Americas.")
+        .await?;
+    let other = tests::ApiSession::login(&h.server, "ops", "ops-pass", "sf.example.com").await?;
+    other
+        .cli("smtproutes new live.example.com mx.live.example.com")
+        .await?;
+    let r = other.cli("commit").await?;
+    assert_eq!(r["status"], "ok", "{r}");
+    h.wait_text(
+        "//tr[@aria-label='Entry live.example.com']",
+        "mx.live.example.com",
+    )
+    .await?;
+    other
+        .cli("clusterconfig disconnect losangeles.example.com")
+        .await?;
+    h.open("/").await?;
+    h.wait_text(
+        "//li[@aria-label='Machine losangeles.example.com']",
+        "disconnected",
+    )
+    .await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn the_terminal_offers_the_mode_switch() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    h.open("/terminal").await?;
+    h.wait_for_xpath("//label[normalize-space(.)='(Cluster Americas)>']")
+        .await?;
+    let input = h.wait_for_xpath("//input[@aria-label='Command']").await?;
+    input.send_keys("interfaceconfig\u{E007}").await?;
+    let log = "//*[@role='log']";
+    h.wait_text(log, "This command is restricted to \"machine\" mode.  Would you like to switch to \"machine:newyork.example.com\" mode? [Y]>").await?;
+    h.wait_for_xpath("//label[normalize-space(.)='answer>']").await?;
+    input.send_keys("Y\u{E007}").await?;
+    h.wait_text(log, "Defined at machine:newyork.example.com").await?;
+    h.wait_for_xpath("//label[normalize-space(.)='(Machine newyork.example.com)>']")
+        .await?;
+    // Tab completes from the crate, Up recalls history.
+    input.send_keys("clusterm\u{E004}").await?;
+    assert_eq!(input.prop("value").await?.as_deref(), Some("clustermode "));
+    input.clear().await?;
+    input.send_keys("\u{E013}").await?;
+    assert_eq!(input.prop("value").await?.as_deref(), Some("interfaceconfig"));
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_read_only_operator_cannot_commit_and_is_told_why() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    h.login("viewer", "viewer-pass", "newyork.example.com").await?;
+    h.open("/cluster/settings/unsubscribe").await?;
+    h.fill("Address or domain", "viewer.example.net").await?;
+    h.button("Add").await?.click().await?;
+    h.wait_text(STATUS, "Staged").await?;
+    h.open("/pending").await?;
+    h.wait_text("//ul[@class='pending-list']", "unsubscribe at cluster")
+        .await?;
+    let note = h.wait_text("//*[@role='note']", "may not run commit").await?;
+    assert!(
+        note.contains("read-only operator viewer may not run commit: it is for administrators and operators"),
+        "{note}"
+    );
+    assert!(!h.button("Commit").await?.is_enabled().await?);
+    h.finish().await
+}

@@ -1,4 +1,11 @@
 //! One file per page.
 
+pub mod audit;
+pub mod cluster_ops;
 pub mod login;
 pub mod overview;
+pub mod pending;
+pub mod settings;
+pub mod terminal;
+pub mod upgrade;
+pub mod users;

@@ -1,43 +1,39 @@
-//! Overview: the fleet's topology — clusters, groups, machines (version and connection state), and
-//! standalone machines.
+//! Overview: the fleet — clusters, groups, machines and standalone machines — each machine with version,
+//! connection, listeners, message rate and queue, and a progress bar while it upgrades. Live: it renders
+//! the replica the event stream keeps.
 
-use cluster::{Fleet, Machine};
+use cluster::cmd::{listener_states, traffic, upgrade_progress};
+use cluster::{Fleet, Machine, Timestamp};
 use leptos::prelude::*;
 
-use crate::components::ConnectionBadge;
+use crate::components::{ConnectionBadge, Progress};
+use crate::state::use_console;
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    let fleet = LocalResource::new(crate::api::fetch_fleet);
+    let console = use_console();
     view! {
         <h1>"Overview"</h1>
-        <Suspense fallback=|| view! { <p role="status">"Loading the fleet…"</p> }>
-            {move || {
-                fleet
-                    .get()
-                    .map(|result| match result {
-                        Ok(response) => view! { <Topology fleet=response.fleet /> }.into_any(),
-                        Err(failure) => view! { <p role="alert">{failure.message}</p> }.into_any(),
-                    })
-            }}
-        </Suspense>
+        {move || {
+            let now = console.now();
+            console.fleet.with(|f| match f {
+                None => view! { <p role="status">"Loading the fleet…"</p> }.into_any(),
+                Some(fleet) => topology(fleet, now).into_any(),
+            })
+        }}
     }
 }
 
-#[component]
-fn Topology(fleet: Fleet) -> impl IntoView {
-    let clusters: Vec<_> = fleet
+fn topology(fleet: &Fleet, now: Timestamp) -> impl IntoView {
+    let clusters = fleet
         .clusters
         .values()
         .map(|cluster| {
-            let groups: Vec<_> = cluster
+            let groups = cluster
                 .groups
                 .iter()
                 .map(|group| {
-                    let machines: Vec<_> = fleet
-                        .group_members(&cluster.name, group)
-                        .map(|m| machine_row(&fleet, m))
-                        .collect();
+                    let machines = fleet.group_members(&cluster.name, group).map(|m| machine_row(fleet, m, now)).collect_view();
                     let label = format!("Group {group}");
                     let heading = label.clone();
                     view! {
@@ -47,21 +43,22 @@ fn Topology(fleet: Fleet) -> impl IntoView {
                         </section>
                     }
                 })
-                .collect();
+                .collect_view();
             let label = format!("Cluster {}", cluster.name);
             let heading = label.clone();
+            let members = fleet.members(&cluster.name).count();
             view! {
                 <section class="cluster" role="region" aria-label=label>
-                    <h2>{heading}</h2>
+                    <h2>{heading}" "<small>{format!("({members} machines, {} addressing)", cluster.addressing)}</small></h2>
                     {groups}
                 </section>
             }
         })
-        .collect();
-    let standalone: Vec<_> = fleet
+        .collect_view();
+    let standalone = fleet
         .standalone_machines()
-        .map(|m| machine_row(&fleet, m))
-        .collect();
+        .map(|m| machine_row(fleet, m, now))
+        .collect_view();
     view! {
         <div class="topology">
             {clusters}
@@ -73,14 +70,25 @@ fn Topology(fleet: Fleet) -> impl IntoView {
     }
 }
 
-fn machine_row(fleet: &Fleet, machine: &Machine) -> impl IntoView {
+fn machine_row(fleet: &Fleet, machine: &Machine, now: Timestamp) -> impl IntoView {
     let connection = fleet.connection(&machine.hostname);
     let label = format!("Machine {}", machine.hostname);
+    let t = traffic(fleet, &machine.hostname, now);
+    let listeners = listener_states(fleet, &machine.hostname)
+        .into_iter()
+        .map(|l| view! { <span class=format!("listener listener-{}", l.state.word())>{format!("{}: {}", l.name, l.state.word())}</span> })
+        .collect_view();
+    let progress = upgrade_progress(machine, now).map(|p| {
+        view! { <Progress label=format!("Upgrade to AsyncOS {} ({})", p.version, p.phase.word()) percent=p.percent /> }
+    });
     view! {
         <li class="machine" aria-label=label>
             <span class="hostname">{machine.hostname.to_string()}</span>
             <span class="version">{format!("AsyncOS {}", machine.version)}</span>
             <ConnectionBadge connection=connection />
+            <span class="listeners">{listeners}</span>
+            <span class="traffic">{format!("{} msg/min, queue {}", t.messages_per_minute, t.queue_depth)}</span>
+            {progress}
         </li>
     }
 }

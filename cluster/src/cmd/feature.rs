@@ -18,34 +18,9 @@ pub fn current_rev(store: &ConfigStore, mode: &Mode, feature: FeatureId) -> Opti
         .or_else(|| store.tombstone(mode, feature).cloned())
 }
 
-/// Where a mode inherits `feature` from, and the value, in `store` (DOMAIN 5.4: the real source).
+/// Where a mode inherits `feature` from, and the value (DOMAIN 5.4: the real source).
 pub fn inherited(ctx: &Ctx, store: &ConfigStore, mode: &Mode, feature: FeatureId) -> (Mode, FeatureValue) {
-    let default = || feature.schema().default_value();
-    match mode {
-        Mode::Machine(h) => {
-            let group = ctx.fleet.group_of(h);
-            if let Some(g) = group {
-                let gm = Mode::Group(g.clone());
-                if let Some(s) = store.get(&gm, feature) {
-                    return (gm, s.value.clone());
-                }
-            }
-            (
-                Mode::Cluster,
-                store
-                    .get(&Mode::Cluster, feature)
-                    .map(|s| s.value.clone())
-                    .unwrap_or_else(default),
-            )
-        }
-        _ => (
-            Mode::Cluster,
-            store
-                .get(&Mode::Cluster, feature)
-                .map(|s| s.value.clone())
-                .unwrap_or_else(default),
-        ),
-    }
+    crate::view::inherited(ctx.fleet, store, mode, feature)
 }
 
 /// The value in effect at a mode: its own definition, else what it inherits.
@@ -57,10 +32,7 @@ pub fn value_at(ctx: &Ctx, store: &ConfigStore, mode: &Mode, feature: FeatureId)
                 .map(|s| s.value.clone())
                 .unwrap_or_else(|| feature.schema().default_value())
         }
-        _ => match store.get(mode, feature) {
-            Some(s) => s.value.clone(),
-            None => inherited(ctx, store, mode, feature).1,
-        },
+        _ => crate::view::value_at(ctx.fleet, store, mode, feature),
     }
 }
 

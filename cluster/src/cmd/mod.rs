@@ -17,6 +17,7 @@ mod runtime;
 mod upgrade;
 
 pub use clustercheck::{inconsistencies, Inconsistency};
+pub use feature::render as render_row;
 pub use runtime::{listener_states, traffic, Listener, ListenerState, Traffic};
 pub use upgrade::{due_events, upgrade_progress, UpgradePhase, UpgradeProgress, INSTALL_SECS, REBOOT_SECS};
 

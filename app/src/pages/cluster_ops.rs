@@ -1,0 +1,230 @@
+//! Cluster operations (DOMAIN 9.1: beyond the appliance's GUI): create or join for a standalone login
+//! host; for a member: disconnect, reconnect, remove, move between groups, groups themselves, and
+//! `clustercheck` with its resolution choices. Every button shows the browser's verdict first.
+
+use cluster::model::Addressing;
+use cluster::{Command, GroupName, Hostname};
+use leptos::prelude::*;
+
+use crate::components::{ActionButton, ConnectionBadge, OutcomeView};
+use crate::state::{use_console, Outcome};
+
+#[derive(Clone, PartialEq)]
+struct MemberRow {
+    host: Hostname,
+    group: GroupName,
+    version: String,
+    connection: cluster::Connection,
+}
+
+#[component]
+pub fn ClusterOps() -> impl IntoView {
+    let console = use_console();
+    let outcome = RwSignal::new(None::<Outcome>);
+    let info = Memo::new(move |_| {
+        let login = console
+            .session
+            .with(|s| s.as_ref().and_then(|s| Hostname::parse(&s.login_host).ok()))?;
+        console.fleet.with(|f| {
+            let fleet = f.as_ref()?;
+            let cluster = fleet.cluster_of(&login).cloned();
+            let members: Vec<MemberRow> = match &cluster {
+                Some(c) => fleet
+                    .members(&c.name)
+                    .map(|m| MemberRow {
+                        host: m.hostname.clone(),
+                        group: m
+                            .membership
+                            .as_ref()
+                            .map(|ms| ms.group.clone())
+                            .unwrap_or_else(|| c.groups[0].clone()),
+                        version: m.version.to_string(),
+                        connection: fleet.connection(&m.hostname),
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            let others: Vec<Hostname> = fleet.machines.keys().filter(|h| **h != login).cloned().collect();
+            Some((login, cluster, members, others))
+        })
+    });
+    view! {
+        <h1>"Cluster operations"</h1>
+        {move || info.get().map(|(login, cluster, members, others)| match cluster {
+            None => view! { <Standalone login=login others=others outcome=outcome /> }.into_any(),
+            Some(c) => {
+                let groups = c.groups.clone();
+                view! {
+                    <p>{format!("Cluster {} ({} addressing), logged into {login}.", c.name, c.addressing)}</p>
+                    <table class="members" aria-label="Members">
+                        <thead><tr><th>"Machine"</th><th>"Group"</th><th>"Version"</th><th>"State"</th><th>"Actions"</th></tr></thead>
+                        <tbody>
+                            {members.into_iter().map(|m| view! { <MemberActions row=m groups=groups.clone() outcome=outcome /> }).collect_view()}
+                        </tbody>
+                    </table>
+                    <Groups groups=c.groups.clone() outcome=outcome />
+                    <section aria-label="Consistency">
+                        <h2>"Consistency"</h2>
+                        <ActionButton label="Run clustercheck" command=Signal::derive(|| Some(Command::ClusterCheck)) outcome=outcome />
+                    </section>
+                }.into_any()
+            }
+        })}
+        <OutcomeView outcome=outcome />
+    }
+}
+
+#[component]
+fn MemberActions(
+    row: MemberRow,
+    groups: Vec<GroupName>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
+    let host = row.host.clone();
+    let h = host.clone();
+    let disconnect = Signal::derive(move || {
+        Some(Command::Disconnect {
+            hosts: vec![h.clone()],
+        })
+    });
+    let h = host.clone();
+    let reconnect = Signal::derive(move || {
+        Some(Command::Reconnect {
+            hosts: vec![h.clone()],
+        })
+    });
+    let h = host.clone();
+    let remove = Signal::derive(move || Some(Command::RemoveMachine { host: h.clone() }));
+    let target = RwSignal::new(row.group.to_string());
+    let h = host.clone();
+    let setgroup = Signal::derive(move || {
+        GroupName::parse(&target.get())
+            .ok()
+            .map(|group| Command::SetGroup {
+                host: h.clone(),
+                group,
+            })
+    });
+    let detached = !row.connection.is_connected();
+    view! {
+        <tr aria-label=format!("Member {host}")>
+            <td>{host.to_string()}</td>
+            <td>{row.group.to_string()}</td>
+            <td>{row.version}</td>
+            <td><ConnectionBadge connection=row.connection /></td>
+            <td class="actions">
+                {if detached {
+                    view! { <ActionButton label="Reconnect" command=reconnect outcome=outcome /> }.into_any()
+                } else {
+                    view! { <ActionButton label="Disconnect" command=disconnect outcome=outcome /> }.into_any()
+                }}
+                <ActionButton label="Remove from cluster" command=remove outcome=outcome />
+                <label>"Move to group " <select on:change=move |ev| target.set(event_target_value(&ev)) prop:value=move || target.get()>
+                    {groups.iter().map(|g| view! { <option value=g.to_string()>{g.to_string()}</option> }).collect_view()}
+                </select></label>
+                <ActionButton label="Move" command=setgroup outcome=outcome />
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn Groups(groups: Vec<GroupName>, outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
+    let new_name = RwSignal::new(String::new());
+    let add = Signal::derive(move || {
+        GroupName::parse(new_name.get().trim())
+            .ok()
+            .map(|group| Command::AddGroup { group })
+    });
+    let all = groups.clone();
+    let rows = groups
+        .into_iter()
+        .map(|g| {
+            let rename_to = RwSignal::new(String::new());
+            let g1 = g.clone();
+            let rename = Signal::derive(move || {
+                GroupName::parse(rename_to.get().trim()).ok().map(|new| Command::RenameGroup { old: g1.clone(), new })
+            });
+            let dest_default = all.iter().find(|x| **x != g).map(|x| x.to_string()).unwrap_or_default();
+            let dest = RwSignal::new(dest_default);
+            let g2 = g.clone();
+            let delete = Signal::derive(move || {
+                Some(Command::DeleteGroup { group: g2.clone(), dest: GroupName::parse(&dest.get()).ok() })
+            });
+            let options = all.iter().filter(|x| **x != g).map(|x| view! { <option value=x.to_string()>{x.to_string()}</option> }).collect_view();
+            view! {
+                <li aria-label=format!("Group {g}")>
+                    <strong>{g.to_string()}</strong>
+                    <label>" Rename to " <input type="text" prop:value=move || rename_to.get() on:input=move |ev| rename_to.set(event_target_value(&ev)) /></label>
+                    <ActionButton label="Rename" command=rename outcome=outcome />
+                    <label>" Move its machines to " <select on:change=move |ev| dest.set(event_target_value(&ev))>{options}</select></label>
+                    <ActionButton label="Delete group" command=delete outcome=outcome />
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-label="Groups">
+            <h2>"Groups"</h2>
+            <ul class="groups">{rows}</ul>
+            <label>"New group " <input type="text" prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev)) /></label>
+            <ActionButton label="Add group" command=add outcome=outcome />
+            <p class="hint">"Group changes are staged: commit them on the Pending changes page."</p>
+        </section>
+    }
+}
+
+#[component]
+fn Standalone(login: Hostname, others: Vec<Hostname>, outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let ip = RwSignal::new(false);
+    let create = Signal::derive(move || {
+        cluster::ClusterName::parse(name.get().trim())
+            .ok()
+            .map(|name| Command::Create {
+                name,
+                addressing: if ip.get() {
+                    Addressing::Ip
+                } else {
+                    Addressing::Hostname
+                },
+            })
+    });
+    let member = RwSignal::new(others.first().map(|h| h.to_string()).unwrap_or_default());
+    let ccs = RwSignal::new(false);
+    let group = RwSignal::new(String::new());
+    let join = Signal::derive(move || {
+        let member = Hostname::parse(&member.get()).ok()?;
+        let g = group.get();
+        let group = if g.trim().is_empty() {
+            None
+        } else {
+            Some(GroupName::parse(g.trim()).ok()?)
+        };
+        Some(Command::Join {
+            member,
+            ccs: ccs.get(),
+            port: None,
+            group,
+            by_ip: ip.get(),
+        })
+    });
+    view! {
+        <p>{format!("{login} is a standalone machine. Create a cluster with it, or join an existing one.")}</p>
+        <section aria-label="Create a cluster">
+            <h2>"Create a cluster"</h2>
+            <label>"Cluster name " <input type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+            <label><input type="checkbox" prop:checked=move || ip.get() on:change=move |ev| ip.set(event_target_checked(&ev)) />" Address members by IP"</label>
+            <ActionButton label="Create cluster" command=create outcome=outcome />
+        </section>
+        <section aria-label="Join a cluster">
+            <h2>"Join a cluster"</h2>
+            <label>"Member to join through " <select on:change=move |ev| member.set(event_target_value(&ev))>
+                {others.iter().map(|h| view! { <option value=h.to_string()>{h.to_string()}</option> }).collect_view()}
+            </select></label>
+            <label><input type="checkbox" prop:checked=move || ccs.get() on:change=move |ev| ccs.set(event_target_checked(&ev)) />" Over CCS"</label>
+            <label>"Group (optional) " <input type="text" prop:value=move || group.get() on:input=move |ev| group.set(event_target_value(&ev)) /></label>
+            <ActionButton label="Join cluster" command=join outcome=outcome />
+        </section>
+    }
+}

@@ -1,0 +1,458 @@
+//! Settings pages, generated from the feature schemas (DOMAIN 9): at `/cluster/settings/<feature>`,
+//! `/group/<g>/settings/<feature>` and `/machine/<host>/settings/<feature>`, the URL names the mode and
+//! the session follows it. Each page shows one of the guide's states — defined here, inherited (with the
+//! real source and *Override Settings*), or configured at another level — plus Manage Settings and
+//! where each machine's effective value comes from.
+
+use cluster::command::{ClusterSet, FeatureAction, FeatureSel};
+use cluster::features::{ColumnKind, FeatureId, Shape, CATALOGUE};
+use cluster::model::{FeatureValue, Level, Mode};
+use cluster::session::session_view;
+use cluster::view::{page_state, sources, PageState};
+use cluster::{Command, Hostname};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+use crate::components::{mode_path, modes_of, ActionButton, ModeBar, OutcomeView};
+use crate::state::{use_console, Outcome};
+
+/// `(mode, feature)` named by a settings URL.
+pub fn parse_path(path: &str) -> Option<(Mode, Option<FeatureId>)> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (mode, rest) = match parts.as_slice() {
+        ["cluster", rest @ ..] => (Mode::Cluster, rest),
+        ["group", g, rest @ ..] => (Mode::Group(cluster::GroupName::parse(g).ok()?), rest),
+        ["machine", h, rest @ ..] => (Mode::Machine(Hostname::parse(h).ok()?), rest),
+        _ => return None,
+    };
+    match rest {
+        ["settings"] | ["settings", ""] => Some((mode, None)),
+        ["settings", f] => Some((mode, Some(FeatureId::from_command(f)?))),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn Settings() -> impl IntoView {
+    let console = use_console();
+    let location = use_location();
+    let target = Memo::new(move |_| parse_path(&location.pathname.get()));
+    let mode_outcome = RwSignal::new(None::<Outcome>);
+    // The session's mode follows the URL, as the appliance's mode drop-down does.
+    Effect::new(move |_| {
+        let Some((mode, _)) = target.get() else { return };
+        let (current, member) = console.session.with(|s| {
+            let member = console.fleet.with(|f| {
+                f.as_ref().zip(s.as_ref()).and_then(|(f, s)| {
+                    Hostname::parse(&s.login_host)
+                        .ok()
+                        .map(|h| f.cluster_of(&h).is_some())
+                })
+            });
+            (s.as_ref().and_then(|s| s.mode.clone()), member.unwrap_or(false))
+        });
+        if member && current.as_ref() != Some(&mode) && mode_outcome.get_untracked().is_none() {
+            console.act(Command::ClusterMode { mode: Some(mode) }, mode_outcome);
+        }
+    });
+    move || match target.get() {
+        None => view! { <p role="alert">"This is not a settings address."</p> }.into_any(),
+        Some((mode, feature)) => {
+            let page = feature
+                .map(|f| format!("/settings/{}", f.command()))
+                .unwrap_or_else(|| "/settings".into());
+            let base = mode_path(&mode);
+            let links = CATALOGUE
+                .iter()
+                .map(|s| {
+                    let href = format!("{base}/settings/{}", s.command);
+                    let current = Some(s.id) == feature;
+                    view! { <li><A href=href attr:aria-current=if current { Some("page") } else { None }>{s.title}</A></li> }
+                })
+                .collect_view();
+            view! {
+                <h1>"Settings"</h1>
+                <ModeBar mode=mode.clone() page=page />
+                {move || match mode_outcome.get() {
+                    Some(Outcome::Refused(m)) => Some(view! { <p role="alert">{format!("Cannot switch mode: {m}")}</p> }),
+                    _ => None,
+                }}
+                <div class="settings-layout">
+                    <nav aria-label="Features"><ul class="feature-nav">{links}</ul></nav>
+                    <div class="feature-panel">
+                        {match feature {
+                            Some(f) => view! { <FeaturePanel mode=mode.clone() feature=f /> }.into_any(),
+                            None => view! { <p>"Choose a feature."</p> }.into_any(),
+                        }}
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// The data a feature page needs, derived from the replica.
+#[derive(Clone, PartialEq)]
+struct PageData {
+    state: PageState,
+    cluster: Option<String>,
+    login_host: Hostname,
+    staged: bool,
+    sources: Vec<(Hostname, Mode, FeatureValue)>,
+    modes: Vec<(Mode, String)>,
+}
+
+fn label(cluster: &Option<String>, mode: &Mode) -> String {
+    match cluster.as_ref().and_then(|c| cluster::ClusterName::parse(c).ok()) {
+        Some(c) => mode.gui_label(&c),
+        None => mode.to_string(),
+    }
+}
+
+#[component]
+fn FeaturePanel(mode: Mode, feature: FeatureId) -> impl IntoView {
+    let console = use_console();
+    let schema = feature.schema();
+    let mode_for_data = mode.clone();
+    let data = Memo::new(move |_| {
+        let session = console.session.get()?;
+        console.fleet.with(|f| {
+            let fleet = f.as_ref()?;
+            let s = fleet.sessions.get(&session.session)?;
+            let login = s.host.clone();
+            let store = session_view(fleet, s);
+            Some(PageData {
+                state: page_state(fleet, &login, &store, &mode_for_data, feature),
+                cluster: fleet.cluster_of(&login).map(|c| c.name.to_string()),
+                staged: s.pending_edit(&mode_for_data, feature).is_some(),
+                sources: sources(fleet, &login, &store, feature),
+                modes: modes_of(fleet, login.as_str()),
+                login_host: login,
+            })
+        })
+    });
+    let outcome = RwSignal::new(None::<Outcome>);
+    let mode = StoredValue::new(mode);
+    view! {
+        <section class="feature" aria-label=schema.title>
+            <h2>{schema.title}<small>{format!(" — {}", schema.gui_page)}</small></h2>
+            {move || data.get().map(|d| {
+                let mode = mode.get_value();
+                match d.state.clone() {
+                    PageState::WrongLevel { at } => {
+                        let (text, href) = match at {
+                            Level::Machine => (
+                                format!("These settings are configured per machine. Change mode to Machine: {}.", d.login_host),
+                                format!("/machine/{}/settings/{}", d.login_host, feature.command()),
+                            ),
+                            _ => (
+                                format!("These settings are shared by the whole cluster. Change mode to Cluster: {}.", d.cluster.clone().unwrap_or_default()),
+                                format!("/cluster/settings/{}", feature.command()),
+                            ),
+                        };
+                        view! {
+                            <div class="banner banner-wrong" role="note">{text}" "<A href=href>"Change mode"</A></div>
+                            <div class="greyed" aria-disabled="true"><p>"Not configurable in this mode."</p></div>
+                        }.into_any()
+                    }
+                    PageState::Inherited { from, value } => view! {
+                        <div class="banner banner-inherited" role="note">
+                            {format!("Settings for this feature are inherited from {}.", label(&d.cluster, &from))}
+                        </div>
+                        <div class="greyed" aria-disabled="true">{rows_table(feature, &value, None)}</div>
+                        <Override mode=mode.clone() feature=feature from=from outcome=outcome />
+                    }.into_any(),
+                    PageState::Defined { value } | PageState::Standalone { value } => {
+                        let banner = match &d.state {
+                            PageState::Standalone { .. } => format!("Settings of the standalone machine {}.", d.login_host),
+                            _ => format!("Settings are defined for {}.", label(&d.cluster, &mode)),
+                        };
+                        let editable = Some((mode.clone(), outcome));
+                        view! {
+                            <div class="banner banner-defined" role="note">{banner}
+                                {d.staged.then(|| view! { <strong>" Staged changes are not committed yet."</strong> })}
+                            </div>
+                            {rows_table(feature, &value, editable)}
+                            <RowForm mode=mode.clone() feature=feature outcome=outcome preset=Vec::new() />
+                            {(!matches!(d.state, PageState::Standalone { .. })).then(|| view! {
+                                <ManageSettings mode=mode.clone() feature=feature modes=d.modes.clone() outcome=outcome />
+                            })}
+                        }.into_any()
+                    }
+                }
+            })}
+            <OutcomeView outcome=outcome />
+            {move || data.get().filter(|d| !d.sources.is_empty()).map(|d| {
+                let rows = d.sources.iter().map(|(h, m, v)| {
+                    let summary = if v.rows.is_empty() { "(no entries)".to_string() } else {
+                        v.rows.iter().map(|r| cluster::cmd::render_row(feature, r)).collect::<Vec<_>>().join("; ")
+                    };
+                    view! { <tr><td>{h.to_string()}</td><td>{label(&d.cluster, m)}</td><td>{summary}</td></tr> }
+                }).collect_view();
+                view! {
+                    <table class="sources" aria-label="Where each machine's value comes from">
+                        <caption>"Where each machine's value comes from"</caption>
+                        <thead><tr><th>"Machine"</th><th>"Uses the settings of"</th><th>"Effective value"</th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }
+            })}
+        </section>
+    }
+}
+
+/// The rows of a value; with `editable`, each row has Delete (tables) — Edit fills the form below.
+fn rows_table(
+    feature: FeatureId,
+    value: &FeatureValue,
+    editable: Option<(Mode, RwSignal<Option<Outcome>>)>,
+) -> impl IntoView {
+    let schema = feature.schema();
+    let head = schema
+        .columns
+        .iter()
+        .map(|c| view! { <th>{c.label}</th> })
+        .collect_view();
+    let body = if value.rows.is_empty() {
+        view! { <tr><td colspan=schema.columns.len() + 1>"(no entries)"</td></tr> }.into_any()
+    } else {
+        value
+            .rows
+            .iter()
+            .map(|row| {
+                let cells = schema
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let text = if c.kind == ColumnKind::Secret {
+                            "********".to_string()
+                        } else {
+                            row.cell(i).to_string()
+                        };
+                        view! { <td>{text}</td> }
+                    })
+                    .collect_view();
+                let action = editable
+                    .clone()
+                    .filter(|_| schema.shape == Shape::Table)
+                    .map(|(_, outcome)| {
+                        let key = row.key().to_string();
+                        let command = Signal::derive(move || {
+                            Some(Command::Feature {
+                                feature,
+                                action: FeatureAction::Delete(key.clone()),
+                            })
+                        });
+                        view! { <td><ActionButton label="Delete" command=command outcome=outcome /></td> }
+                    });
+                let label = format!("Entry {}", row.key());
+                view! { <tr aria-label=label>{cells}{action}</tr> }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <table class="rows" aria-label=format!("{} entries", schema.title)>
+            <thead><tr>{head}</tr></thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+}
+
+/// A form with one field per column: Add / Save changes (tables) or Save (single-value features).
+#[component]
+fn RowForm(
+    mode: Mode,
+    feature: FeatureId,
+    outcome: RwSignal<Option<Outcome>>,
+    preset: Vec<String>,
+) -> impl IntoView {
+    let schema = feature.schema();
+    let _ = mode;
+    let fields: Vec<RwSignal<String>> = schema
+        .columns
+        .iter()
+        .map(|c| RwSignal::new(c.default.unwrap_or("").to_string()))
+        .collect();
+    let fields = StoredValue::new(fields);
+    let cells = move || fields.with_value(|f| f.iter().map(|s| s.get()).collect::<Vec<String>>());
+    let inputs = schema
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let sig = fields.with_value(|f| f[i]);
+            let input = match c.kind {
+                ColumnKind::Choice { choices } => view! {
+                    <select on:change=move |ev| sig.set(event_target_value(&ev)) prop:value=move || sig.get()>
+                        <option value="">"—"</option>
+                        {choices.iter().map(|ch| view! { <option value=*ch>{*ch}</option> }).collect_view()}
+                    </select>
+                }
+                .into_any(),
+                ColumnKind::Secret => view! {
+                    <input type="password" prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) />
+                }
+                .into_any(),
+                _ => view! { <input type="text" prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) /> }
+                    .into_any(),
+            };
+            view! { <label>{c.label}" "{input}</label> }
+        })
+        .collect_view();
+    let non_empty = move || {
+        let c = cells();
+        let n = c.iter().rposition(|x| !x.is_empty()).map(|i| i + 1).unwrap_or(0);
+        c.into_iter().take(n).collect::<Vec<_>>()
+    };
+    let buttons = match schema.shape {
+        Shape::Single => {
+            let set = Signal::derive(move || {
+                Some(Command::Feature {
+                    feature,
+                    action: FeatureAction::Set(non_empty()),
+                })
+            });
+            view! { <ActionButton label="Save" command=set outcome=outcome preset=preset.clone() /> }
+                .into_any()
+        }
+        Shape::Table => {
+            let add = Signal::derive(move || {
+                let c = non_empty();
+                (!c.is_empty()).then_some(Command::Feature {
+                    feature,
+                    action: FeatureAction::New(c),
+                })
+            });
+            let edit = Signal::derive(move || {
+                let c = non_empty();
+                (!c.is_empty()).then_some(Command::Feature {
+                    feature,
+                    action: FeatureAction::Edit(c),
+                })
+            });
+            view! {
+                <ActionButton label="Add" command=add outcome=outcome preset=preset.clone() />
+                <ActionButton label="Save changes" command=edit outcome=outcome preset=preset.clone() />
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <form class="row-form" aria-label=format!("{} entry", schema.title) on:submit=|ev| ev.prevent_default()>
+            <fieldset>
+                <legend>{if schema.shape == Shape::Table { "Add an entry, or change the entry with the same first field" } else { "Value" }}</legend>
+                {inputs}
+                <div class="buttons">{buttons}</div>
+            </fieldset>
+        </form>
+    }
+}
+
+/// *Override Settings* (DOMAIN 9, 5.2): start from the defaults or from a copy of what is inherited.
+#[component]
+fn Override(mode: Mode, feature: FeatureId, from: Mode, outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let copy = RwSignal::new(true);
+    let defaults_draft = RwSignal::new(false);
+    let from_label = from.to_string();
+    let copy_command = {
+        let (mode, from) = (mode.clone(), from.clone());
+        Signal::derive(move || {
+            Some(Command::ClusterSet(ClusterSet::Copy {
+                feature: FeatureSel::One(feature),
+                from: from.clone(),
+                to: mode.clone(),
+            }))
+        })
+    };
+    view! {
+        <div class="override">
+            <button on:click=move |_| open.set(true) disabled=move || open.get()>"Override Settings"</button>
+            {move || open.get().then(|| view! {
+                <fieldset class="override-choice">
+                    <legend>"Override Settings"</legend>
+                    <label><input type="radio" name="start" prop:checked=move || !copy.get() on:change=move |_| copy.set(false) />
+                        "Start with default settings"</label>
+                    <label><input type="radio" name="start" prop:checked=move || copy.get() on:change=move |_| copy.set(true) />
+                        {format!("Start with a copy of the settings currently inherited from {from_label}")}</label>
+                    {move || if copy.get() {
+                        view! { <ActionButton label="Override" command=copy_command outcome=outcome /> }.into_any()
+                    } else {
+                        view! { <button on:click=move |_| defaults_draft.set(true)>"Override"</button> }.into_any()
+                    }}
+                </fieldset>
+            })}
+            {move || defaults_draft.get().then(|| view! {
+                <p>"Starting from the defaults: the first entry you add defines the settings here."</p>
+                <RowForm mode=mode.clone() feature=feature outcome=outcome preset=vec!["1".to_string()] />
+            })}
+        </div>
+    }
+}
+
+/// *Centralized Management Options*: Manage Settings (copy / move to another mode) and Delete Settings.
+#[component]
+fn ManageSettings(
+    mode: Mode,
+    feature: FeatureId,
+    modes: Vec<(Mode, String)>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
+    let others: Vec<(Mode, String)> = modes.into_iter().filter(|(m, _)| *m != mode).collect();
+    let first = others.first().map(|(m, _)| m.to_string()).unwrap_or_default();
+    let dest = RwSignal::new(first);
+    let op = RwSignal::new("copy".to_string());
+    let from = mode.clone();
+    let command = Signal::derive(move || {
+        let to = Mode::parse(&dest.get()).ok()?;
+        let feature = FeatureSel::One(feature);
+        let from = from.clone();
+        Some(Command::ClusterSet(if op.get() == "move" {
+            ClusterSet::Move { feature, from, to }
+        } else {
+            ClusterSet::Copy { feature, from, to }
+        }))
+    });
+    let delete_mode = mode.clone();
+    let delete = Signal::derive(move || {
+        Some(Command::ClusterSet(ClusterSet::Delete {
+            feature: FeatureSel::One(feature),
+            mode: delete_mode.clone(),
+        }))
+    });
+    let is_cluster = mode == Mode::Cluster;
+    view! {
+        <fieldset class="manage">
+            <legend>"Centralized Management Options"</legend>
+            <label>"Operation " <select on:change=move |ev| op.set(event_target_value(&ev))>
+                <option value="copy">"Copy"</option><option value="move">"Move"</option>
+            </select></label>
+            <label>"To mode " <select on:change=move |ev| dest.set(event_target_value(&ev))>
+                {others.into_iter().map(|(m, l)| view! { <option value=m.to_string()>{l}</option> }).collect_view()}
+            </select></label>
+            <ActionButton label="Manage Settings" command=command outcome=outcome />
+            {(!is_cluster).then(|| view! { <ActionButton label="Delete Settings" command=delete outcome=outcome /> })}
+        </fieldset>
+    }
+}
+
+/// `/settings`: the settings of the session's current mode.
+#[component]
+pub fn SettingsIndex() -> impl IntoView {
+    let console = use_console();
+    move || {
+        let target = console.session.with(|s| {
+            s.as_ref().map(|s| match &s.mode {
+                Some(m) => mode_path(m),
+                None => format!("/machine/{}", s.login_host),
+            })
+        });
+        target.map(
+            |t| view! { <leptos_router::components::Redirect path=format!("{t}/settings/smtproutes") /> },
+        )
+    }
+}

@@ -1,0 +1,167 @@
+//! Upgrade (System Administration > System Upgrade) for the login host: versions offered, the
+//! disconnect-everything warning while connected, progress through install and reboot; and listeners
+//! suspend / resume per machine.
+
+use cluster::cmd::{listener_states, upgrade_progress, ListenerState};
+use cluster::command::UpgradeOp;
+use cluster::model::Mode;
+use cluster::{Command, Hostname, Version};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::components::{ActionButton, ConnectionBadge, OutcomeView, Progress};
+use crate::state::{use_console, Console, Outcome};
+
+#[derive(Clone, PartialEq)]
+struct MachineListeners {
+    host: Hostname,
+    listeners: Vec<(String, ListenerState)>,
+}
+
+#[component]
+pub fn Upgrade() -> impl IntoView {
+    let console = use_console();
+    let outcome = RwSignal::new(None::<Outcome>);
+    let chosen = RwSignal::new(String::new());
+    let login = move || {
+        console
+            .session
+            .with(|s| s.as_ref().and_then(|s| Hostname::parse(&s.login_host).ok()))
+    };
+    let machine = Memo::new(move |_| {
+        let host = login()?;
+        let now = console.now();
+        console.fleet.with(|f| {
+            let fleet = f.as_ref()?;
+            let m = fleet.machine(&host)?;
+            let offered: Vec<Version> = fleet
+                .upgrades_offered
+                .iter()
+                .copied()
+                .filter(|v| *v > m.version)
+                .collect();
+            let connected = fleet.connection(&host);
+            Some((
+                m.version,
+                offered,
+                connected,
+                upgrade_progress(m, now),
+                fleet.cluster_of(&host).is_some(),
+            ))
+        })
+    });
+    let install = Signal::derive(move || {
+        Version::parse(&chosen.get())
+            .ok()
+            .map(|v| Command::Upgrade(UpgradeOp::Install(v)))
+    });
+    let download = Signal::derive(move || {
+        Version::parse(&chosen.get())
+            .ok()
+            .map(|v| Command::Upgrade(UpgradeOp::Download(v)))
+    });
+    view! {
+        <h1>"System Upgrade"</h1>
+        {move || machine.get().map(|(version, offered, connection, progress, member)| {
+            if chosen.get_untracked().is_empty() {
+                if let Some(v) = offered.first() {
+                    chosen.set(v.to_string());
+                }
+            }
+            let host = login().map(|h| h.to_string()).unwrap_or_default();
+            view! {
+                <p>{format!("{host} runs AsyncOS {version}. ")}<ConnectionBadge connection=connection /></p>
+                {(member && connection.is_connected()).then(|| view! {
+                    <div class="banner banner-wrong" role="note">
+                        {format!("{host} is connected: upgrading it disconnects every machine of the cluster. Disconnect it first (Cluster operations) to upgrade it alone.")}
+                    </div>
+                })}
+                {progress.map(|p| view! {
+                    <Progress label=format!("Upgrade to AsyncOS {} ({})", p.version, p.phase.word()) percent=p.percent />
+                })}
+                {if offered.is_empty() {
+                    view! { <p>"No upgrades available."</p> }.into_any()
+                } else {
+                    view! {
+                        <label>"Version " <select on:change=move |ev| chosen.set(event_target_value(&ev))>
+                            {offered.iter().map(|v| view! { <option value=v.to_string()>{format!("AsyncOS {v}")}</option> }).collect_view()}
+                        </select></label>
+                        <ActionButton label="Upgrade" command=install outcome=outcome />
+                        <ActionButton label="Download only" command=download outcome=outcome />
+                    }.into_any()
+                }}
+            }
+        })}
+        <OutcomeView outcome=outcome />
+        <Listeners />
+    }
+}
+
+/// Switches the session to the machine's mode if needed, then runs `command` there.
+fn act_on_machine(console: Console, host: Hostname, command: Command, outcome: RwSignal<Option<Outcome>>) {
+    spawn_local(async move {
+        outcome.set(None);
+        let mode = Some(Mode::Machine(host.clone()));
+        let member = console
+            .fleet
+            .with_untracked(|f| f.as_ref().and_then(|f| f.cluster_of(&host)).is_some());
+        let current = console
+            .session
+            .with_untracked(|s| s.as_ref().and_then(|s| s.mode.clone()));
+        if member && current != mode {
+            let switched = console.perform(Command::ClusterMode { mode }).await;
+            if !switched.is_done() {
+                outcome.set(Some(switched));
+                return;
+            }
+        }
+        outcome.set(Some(console.perform(command).await));
+    });
+}
+
+#[component]
+fn Listeners() -> impl IntoView {
+    let console = use_console();
+    let outcome = RwSignal::new(None::<Outcome>);
+    let machines = Memo::new(move |_| {
+        let login = console
+            .session
+            .with(|s| s.as_ref().and_then(|s| Hostname::parse(&s.login_host).ok()))?;
+        console.fleet.with(|f| {
+            let fleet = f.as_ref()?;
+            let mut hosts: Vec<Hostname> = cluster::apply::targets(fleet, &login).into_iter().collect();
+            hosts.sort();
+            Some(
+                hosts
+                    .into_iter()
+                    .map(|h| MachineListeners {
+                        listeners: listener_states(fleet, &h)
+                            .into_iter()
+                            .map(|l| (l.name, l.state))
+                            .collect(),
+                        host: h,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    view! {
+        <section aria-label="Listeners">
+            <h2>"Listeners"</h2>
+            <p class="hint">"Machines this login host can reach; log into another machine to manage it when it is disconnected."</p>
+            {move || machines.get().unwrap_or_default().into_iter().map(|m| {
+                let host = m.host.clone();
+                let (h1, h2) = (host.clone(), host.clone());
+                view! {
+                    <div class="machine-listeners" role="group" aria-label=format!("Listeners of {host}")>
+                        <h3>{host.to_string()}</h3>
+                        <ul>{m.listeners.iter().map(|(n, s)| view! { <li>{format!("{n}: {}", s.word())}</li> }).collect_view()}</ul>
+                        <button on:click=move |_| act_on_machine(console, h1.clone(), Command::SuspendListener { listener: None }, outcome)>"Suspend listeners"</button>
+                        <button on:click=move |_| act_on_machine(console, h2.clone(), Command::Resume, outcome)>"Resume"</button>
+                    </div>
+                }
+            }).collect_view()}
+            <OutcomeView outcome=outcome />
+        </section>
+    }
+}

@@ -1,0 +1,307 @@
+//! The console's state: the session, a local replica of the fleet kept by applying the server's event
+//! stream with `cluster::apply`, the simulated clock, and the one way actions are taken
+//! ([`Console::perform`]): `cluster::check` runs here first — a refusal shows at once, questions are asked
+//! in a dialog — and only a plan is sent to the server, which checks again and decides.
+
+use cluster::wire::{CommandRequest, CommandResponse, EventRecord, SessionInfo};
+use cluster::{Command, Fleet, Plan, Prompt, Timestamp, Verdict};
+use futures_channel::oneshot;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::prelude::*;
+
+use crate::api;
+
+/// A question waiting for the user in the dialog.
+pub struct Ask {
+    pub prompt: Prompt,
+    pub answer: StoredValue<Option<oneshot::Sender<Option<String>>>, LocalStorage>,
+}
+
+/// The result of an action, as the page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Accepted: the lines printed (warnings first).
+    Done(Vec<String>),
+    /// Refused (by the browser's check or the server's): the message.
+    Refused(String),
+    /// The user answered a question with Cancel.
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn is_done(&self) -> bool {
+        matches!(self, Outcome::Done(_))
+    }
+}
+
+/// Everything the pages share.
+#[derive(Clone, Copy)]
+pub struct Console {
+    pub session: RwSignal<Option<SessionInfo>>,
+    pub fleet: RwSignal<Option<Fleet>, LocalStorage>,
+    /// A load error to show instead of the pages.
+    pub error: RwSignal<Option<String>>,
+    /// The open question, if any.
+    pub ask: RwSignal<Option<Ask>, LocalStorage>,
+    /// Server simulated time at `clock_base_local` (ms), and its speed.
+    clock: RwSignal<(i64, f64, f64)>,
+    /// Ticks every second so progress bars and rates move.
+    pub tick: RwSignal<u64>,
+    source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
+}
+
+fn local_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+impl Console {
+    pub fn new() -> Self {
+        Console {
+            session: RwSignal::new(None),
+            fleet: RwSignal::new_local(None),
+            error: RwSignal::new(None),
+            ask: RwSignal::new_local(None),
+            clock: RwSignal::new((0, 1.0, local_ms())),
+            tick: RwSignal::new(0),
+            source: StoredValue::new_local(None),
+        }
+    }
+
+    /// The simulated time now (tracks `tick`, so views using it refresh).
+    pub fn now(&self) -> Timestamp {
+        self.tick.track();
+        let (base, speed, at) = self.clock.get_untracked();
+        Timestamp(base + ((local_ms() - at) * speed) as i64)
+    }
+
+    pub fn session_id(&self) -> Option<u64> {
+        self.session.with_untracked(|s| s.as_ref().map(|s| s.session))
+    }
+
+    /// Loads the fleet and subscribes to the event stream.
+    pub fn start(self) {
+        spawn_local(async move {
+            if let Ok(h) = api::health().await {
+                self.clock.set((h.now, h.speed, local_ms()));
+            }
+            self.reload().await;
+        });
+        let tick = self.tick;
+        let interval = Closure::<dyn FnMut()>::new(move || tick.update(|t| *t += 1));
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
+                interval.as_ref().unchecked_ref(),
+                1000,
+            );
+        }
+        interval.forget();
+    }
+
+    /// Fetches the whole fleet again and re-subscribes from its revision.
+    pub async fn reload(self) {
+        match api::fetch_fleet().await {
+            Ok(r) => {
+                self.fleet.set(Some(r.fleet));
+                self.error.set(None);
+                self.subscribe(r.revision);
+            }
+            Err(f) if f.is_unauthenticated() => self.session.set(None),
+            Err(f) => self.error.set(Some(f.message)),
+        }
+    }
+
+    fn subscribe(self, since: u64) {
+        self.source.update_value(|s| {
+            if let Some(old) = s.take() {
+                old.close();
+            }
+        });
+        let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/events?since={since}")) else {
+            return;
+        };
+        let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let Some(text) = e.data().as_string() else { return };
+            if let Ok(record) = serde_json::from_str::<EventRecord>(&text) {
+                self.apply(&[record]);
+            }
+        });
+        let on_resync = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+            spawn_local(async move { self.reload().await });
+        });
+        let _ = source.add_event_listener_with_callback("event", on_event.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("resync", on_resync.as_ref().unchecked_ref());
+        on_event.forget();
+        on_resync.forget();
+        self.source.set_value(Some(source));
+    }
+
+    /// Applies events in order; a gap means the replica fell behind, so it resyncs.
+    pub fn apply(self, records: &[EventRecord]) {
+        let mut gap = false;
+        self.fleet.update(|f| {
+            let Some(fleet) = f.as_mut() else { return };
+            for r in records {
+                if r.revision <= fleet.revision {
+                    continue;
+                }
+                if r.revision != fleet.revision + 1 {
+                    gap = true;
+                    return;
+                }
+                cluster::apply(fleet, &r.event);
+            }
+        });
+        if gap {
+            spawn_local(async move { self.reload().await });
+        }
+        self.refresh_session();
+    }
+
+    /// Keeps the session info (mode, prompt) in step with the replica.
+    fn refresh_session(self) {
+        let Some(id) = self.session_id() else { return };
+        let info = self.fleet.with_untracked(|f| {
+            let fleet = f.as_ref()?;
+            let s = fleet.sessions.get(&id)?;
+            Some((s.mode.clone(), cluster::cmd::prompt_of(fleet, s)))
+        });
+        if let Some((mode, prompt)) = info {
+            let changed = self
+                .session
+                .with_untracked(|s| s.as_ref().is_some_and(|s| s.mode != mode || s.prompt != prompt));
+            if changed {
+                self.session.update(|s| {
+                    if let Some(s) = s.as_mut() {
+                        s.mode = mode;
+                        s.prompt = prompt;
+                    }
+                });
+            }
+        }
+    }
+
+    /// What `cluster::check` says about `command` now, without asking anything.
+    pub fn preview(&self, command: &Command) -> Option<Verdict> {
+        self.preview_with(command, &[])
+    }
+
+    /// What `cluster::check` says with some answers already given.
+    pub fn preview_with(&self, command: &Command, answers: &[String]) -> Option<Verdict> {
+        let id = self.session.with(|s| s.as_ref().map(|s| s.session))?;
+        let now = self.now();
+        self.fleet.with(|f| {
+            f.as_ref()
+                .map(|fleet| cluster::check(fleet, id, command, answers, now))
+        })
+    }
+
+    /// Asks the user; `None` is Cancel.
+    async fn ask_user(self, prompt: Prompt) -> Option<String> {
+        let (tx, rx) = oneshot::channel();
+        self.ask.set(Some(Ask {
+            prompt,
+            answer: StoredValue::new_local(Some(tx)),
+        }));
+        let answer = rx.await.ok().flatten();
+        self.ask.set(None);
+        answer
+    }
+
+    /// Checks `command` here (refusals show at once, questions are asked), then sends it with the answers
+    /// and the revision checked against; the server's answer decides.
+    pub async fn perform(self, command: Command) -> Outcome {
+        self.perform_with(command, Vec::new()).await
+    }
+
+    /// As [`Console::perform`], with the first answers already given (a form that asked them itself).
+    pub async fn perform_with(self, command: Command, preset: Vec<String>) -> Outcome {
+        let mut answers: Vec<String> = preset.clone();
+        for _attempt in 0..4 {
+            // 1. The browser's verdict, asking every question first.
+            loop {
+                let Some(id) = self.session_id() else {
+                    return Outcome::Refused("Log in first.".into());
+                };
+                let now = self.now();
+                let verdict = self.fleet.with_untracked(|f| {
+                    f.as_ref()
+                        .map(|fleet| cluster::check(fleet, id, &command, &answers, now))
+                });
+                match verdict {
+                    None => return Outcome::Refused("The fleet is still loading.".into()),
+                    Some(Verdict::Rejected { message, .. }) => return Outcome::Refused(message),
+                    Some(Verdict::Prompt { prompt }) => match self.ask_user(prompt).await {
+                        Some(a) => answers.push(a),
+                        None => return Outcome::Cancelled,
+                    },
+                    Some(Verdict::Plan { plan }) if plan.events.is_empty() => {
+                        return Outcome::Done(lines(&plan))
+                    }
+                    Some(Verdict::Plan { .. }) => break,
+                }
+            }
+            // 2. The server's verdict.
+            let revision = self.fleet.with_untracked(|f| f.as_ref().map(|f| f.revision));
+            let request = CommandRequest {
+                command: command.clone(),
+                revision,
+                answers: answers.clone(),
+            };
+            match api::command(&request).await {
+                Ok(CommandResponse::Ok {
+                    events,
+                    output,
+                    warnings,
+                    ..
+                }) => {
+                    self.apply(&events);
+                    return Outcome::Done(warnings.into_iter().chain(output).collect());
+                }
+                Ok(CommandResponse::Prompt { prompt, .. }) => match self.ask_user(prompt).await {
+                    Some(a) => answers.push(a),
+                    None => return Outcome::Cancelled,
+                },
+                Err(f) if f.status == 409 => {
+                    // Stale: fetch the fleet and check again against it.
+                    answers = preset.clone();
+                    self.reload().await;
+                }
+                Err(f) if f.is_unauthenticated() => {
+                    self.session.set(None);
+                    return Outcome::Refused(f.message);
+                }
+                Err(f) => return Outcome::Refused(f.message),
+            }
+        }
+        Outcome::Refused("The fleet kept changing; try again.".into())
+    }
+
+    /// Runs `command` in the background and stores its outcome in `result`.
+    pub fn act(self, command: Command, result: RwSignal<Option<Outcome>>) {
+        self.act_with(command, Vec::new(), result);
+    }
+
+    /// As [`Console::act`], with the first answers already given.
+    pub fn act_with(self, command: Command, preset: Vec<String>, result: RwSignal<Option<Outcome>>) {
+        spawn_local(async move {
+            result.set(None);
+            let outcome = self.perform_with(command, preset).await;
+            result.set(Some(outcome));
+        });
+    }
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console::new()
+    }
+}
+
+fn lines(plan: &Plan) -> Vec<String> {
+    plan.lines().cloned().collect()
+}
+
+pub fn use_console() -> Console {
+    expect_context::<Console>()
+}
