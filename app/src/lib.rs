@@ -8,6 +8,7 @@
 //! - [`pages`] — one file per page: login, overview, settings, pending changes, cluster operations,
 //!   upgrade, terminal, users, audit.
 //! - [`components`] — shared widgets (mode bar, question dialog, action button, badges).
+//! - [`timing`] — marks the benchmarks read (fleet arrival, apply durations).
 //!
 //! No rule lives here: every verdict comes from `cluster::check`, every derived value from the crate.
 
@@ -21,6 +22,7 @@ pub mod api;
 pub mod components;
 pub mod pages;
 pub mod state;
+pub mod timing;
 
 use state::Console;
 

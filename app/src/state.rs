@@ -102,6 +102,7 @@ impl Console {
     pub async fn reload(self) {
         match api::fetch_fleet().await {
             Ok(r) => {
+                crate::timing::fleet_received();
                 self.fleet.set(Some(r.fleet));
                 self.error.set(None);
                 self.subscribe(r.revision);
@@ -149,7 +150,7 @@ impl Console {
                     gap = true;
                     return;
                 }
-                cluster::apply(fleet, &r.event);
+                crate::timing::time_apply(|| cluster::apply(fleet, &r.event));
             }
         });
         if gap {

@@ -11,13 +11,32 @@ use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Versio
 /// The names `clusterdeck script --fixture` accepts.
 pub const FIXTURES: &[&str] = &["americas", "standalone"];
 
-/// Builds a fixture by name.
+/// Builds a fixture by name; `scale-<n>` is `americas` grown to `n` machines with standalone ones (for
+/// measuring the console on a large fleet).
 pub fn by_name(name: &str) -> Option<Fleet> {
     match name {
         "americas" => Some(americas()),
         "standalone" => Some(standalone()),
-        _ => None,
+        _ => {
+            let n: usize = name
+                .strip_prefix("scale-")?
+                .parse()
+                .ok()
+                .filter(|n| (5..=20_000).contains(n))?;
+            Some(scale(n))
+        }
     }
+}
+
+/// `americas` plus standalone machines `m00001.scale.example.com`, ... up to `n` machines in all.
+pub fn scale(n: usize) -> Fleet {
+    let mut fleet = americas();
+    for i in 1..=n.saturating_sub(fleet.machines.len()) {
+        let host = Hostname::known(&format!("m{i:05}.scale.example.com"));
+        let machine = new_standalone(&host, Version::new(9, 1, 2), (i % 250) as u8);
+        fleet.machines.insert(host, machine);
+    }
+    fleet
 }
 
 /// The simulated clock's start: 2026-01-01T00:00:00Z.

@@ -5,6 +5,7 @@ use cluster::command::{ClusterSet, Command, FeatureAction, FeatureSel, UpgradeOp
 use cluster::features::{FeatureId, Shape};
 use cluster::model::{Addressing, Fleet, Mode};
 use cluster::names::{ClusterName, GroupName, Hostname, UserName, Version};
+use cluster::wire::{redact_event, redact_fleet};
 use cluster::{cli, Event, Verdict};
 use proptest::prelude::*;
 
@@ -348,8 +349,11 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
     let mut log: Vec<Event> = Vec::new();
     let mut clock = fleet.now;
     let mut sessions = std::collections::BTreeMap::new();
+    // R3: a browser's replica, started from the redacted fleet and fed the redacted event stream.
+    let replica = std::cell::RefCell::new(redact_fleet(&start));
     let push = |fleet: &mut Fleet, log: &mut Vec<Event>, e: Event| {
         cluster::apply(fleet, &e);
+        cluster::apply(&mut replica.borrow_mut(), &redact_event(&e));
         log.push(e);
     };
     for (i, s) in steps.iter().enumerate() {
@@ -414,6 +418,13 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
             }
         }
         invariants(&fleet).map_err(|e| TestCaseError::fail(format!("after step {i} {s:?}: {e}")))?;
+        prop_assert_eq!(
+            &*replica.borrow(),
+            &redact_fleet(&fleet),
+            "R3: the replica diverged after step {} {:?}",
+            i,
+            s
+        );
     }
     // The state is the replay of the log, and survives a JSON round trip (snapshots, the wire).
     let mut replay = start;

@@ -23,6 +23,11 @@ enum Command {
     Serve(server::serve::ServeOptions),
     /// Speak the CLI to a running server (interactive, or one line with -c).
     Cli(server::client::CliOptions),
+    /// Check a data directory: the latest snapshot plus its tail equals the replay of the whole log.
+    Verify {
+        #[arg(long, env = "CLUSTERDECK_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
     /// Run scripts against a fresh in-memory fleet and print their transcripts (DOMAIN 11).
     Script {
         /// The fixture a script starts from when it has no `@fixture` line.
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
         Some(Command::Script { fixture, files }) => script(&fixture, &files),
         Some(Command::Serve(opts)) => serve(opts),
         Some(Command::Cli(opts)) => client(opts),
+        Some(Command::Verify { data_dir }) => verify(&data_dir),
         None => serve(server::serve::ServeOptions::parse_default()),
     }
 }
@@ -81,6 +87,20 @@ fn client(opts: server::client::CliOptions) -> ExitCode {
         Err(e) => {
             eprintln!("clusterdeck cli: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn verify(data_dir: &std::path::Path) -> ExitCode {
+    let result = server::store::SqliteStore::open(data_dir).and_then(|mut s| server::store::verify(&mut s));
+    match result {
+        Ok(revision) => {
+            println!("verified: revision {revision} equals the replay of the log");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("clusterdeck verify: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

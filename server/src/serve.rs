@@ -29,6 +29,9 @@ pub struct ServeOptions {
     /// needs CLUSTERDECK_ADMIN_PASSWORD, which replaces the demo passwords and removes the other demo users.
     #[arg(long, env = "CLUSTERDECK_DEMO")]
     pub demo: bool,
+    /// The fixture a new data directory is seeded with: americas (default), standalone, or scale-<n>.
+    #[arg(long, env = "CLUSTERDECK_FIXTURE", default_value = "americas")]
+    pub fixture: String,
 }
 
 impl ServeOptions {
@@ -44,8 +47,9 @@ impl ServeOptions {
 }
 
 /// The fleet a new data directory starts with.
-fn seed(demo: bool) -> anyhow::Result<cluster::Fleet> {
-    let mut fleet = cluster::fixture::americas();
+fn seed(demo: bool, fixture: &str) -> anyhow::Result<cluster::Fleet> {
+    let mut fleet = cluster::fixture::by_name(fixture)
+        .with_context(|| format!("unknown fixture \"{fixture}\": use americas, standalone or scale-<n>"))?;
     if !demo {
         let password = std::env::var("CLUSTERDECK_ADMIN_PASSWORD").unwrap_or_default();
         if password.chars().count() < 8 {
@@ -70,7 +74,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let mut store = SqliteStore::open(&opts.data_dir)?;
     let mut seeded = None;
     if store::Store::latest_snapshot(&mut store)?.is_none() {
-        seeded = Some(seed(opts.demo)?);
+        seeded = Some(seed(opts.demo, &opts.fixture)?);
     }
     let fleet = store::load(&mut store, || {
         seeded.take().unwrap_or_else(cluster::fixture::americas)

@@ -34,6 +34,8 @@ pub struct AuditRecord {
 /// batch are written in one transaction.
 pub trait Store: Send {
     fn latest_snapshot(&mut self) -> anyhow::Result<Option<Fleet>>;
+    /// The first snapshot ever written (the seeded fleet).
+    fn first_snapshot(&mut self) -> anyhow::Result<Option<Fleet>>;
     fn write_snapshot(&mut self, fleet: &Fleet) -> anyhow::Result<()>;
     /// Events with revision > `after`, in order; a corrupt or missing row is an error naming it.
     fn events_after(&mut self, after: u64, limit: usize) -> anyhow::Result<Vec<Stored>>;
@@ -115,15 +117,35 @@ impl Store for SqliteStore {
         }
     }
 
+    fn first_snapshot(&mut self) -> anyhow::Result<Option<Fleet>> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT revision, fleet FROM snapshots ORDER BY revision ASC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((revision, json)) => {
+                Ok(Some(serde_json::from_str(&json).with_context(|| {
+                    format!("the snapshot at revision {revision} is corrupt")
+                })?))
+            }
+        }
+    }
+
     fn write_snapshot(&mut self, fleet: &Fleet) -> anyhow::Result<()> {
         let json = serde_json::to_string(fleet)?;
         self.conn.execute(
             "INSERT OR REPLACE INTO snapshots (revision, fleet) VALUES (?1, ?2)",
             params![fleet.revision as i64, json],
         )?;
-        // Keep the two newest snapshots; the event log itself is never trimmed.
+        // Keep the first snapshot (the seed: `verify` replays the whole log from it) and the two newest.
         self.conn.execute(
-            "DELETE FROM snapshots WHERE revision NOT IN (SELECT revision FROM snapshots ORDER BY revision DESC LIMIT 2)",
+            "DELETE FROM snapshots WHERE revision NOT IN (SELECT revision FROM snapshots ORDER BY revision DESC LIMIT 2)
+             AND revision <> (SELECT MIN(revision) FROM snapshots)",
             [],
         )?;
         Ok(())
@@ -236,6 +258,10 @@ impl Store for MemoryStore {
         Ok(self.snapshots.last().cloned())
     }
 
+    fn first_snapshot(&mut self) -> anyhow::Result<Option<Fleet>> {
+        Ok(self.snapshots.first().cloned())
+    }
+
     fn write_snapshot(&mut self, fleet: &Fleet) -> anyhow::Result<()> {
         self.snapshots.push(fleet.clone());
         Ok(())
@@ -328,6 +354,32 @@ pub fn load(store: &mut dyn Store, seed: impl FnOnce() -> Fleet) -> anyhow::Resu
     Ok(fleet)
 }
 
+/// Checks the store: the fleet loaded from the latest snapshot and its tail must equal the replay of the
+/// whole log from the first snapshot. Returns the revision.
+pub fn verify(store: &mut dyn Store) -> anyhow::Result<u64> {
+    let mut replay = store
+        .first_snapshot()?
+        .context("the store is empty: it has no snapshot")?;
+    let loaded = load(store, cluster::fixture::americas)?;
+    loop {
+        let batch = store.events_after(replay.revision, 10_000)?;
+        if batch.is_empty() {
+            break;
+        }
+        for s in batch {
+            cluster::apply(&mut replay, &s.event);
+        }
+    }
+    if replay != loaded {
+        bail!(
+            "the state at revision {} differs from the replay of the log (revision {})",
+            loaded.revision,
+            replay.revision
+        );
+    }
+    Ok(loaded.revision)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +432,7 @@ mod tests {
         assert!(store.tokens().unwrap().is_empty());
         store.write_snapshot(&fleet).unwrap();
         assert_eq!(load(store, || panic!("seeded")).unwrap(), fleet);
+        assert_eq!(verify(store).unwrap(), fleet.revision);
         let _ = EventKind::ClockAdvanced;
     }
 

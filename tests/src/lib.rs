@@ -6,6 +6,12 @@
 //!
 //! The tests need the built site (`cargo xtask build`) and Chromium; `cargo xtask test` provides both and
 //! runs them with `--ignored`.
+//!
+//! [`drill`] is the crash drill (R1) and [`bench`] the load generator and browser measurements of
+//! `cargo xtask bench`.
+
+pub mod bench;
+pub mod drill;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -69,20 +75,49 @@ impl Drop for ProcessGuard {
     }
 }
 
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    /// The fixture a new data directory is seeded with.
+    pub fixture: String,
+    /// Reuse this data directory (kept after the server stops); a fresh temporary one when `None`.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            speed: 7.0,
+            fixture: "americas".into(),
+            data_dir: None,
+        }
+    }
+}
+
 /// A running `clusterdeck serve` on 127.0.0.1 with its own data directory.
 pub struct Server {
     pub url: String,
-    pub data_dir: tempfile::TempDir,
-    _process: ProcessGuard,
+    pub data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    process: ProcessGuard,
 }
 
 impl Server {
     pub fn start() -> anyhow::Result<Server> {
-        Server::start_with_speed(7.0)
+        Server::start_with(ServerOptions::default())
     }
 
     /// A server whose simulated clock runs `speed` times real time (an upgrade takes 420 / speed s).
     pub fn start_with_speed(speed: f64) -> anyhow::Result<Server> {
+        Server::start_with(ServerOptions {
+            speed,
+            ..ServerOptions::default()
+        })
+    }
+
+    pub fn start_with(opts: ServerOptions) -> anyhow::Result<Server> {
         let bin = server_binary();
         if !bin.exists() {
             bail!(
@@ -90,18 +125,30 @@ impl Server {
                 bin.display()
             );
         }
-        let data_dir = tempfile::tempdir()?;
-        let mut cmd = Command::new(&bin);
-        cmd.arg("serve")
+        let (data_dir, temp) = match opts.data_dir {
+            Some(d) => (d, None),
+            None => {
+                let t = tempfile::tempdir()?;
+                (t.path().to_path_buf(), Some(t))
+            }
+        };
+        // Many SSE subscribers need more descriptors than the usual soft limit of 1024.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("ulimit -n 8192 2>/dev/null; exec \"$0\" \"$@\"")
+            .arg(&bin)
+            .arg("serve")
             .arg("--demo")
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
-            .arg(data_dir.path())
+            .arg(&data_dir)
             .arg("--site-dir")
             .arg(site_dir())
             .arg("--speed")
-            .arg(speed.to_string())
+            .arg(opts.speed.to_string())
+            .arg("--fixture")
+            .arg(&opts.fixture)
             .env("CLUSTERDECK_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -117,8 +164,14 @@ impl Server {
         Ok(Server {
             url,
             data_dir,
-            _process: process,
+            _temp: temp,
+            process,
         })
+    }
+
+    /// SIGKILL: no shutdown, no final snapshot.
+    pub fn kill(self) {
+        drop(self.process);
     }
 }
 
@@ -188,11 +241,19 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> anyhow::Result<Harness> {
-        Harness::start_with_speed(7.0).await
+        Harness::start_with(ServerOptions::default()).await
     }
 
     pub async fn start_with_speed(speed: f64) -> anyhow::Result<Harness> {
-        let server = Server::start_with_speed(speed)?;
+        Harness::start_with(ServerOptions {
+            speed,
+            ..ServerOptions::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(opts: ServerOptions) -> anyhow::Result<Harness> {
+        let server = Server::start_with(opts)?;
         let driver = Driver::start().await?;
         let profile = tempfile::tempdir()?;
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -392,9 +453,15 @@ impl ApiSession {
         password: &str,
         host: &str,
     ) -> anyhow::Result<ApiSession> {
-        let http = reqwest::Client::new();
+        ApiSession::login_url(&server.url, user, password, host).await
+    }
+
+    pub async fn login_url(url: &str, user: &str, password: &str, host: &str) -> anyhow::Result<ApiSession> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
         let r = http
-            .post(format!("{}/api/v1/login", server.url))
+            .post(format!("{url}/api/v1/login"))
             .json(&serde_json::json!({"user": user, "password": password, "login_host": host}))
             .send()
             .await?;
@@ -412,9 +479,26 @@ impl ApiSession {
             .to_string();
         Ok(ApiSession {
             http,
-            url: server.url.clone(),
+            url: url.to_string(),
             cookie,
         })
+    }
+
+    /// The session cookie (`cd_session=...`).
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
+    /// `GET` a JSON document.
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "GET {path}: {}", r.status());
+        Ok(r.json().await?)
     }
 
     /// Runs a CLI line (or answers the previous question); returns the JSON answer.

@@ -50,6 +50,34 @@ pub struct BundleSize {
     pub brotli: u64,
 }
 
+/// The committed size budget: `xtask/bundle-budget.txt` holds the most brotli bytes the bundle
+/// (WASM + JS glue) may take. Raise it only on purpose, in its own commit.
+pub fn budget() -> anyhow::Result<u64> {
+    let path = repo_root().join("xtask/bundle-budget.txt");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .and_then(|l| l.trim().parse().ok())
+        .with_context(|| format!("{} holds no byte count", path.display()))
+}
+
+/// Fails when the bundle has grown beyond its budget.
+pub fn check_budget(size: &BundleSize) -> anyhow::Result<()> {
+    let budget = budget()?;
+    println!(
+        "size budget: {} of {budget} brotli bytes ({:.0}%)",
+        size.brotli,
+        size.brotli as f64 * 100.0 / budget as f64
+    );
+    if size.brotli > budget {
+        bail!(
+            "the bundle is {} brotli bytes, over its budget of {budget} (xtask/bundle-budget.txt)",
+            size.brotli
+        );
+    }
+    Ok(())
+}
+
 pub fn site_dir() -> PathBuf {
     repo_root().join("site")
 }

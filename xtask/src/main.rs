@@ -4,9 +4,11 @@
 //!   pinned npm `binaryen`), assembled with the HTML shell, CSS and public assets into `site/`, with
 //!   precompressed `.br`/`.gz` copies. Prints the bundle's sizes.
 //! - `run [-- serve flags]`: builds, then starts `clusterdeck serve` on 127.0.0.1 with `./data`.
+//! - `bench`: every performance figure of issue 6 beside its goal, and the crash drill (release builds).
 //! - `test`: installs what is missing, checks formatting and lints (native and wasm32), runs every test,
 //!   builds the site and runs the end-to-end tests in headless Chromium. Ends with one summary line.
 
+mod bench;
 mod build;
 mod tools;
 
@@ -26,8 +28,9 @@ fn main() -> ExitCode {
         Some("build") => build::build(build::Profile::from_args(&args[1..])).map(|_| ()),
         Some("run") => run_console(&args[1..]),
         Some("test") => test(),
+        Some("bench") => bench::bench(),
         _ => {
-            eprintln!("usage: cargo xtask <build [--dev] | run [serve flags...] | test>");
+            eprintln!("usage: cargo xtask <build [--dev] | run [serve flags...] | test | bench>");
             return ExitCode::from(2);
         }
     };
@@ -137,15 +140,24 @@ fn test() -> anyhow::Result<()> {
         let mut args = vec!["test"];
         args.extend(NATIVE);
         run(cargo().args(&args))
-    }) && step("build the site", &mut || {
-        build::build(build::Profile::Release).map(|_| ())
-    }) && step("end-to-end tests (headless Chromium)", &mut || {
+    }) && step("build the site (and its size budget)", &mut || {
+        let size = build::build(build::Profile::Release)?;
+        build::check_budget(&size)
+    }) && step("end-to-end tests (Chromium) and crash drill", &mut || {
         let mut build_args = vec!["build"];
         build_args.extend(NATIVE);
         run(cargo().args(&build_args))?;
         let mut args = vec!["test"];
         args.extend(NATIVE);
-        args.extend(["--test", "e2e", "--", "--ignored", "--test-threads=1"]);
+        args.extend([
+            "--test",
+            "e2e",
+            "--test",
+            "drill",
+            "--",
+            "--ignored",
+            "--test-threads=1",
+        ]);
         run(cargo()
             .args(&args)
             .env("CLUSTERDECK_SITE_DIR", repo_root().join("site")))

@@ -1,13 +1,14 @@
 //! Overview: the fleet — clusters, groups, machines and standalone machines — each machine with version,
 //! connection, listeners, message rate and queue, and a progress bar while it upgrades. Live: it renders
-//! the replica the event stream keeps.
+//! the replica the event stream keeps. The topology re-renders when the fleet changes; only each row's
+//! time-dependent part (traffic, progress) follows the clock.
 
 use cluster::cmd::{listener_states, traffic, upgrade_progress};
-use cluster::{Fleet, Machine, Timestamp};
+use cluster::{Fleet, Hostname, Machine};
 use leptos::prelude::*;
 
 use crate::components::{ConnectionBadge, Progress};
-use crate::state::use_console;
+use crate::state::{use_console, Console};
 
 #[component]
 pub fn Overview() -> impl IntoView {
@@ -15,16 +16,15 @@ pub fn Overview() -> impl IntoView {
     view! {
         <h1>"Overview"</h1>
         {move || {
-            let now = console.now();
             console.fleet.with(|f| match f {
                 None => view! { <p role="status">"Loading the fleet…"</p> }.into_any(),
-                Some(fleet) => topology(fleet, now).into_any(),
+                Some(fleet) => topology(console, fleet).into_any(),
             })
         }}
     }
 }
 
-fn topology(fleet: &Fleet, now: Timestamp) -> impl IntoView {
+fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
     let clusters = fleet
         .clusters
         .values()
@@ -33,7 +33,8 @@ fn topology(fleet: &Fleet, now: Timestamp) -> impl IntoView {
                 .groups
                 .iter()
                 .map(|group| {
-                    let machines = fleet.group_members(&cluster.name, group).map(|m| machine_row(fleet, m, now)).collect_view();
+                    let machines =
+                        fleet.group_members(&cluster.name, group).map(|m| machine_row(console, fleet, m)).collect_view();
                     let label = format!("Group {group}");
                     let heading = label.clone();
                     view! {
@@ -57,7 +58,7 @@ fn topology(fleet: &Fleet, now: Timestamp) -> impl IntoView {
         .collect_view();
     let standalone = fleet
         .standalone_machines()
-        .map(|m| machine_row(fleet, m, now))
+        .map(|m| machine_row(console, fleet, m))
         .collect_view();
     view! {
         <div class="topology">
@@ -70,25 +71,38 @@ fn topology(fleet: &Fleet, now: Timestamp) -> impl IntoView {
     }
 }
 
-fn machine_row(fleet: &Fleet, machine: &Machine, now: Timestamp) -> impl IntoView {
+fn machine_row(console: Console, fleet: &Fleet, machine: &Machine) -> impl IntoView {
     let connection = fleet.connection(&machine.hostname);
     let label = format!("Machine {}", machine.hostname);
-    let t = traffic(fleet, &machine.hostname, now);
     let listeners = listener_states(fleet, &machine.hostname)
         .into_iter()
         .map(|l| view! { <span class=format!("listener listener-{}", l.state.word())>{format!("{}: {}", l.name, l.state.word())}</span> })
         .collect_view();
-    let progress = upgrade_progress(machine, now).map(|p| {
-        view! { <Progress label=format!("Upgrade to AsyncOS {} ({})", p.version, p.phase.word()) percent=p.percent /> }
-    });
+    let host = machine.hostname.clone();
     view! {
         <li class="machine" aria-label=label>
             <span class="hostname">{machine.hostname.to_string()}</span>
             <span class="version">{format!("AsyncOS {}", machine.version)}</span>
             <ConnectionBadge connection=connection />
             <span class="listeners">{listeners}</span>
-            <span class="traffic">{format!("{} msg/min, queue {}", t.messages_per_minute, t.queue_depth)}</span>
-            {progress}
+            {move || live(console, &host)}
         </li>
     }
+}
+
+/// The part of a row that moves with the simulated clock.
+fn live(console: Console, host: &Hostname) -> impl IntoView {
+    let now = console.now();
+    console.fleet.with_untracked(|f| {
+        let fleet = f.as_ref()?;
+        let machine = fleet.machine(host)?;
+        let t = traffic(fleet, host, now);
+        let progress = upgrade_progress(machine, now).map(|p| {
+            view! { <Progress label=format!("Upgrade to AsyncOS {} ({})", p.version, p.phase.word()) percent=p.percent /> }
+        });
+        Some(view! {
+            <span class="traffic">{format!("{} msg/min, queue {}", t.messages_per_minute, t.queue_depth)}</span>
+            {progress}
+        })
+    })
 }

@@ -1,0 +1,282 @@
+//! The load generator and browser measurements behind `cargo xtask bench` (issue 6). Loopback only,
+//! bounded in count and time.
+//!
+//! - [`commands_load`] (P3): `POST /api/v1/commands` at N concurrent connections, each a durable
+//!   round trip (the command appends an event), against the bare JSON handler (`GET /api/v1/health`)
+//!   served by the same process in the same run.
+//! - [`sse_fanout`] (P5): one event fanned out to N subscribers of `GET /api/v1/events`.
+//! - [`navigation`] (P2) and [`large_fleet`] (P6): headless Chromium, timed with the page's clock.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::{ApiSession, Harness, Server, ServerOptions};
+
+/// Latency percentiles and throughput of one load phase.
+#[derive(Debug, Clone, Default)]
+pub struct Load {
+    pub requests: usize,
+    pub errors: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub per_second: f64,
+}
+
+/// The `p`-th percentile (0–100) of sorted samples.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn summarise(mut samples: Vec<f64>, errors: usize, elapsed: Duration) -> Load {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    Load {
+        requests: samples.len(),
+        errors,
+        p50_ms: percentile(&samples, 50.0),
+        p95_ms: percentile(&samples, 95.0),
+        p99_ms: percentile(&samples, 99.0),
+        per_second: samples.len() as f64 / elapsed.as_secs_f64(),
+    }
+}
+
+/// Runs `make(i)` from `concurrency` tasks for `duration`; each future is one timed request.
+async fn run_load<F, Fut>(concurrency: usize, duration: Duration, make: F) -> Load
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let make = Arc::new(make);
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(Mutex::new(0usize));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|i| {
+            let (make, samples, errors) = (make.clone(), samples.clone(), errors.clone());
+            tokio::spawn(async move {
+                let mut local = Vec::new();
+                let mut failed = 0;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    if make(i).await {
+                        local.push(t.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        failed += 1;
+                    }
+                }
+                if let Ok(mut s) = samples.lock() {
+                    s.extend(local);
+                }
+                if let Ok(mut e) = errors.lock() {
+                    *e += failed;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = started.elapsed();
+    let samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
+    let errors = errors.lock().map(|e| *e).unwrap_or(0);
+    summarise(samples, errors, elapsed)
+}
+
+/// P3: durable `POST /api/v1/commands` (each switches its session's mode: one event, appended before the
+/// answer) from `concurrency` sessions, then `GET /api/v1/health` the same way. Returns (commands, bare).
+pub async fn commands_load(
+    server: &Server,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<(Load, Load)> {
+    let mut sessions = Vec::new();
+    for _ in 0..concurrency {
+        sessions.push(ApiSession::login(server, "admin", "ironport", "newyork.example.com").await?);
+    }
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency * 2)
+        .build()?;
+    let url = server.url.clone();
+    let cookies: Arc<Vec<String>> = Arc::new(sessions.iter().map(|s| s.cookie().to_string()).collect());
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (h, u, c) = (http.clone(), url.clone(), cookies.clone());
+    let commands = run_load(concurrency, duration, move |i| {
+        let (http, url, cookie) = (h.clone(), u.clone(), c[i].clone());
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mode = if n % 2 == 0 { "group:West" } else { "cluster" };
+        async move {
+            let body = json!({"command": {"command": "cluster_mode", "mode": mode}});
+            match http
+                .post(format!("{url}/api/v1/commands"))
+                .header("cookie", cookie)
+                .json(&body)
+                .send()
+                .await
+            {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    let (h, u) = (http.clone(), url.clone());
+    let bare = run_load(concurrency, duration, move |_| {
+        let (http, url) = (h.clone(), u.clone());
+        async move {
+            match http.get(format!("{url}/api/v1/health")).send().await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    Ok((commands, bare))
+}
+
+/// P5: `subscribers` SSE streams; one command from another session; the delay until each stream has
+/// its event. Returns the delays' summary (requests = streams that received it).
+pub async fn sse_fanout(server: &Server, subscribers: usize) -> anyhow::Result<Load> {
+    let watcher = ApiSession::login(server, "viewer", "viewer-pass", "sf.example.com").await?;
+    let actor = ApiSession::login(server, "admin", "ironport", "newyork.example.com").await?;
+    let since = watcher.get_json("/api/v1/fleet").await?["revision"]
+        .as_u64()
+        .context("revision")?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
+    let ready = Arc::new(tokio::sync::Barrier::new(subscribers + 1));
+    let start = Arc::new(Mutex::new(None::<Instant>));
+    let mut tasks = Vec::new();
+    for _ in 0..subscribers {
+        let (http, url, cookie, ready, start) = (
+            http.clone(),
+            server.url.clone(),
+            watcher.cookie().to_string(),
+            ready.clone(),
+            start.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let response = http
+                .get(format!("{url}/api/v1/events?since={since}"))
+                .header("cookie", cookie)
+                .send()
+                .await;
+            ready.wait().await;
+            let response = response.ok()?;
+            let mut stream = response.bytes_stream();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            let mut text = String::new();
+            loop {
+                let chunk = tokio::time::timeout_at(deadline, stream.next())
+                    .await
+                    .ok()??
+                    .ok()?;
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                if text.contains("data: {\"revision\"") {
+                    let t0 = (*start.lock().ok()?)?;
+                    return Some(t0.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }));
+    }
+    ready.wait().await;
+    // Give every stream a moment to be registered with the broadcast before the event.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if let Ok(mut s) = start.lock() {
+        *s = Some(Instant::now());
+    }
+    actor
+        .command(json!({"command": "cluster_mode", "mode": "group:West"}))
+        .await?;
+    let mut delays = Vec::new();
+    let mut missed = 0;
+    for t in tasks {
+        match t.await {
+            Ok(Some(d)) => delays.push(d),
+            _ => missed += 1,
+        }
+    }
+    Ok(summarise(delays, missed, Duration::from_secs(1)))
+}
+
+/// P2: navigation to an interactive overview, `loads` times, on the page's own clock (ms since the
+/// navigation started until the machines are rendered). Returns the samples, sorted.
+pub async fn navigation(h: &Harness, loads: usize) -> anyhow::Result<Vec<f64>> {
+    let mut samples = Vec::new();
+    for _ in 0..loads {
+        h.open("/").await?;
+        let v = h
+            .browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const poll = () => document.querySelector('li[aria-label^=\"Machine \"]')
+                     ? done(performance.now()) : requestAnimationFrame(poll);
+                 poll();",
+                vec![],
+            )
+            .await?;
+        samples.push(v.as_f64().context("a number of milliseconds")?);
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    Ok(samples)
+}
+
+/// P6: render the overview of a `machines`-machine fleet (ms from the fleet's arrival to its rows on
+/// screen), and apply events to the replica (ms each, as `cluster::apply` in the browser took them).
+pub async fn large_fleet(machines: usize, events: usize) -> anyhow::Result<(f64, Vec<f64>)> {
+    let opts = ServerOptions {
+        fixture: format!("scale-{machines}"),
+        ..ServerOptions::default()
+    };
+    let h = Harness::start_with(opts).await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    h.open("/").await?;
+    let render = h
+        .browser
+        .execute_async(
+            "const n = arguments[0]; const done = arguments[arguments.length - 1];
+             const poll = () => (document.querySelectorAll('li[aria-label^=\"Machine \"]').length >= n && window.__cd)
+                 ? requestAnimationFrame(() => done(performance.now() - window.__cd.fleetAt))
+                 : requestAnimationFrame(poll);
+             poll();",
+            vec![json!(machines)],
+        )
+        .await?
+        .as_f64()
+        .context("render time")?;
+    let actor = ApiSession::login(&h.server, "ops", "ops-pass", "sf.example.com").await?;
+    // Each round is a staged edit and its commit: two events, the commit writing to every member's replica.
+    for i in 0..events / 2 {
+        actor
+            .cli(&format!("smtproutes new p6-{i}.example.com mx.p6.example.com"))
+            .await?;
+        actor.cli("commit").await?;
+    }
+    let events = events / 2 * 2;
+    let applied = h
+        .browser
+        .execute_async(
+            "const n = arguments[0]; const done = arguments[arguments.length - 1];
+             const poll = () => (window.__cd && window.__cd.applyMs && window.__cd.applyMs.length >= n)
+                 ? done(window.__cd.applyMs.slice(-n)) : setTimeout(poll, 20);
+             poll();",
+            vec![json!(events)],
+        )
+        .await?;
+    let mut applies: Vec<f64> = applied
+        .as_array()
+        .context("apply times")?
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    applies.sort_by(|a, b| a.total_cmp(b));
+    h.finish().await?;
+    Ok((render, applies))
+}

@@ -1,0 +1,49 @@
+//! `clusterdeck-bench <what>`: one measurement of `cargo xtask bench`, printed as one JSON line on
+//! stdout (`{"id": ..., ...}`). xtask runs each and prints the table.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tests::bench::{commands_load, large_fleet, navigation, percentile, sse_fanout};
+use tests::{Harness, Server};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let out = match args.first().map(String::as_str) {
+        Some("p2") => {
+            let h = Harness::start().await?;
+            h.login("admin", "ironport", "newyork.example.com").await?;
+            let s = navigation(&h, arg(1, 20) as usize).await?;
+            h.finish().await?;
+            json!({"id": "P2", "loads": s.len(), "p50_ms": percentile(&s, 50.0), "p95_ms": percentile(&s, 95.0)})
+        }
+        Some("p3") => {
+            let server = Server::start()?;
+            let (c, b) = commands_load(&server, arg(1, 32) as usize, Duration::from_secs(arg(2, 5))).await?;
+            json!({"id": "P3", "concurrency": arg(1, 32), "requests": c.requests, "errors": c.errors,
+                   "p50_ms": c.p50_ms, "p99_ms": c.p99_ms, "per_second": c.per_second,
+                   "bare_per_second": b.per_second, "bare_p50_ms": b.p50_ms, "ratio": c.per_second / b.per_second})
+        }
+        Some("p5") => {
+            let server = Server::start()?;
+            let l = sse_fanout(&server, arg(1, 1000) as usize).await?;
+            json!({"id": "P5", "subscribers": arg(1, 1000), "received": l.requests, "missed": l.errors,
+                   "p50_ms": l.p50_ms, "p99_ms": l.p99_ms})
+        }
+        Some("p6") => {
+            let (render, applies) = large_fleet(arg(1, 1000) as usize, arg(2, 20) as usize).await?;
+            json!({"id": "P6", "machines": arg(1, 1000), "render_ms": render,
+                   "apply_p50_ms": percentile(&applies, 50.0), "apply_max_ms": applies.last().copied().unwrap_or(f64::NAN)})
+        }
+        Some("r1") => {
+            let r = tests::drill::crash_drill(arg(1, 100) as usize, |l| eprintln!("{l}")).await?;
+            json!({"id": "R1", "rounds": r.rounds, "acknowledged": r.acknowledged, "lost": r.lost,
+                   "verify_failures": r.verify_failures, "seconds": r.seconds})
+        }
+        _ => anyhow::bail!("usage: clusterdeck-bench p2 [loads] | p3 [concurrency] [seconds] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds]"),
+    };
+    println!("{out}");
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! `cargo xtask bench`: every figure of issue 6 beside its goal (and its baseline where one is
+//! stated), in one table. Release builds; loopback only; every run is bounded.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+
+use crate::build::{self, Profile};
+use crate::tools::{self, cargo, repo_root, run};
+use crate::NATIVE;
+
+struct Row {
+    id: &'static str,
+    figure: String,
+    value: String,
+    goal: String,
+    met: Option<bool>,
+}
+
+fn json_line(out: &str) -> anyhow::Result<serde_json::Value> {
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .context("the measurement printed no result")?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn measure(args: &[&str]) -> anyhow::Result<serde_json::Value> {
+    let root = repo_root();
+    let bench = root.join("target/release/clusterdeck-bench");
+    let t = Instant::now();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 8192 2>/dev/null; exec \"$0\" \"$@\"")
+        .arg(&bench)
+        .args(args)
+        .env("CLUSTERDECK_BIN", root.join("target/release/clusterdeck"))
+        .env("CLUSTERDECK_SITE_DIR", root.join("site"))
+        .current_dir(&root)
+        .output()
+        .with_context(|| format!("cannot start {}", bench.display()))?;
+    if !out.status.success() {
+        bail!(
+            "clusterdeck-bench {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    println!(
+        "  measured {} in {:.0} s",
+        args.join(" "),
+        t.elapsed().as_secs_f64()
+    );
+    json_line(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Parses divan's median column for `name` (e.g. `19.93 ms`) into milliseconds.
+fn divan_median_ms(output: &str, name: &str) -> anyhow::Result<f64> {
+    let line = output
+        .lines()
+        .find(|l| l.contains(name))
+        .with_context(|| format!("divan printed no {name}"))?;
+    let median = line.split('│').nth(2).context("no median column")?.trim();
+    let (num, unit) = median.split_once(' ').context("no unit")?;
+    let n: f64 = num.parse()?;
+    Ok(match unit {
+        "ns" => n / 1e6,
+        "µs" | "us" => n / 1e3,
+        "ms" => n,
+        "s" => n * 1e3,
+        _ => bail!("unknown unit {unit}"),
+    })
+}
+
+fn f(v: &serde_json::Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or(f64::NAN)
+}
+
+pub fn bench() -> anyhow::Result<()> {
+    let started = Instant::now();
+    tools::ensure_wasm_target()?;
+    tools::ensure_chromium()?;
+    tools::ensure_binaryen()?;
+    let size = build::build(Profile::Release)?;
+    let mut args = vec!["build", "--release"];
+    args.extend(NATIVE);
+    run(cargo().args(&args))?;
+    let mut rows = Vec::new();
+
+    rows.push(Row {
+        id: "P1",
+        figure: "site bundle (WASM + JS glue), brotli".into(),
+        value: format!("{} B ({:.1} KiB)", size.brotli, size.brotli as f64 / 1024.0),
+        goal: "≤ 200 KB".into(),
+        met: Some(size.brotli <= 200_000),
+    });
+
+    let p2 = measure(&["p2", "20"])?;
+    rows.push(Row {
+        id: "P2",
+        figure: "navigation → overview interactive (20 loads, Chromium)".into(),
+        value: format!("p50 {:.0} ms, p95 {:.0} ms", f(&p2, "p50_ms"), f(&p2, "p95_ms")),
+        goal: "p50 ≤ 300 ms".into(),
+        met: Some(f(&p2, "p50_ms") <= 300.0),
+    });
+
+    let p3 = measure(&["p3", "32", "8"])?;
+    let ratio = f(&p3, "ratio");
+    rows.push(Row {
+        id: "P3",
+        figure: "POST /api/v1/commands, durable, 32 connections".into(),
+        value: format!(
+            "p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s; bare JSON handler {:.0} req/s; ratio {ratio:.2} ({} requests, {} errors)",
+            f(&p3, "p50_ms"),
+            f(&p3, "p99_ms"),
+            f(&p3, "per_second"),
+            f(&p3, "bare_per_second"),
+            p3["requests"],
+            p3["errors"]
+        ),
+        goal: "p50 ≤ 1 ms, p99 ≤ 10 ms, ratio ≥ 0.5".into(),
+        met: Some(f(&p3, "p50_ms") <= 1.0 && f(&p3, "p99_ms") <= 10.0 && ratio >= 0.5),
+    });
+
+    println!("\n==> cargo bench -p cluster --bench effective");
+    let out = cargo()
+        .args(["bench", "-p", "cluster", "--bench", "effective"])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{text}");
+    if !out.status.success() {
+        bail!(
+            "the effective-values benchmark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let all = divan_median_ms(&text, "all_machines")?;
+    let one = divan_median_ms(&text, "one_machine_one_feature")?;
+    let per = all / (10_000.0 * 19.0);
+    let extrapolated = per * 10_000.0 * 500.0;
+    rows.push(Row {
+        id: "P4",
+        figure: "effective values, 10,000 machines × features".into(),
+        value: format!(
+            "all: {all:.1} ms for × 19 (the catalogue) = {:.0} ns each → × 500 extrapolated {extrapolated:.0} ms; one: {:.0} ns",
+            per * 1e6,
+            one * 1e6
+        ),
+        goal: "≤ 20 ms all (× 500), ≤ 1 µs one".into(),
+        met: Some(extrapolated <= 20.0 && one <= 0.001),
+    });
+
+    let p5 = measure(&["p5", "1000"])?;
+    rows.push(Row {
+        id: "P5",
+        figure: "one event → 1,000 SSE subscribers, delivery delay".into(),
+        value: format!(
+            "p50 {:.1} ms, p99 {:.1} ms ({} received, {} missed)",
+            f(&p5, "p50_ms"),
+            f(&p5, "p99_ms"),
+            p5["received"],
+            p5["missed"]
+        ),
+        goal: "p99 ≤ 50 ms".into(),
+        met: Some(f(&p5, "p99_ms") <= 50.0 && p5["missed"] == 0),
+    });
+
+    let p6 = measure(&["p6", "1000", "20"])?;
+    rows.push(Row {
+        id: "P6",
+        figure: "browser: overview of 1,000 machines; apply one event".into(),
+        value: format!(
+            "render {:.0} ms; apply p50 {:.2} ms, max {:.2} ms (page clock, 0.1 ms resolution)",
+            f(&p6, "render_ms"),
+            f(&p6, "apply_p50_ms"),
+            f(&p6, "apply_max_ms")
+        ),
+        goal: "≤ 100 ms; ≤ 1 ms".into(),
+        met: Some(f(&p6, "render_ms") <= 100.0 && f(&p6, "apply_max_ms") <= 1.0),
+    });
+
+    let r1 = measure(&["r1", "100"])?;
+    rows.push(Row {
+        id: "R1",
+        figure: "crash drill: SIGKILL under load, restart, verify".into(),
+        value: format!(
+            "{} rounds, {} acknowledged commits, {} lost, {} verify failures ({:.0} s)",
+            r1["rounds"],
+            r1["acknowledged"],
+            r1["lost"],
+            r1["verify_failures"],
+            f(&r1, "seconds")
+        ),
+        goal: "0 lost".into(),
+        met: Some(r1["lost"] == 0 && r1["verify_failures"] == 0),
+    });
+
+    println!(
+        "\n==> cargo xtask bench: figures against their goals (this machine, {:.0} s)\n",
+        started.elapsed().as_secs_f64()
+    );
+    println!("| id | figure | measured | goal | met |");
+    println!("|---|---|---|---|---|");
+    for r in &rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "—",
+        };
+        println!("| {} | {} | {} | {} | {met} |", r.id, r.figure, r.value, r.goal);
+    }
+    Ok(())
+}
