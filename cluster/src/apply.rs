@@ -1,14 +1,14 @@
 //! `apply`: the one way the fleet changes. Deterministic: the same events in the same order give the same
 //! fleet, on the server and in the browser.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::event::{Event, EventKind, Write};
 use crate::features::FeatureId;
 use crate::model::{
     effective_in, Addressing, Cluster, ConfigStore, Fleet, Membership, Mode, Rev, Setting, Upgrade,
 };
-use crate::names::{GroupName, Hostname, Timestamp, UserName};
+use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
 use crate::session::{Pending, Session};
 
 /// The group a new cluster starts with (DOMAIN 3.1).
@@ -193,7 +193,9 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
                 (b.clone(), a.clone())
             };
             if *up {
+                let before = connected_versions(fleet);
                 fleet.network.links_down.remove(&key);
+                detach_mismatched(fleet, &before);
                 synchronise(fleet);
             } else {
                 fleet.network.links_down.insert(key);
@@ -201,7 +203,9 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
         }
         EventKind::DnsChanged { host, resolves } => {
             if *resolves {
+                let before = connected_versions(fleet);
                 fleet.network.dns_off.remove(host);
+                detach_mismatched(fleet, &before);
                 synchronise(fleet);
             } else {
                 fleet.network.dns_off.insert(host.clone());
@@ -545,6 +549,35 @@ fn remove_machine(fleet: &mut Fleet, host: &Hostname) {
             s.pending.clear();
         } else if s.mode.as_ref() == Some(&own) {
             s.mode = Some(Mode::Cluster);
+        }
+    }
+}
+
+/// The version each cluster's connected members run.
+fn connected_versions(fleet: &Fleet) -> BTreeMap<ClusterName, Version> {
+    fleet
+        .clusters
+        .keys()
+        .filter_map(|c| fleet.cluster_version(c).map(|v| (c.clone(), v)))
+        .collect()
+}
+
+/// T10's guard (DOMAIN 6.2): a member whose link comes back on another version than the connected
+/// members does not rejoin them; it is left detached, so that only `reconnect` (and its version check)
+/// brings it back.
+fn detach_mismatched(fleet: &mut Fleet, before: &BTreeMap<ClusterName, Version>) {
+    let mismatched: Vec<Hostname> = fleet
+        .machines
+        .values()
+        .filter(|m| {
+            let Some(c) = m.cluster() else { return false };
+            before.get(c).is_some_and(|v| *v != m.version) && fleet.connection(&m.hostname).is_connected()
+        })
+        .map(|m| m.hostname.clone())
+        .collect();
+    for h in mismatched {
+        if let Some(m) = fleet.machines.get_mut(&h) {
+            m.detached = true;
         }
     }
 }

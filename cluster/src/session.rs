@@ -1,5 +1,8 @@
 //! Login sessions (DOMAIN 2.11): user, login host, current mode and staged changes.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::features::FeatureId;
@@ -102,13 +105,21 @@ impl Session {
     }
 }
 
-/// What the session sees: its login host's configuration with its own staged edits on top
-/// (staged commands are checked against this, DOMAIN 14.2.3).
-pub fn session_view(fleet: &Fleet, session: &Session) -> ConfigStore {
-    let mut store = fleet
-        .machine(&session.host)
-        .map(|m| m.config.clone())
-        .unwrap_or_default();
+/// What the session sees: its login host's replica with its own staged edits on top (staged commands
+/// are checked against this, DOMAIN 14.2.3). Borrows the replica when nothing is staged.
+pub fn session_view<'f>(fleet: &'f Fleet, session: &Session) -> Cow<'f, ConfigStore> {
+    static EMPTY: ConfigStore = ConfigStore {
+        modes: BTreeMap::new(),
+        removed: BTreeMap::new(),
+    };
+    let base = match fleet.machine(&session.host) {
+        Some(m) => &m.config,
+        None => &EMPTY,
+    };
+    if !session.pending.iter().any(|p| matches!(p, Pending::Edit { .. })) {
+        return Cow::Borrowed(base);
+    }
+    let mut store = base.clone();
     for p in &session.pending {
         if let Pending::Edit {
             mode, feature, value, ..
@@ -140,5 +151,5 @@ pub fn session_view(fleet: &Fleet, session: &Session) -> ConfigStore {
             }
         }
     }
-    store
+    Cow::Owned(store)
 }

@@ -280,3 +280,28 @@ pub async fn large_fleet(machines: usize, events: usize) -> anyhow::Result<(f64,
     h.finish().await?;
     Ok((render, applies))
 }
+
+/// Issue 4's figure: `POST /api/v1/cli` latency for a staged setting change and its `commit`, one
+/// administrator at a time (as a terminal is used), `iterations` times each. Returns (stage, commit).
+pub async fn cli_latency(server: &Server, iterations: usize) -> anyhow::Result<(Load, Load)> {
+    let admin = ApiSession::login(server, "admin", "ironport", "newyork.example.com").await?;
+    let (mut stage, mut commit) = (Vec::new(), Vec::new());
+    let started = Instant::now();
+    for i in 0..iterations {
+        let line = if i % 2 == 0 {
+            "unsubscribe new bench.example.net"
+        } else {
+            "unsubscribe delete bench.example.net"
+        };
+        let t = Instant::now();
+        let r = admin.cli(line).await?;
+        anyhow::ensure!(r["status"] == "ok", "{line}: {r}");
+        stage.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let r = admin.cli("commit").await?;
+        anyhow::ensure!(r["status"] == "ok", "commit: {r}");
+        commit.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let elapsed = started.elapsed();
+    Ok((summarise(stage, 0, elapsed), summarise(commit, 0, elapsed)))
+}

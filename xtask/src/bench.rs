@@ -124,6 +124,21 @@ pub fn bench() -> anyhow::Result<()> {
         met: Some(f(&p3, "p50_ms") <= 1.0 && f(&p3, "p99_ms") <= 10.0 && ratio >= 0.5),
     });
 
+    let s1 = measure(&["cli", "500"])?;
+    rows.push(Row {
+        id: "S1",
+        figure: "POST /api/v1/cli: a staged setting change, then commit (issue 4)".into(),
+        value: format!(
+            "stage p50 {:.2} ms, p99 {:.2} ms; commit p50 {:.2} ms, p99 {:.2} ms (500 each, one session)",
+            f(&s1, "stage_p50_ms"),
+            f(&s1, "stage_p99_ms"),
+            f(&s1, "commit_p50_ms"),
+            f(&s1, "commit_p99_ms")
+        ),
+        goal: "(no goal stated)".into(),
+        met: None,
+    });
+
     println!("\n==> cargo bench -p cluster --bench effective");
     let out = cargo()
         .args(["bench", "-p", "cluster", "--bench", "effective"])

@@ -155,7 +155,7 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
         return Ok(Plan::output(vec!["Nothing was changed.".into()]));
     }
     // What the staged items would do to the session's view.
-    let mut after = ctx.view.clone();
+    let mut after = ctx.view.clone().into_owned();
     for item in &items {
         if let Pending::Edit {
             mode, feature, value, ..
@@ -195,7 +195,7 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
         let hosts: BTreeSet<_> = ctx.members().iter().map(|m| m.hostname.clone()).collect();
         for h in &hosts {
             if let Some(m) = before_fleet.machines.get_mut(h) {
-                m.config = ctx.view.clone();
+                m.config = ctx.view.clone().into_owned();
             }
             if let Some(m) = after_fleet.machines.get_mut(h) {
                 m.config = after.clone();

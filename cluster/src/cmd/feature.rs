@@ -211,7 +211,7 @@ pub(super) fn check(
         _ => String::new(),
     };
     let base = super::commit::base_for(ctx, &mode, feature);
-    let mut after = ctx.view.clone();
+    let mut after = ctx.view.clone().into_owned();
     if let Some(s) = after.get(&mode, feature).cloned() {
         after.set(
             mode.clone(),

@@ -40,7 +40,7 @@ pub struct Ctx<'a> {
     pub mode: Option<Mode>,
     pub now: Timestamp,
     /// The login host's replica with the session's staged edits on top.
-    pub view: ConfigStore,
+    pub view: std::borrow::Cow<'a, ConfigStore>,
 }
 
 impl<'a> Ctx<'a> {

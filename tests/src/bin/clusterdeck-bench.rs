@@ -26,6 +26,12 @@ async fn main() -> anyhow::Result<()> {
                    "p50_ms": c.p50_ms, "p99_ms": c.p99_ms, "per_second": c.per_second,
                    "bare_per_second": b.per_second, "bare_p50_ms": b.p50_ms, "ratio": c.per_second / b.per_second})
         }
+        Some("cli") => {
+            let server = Server::start()?;
+            let (stage, commit) = tests::bench::cli_latency(&server, arg(1, 500) as usize).await?;
+            json!({"id": "S1", "iterations": arg(1, 500), "stage_p50_ms": stage.p50_ms, "stage_p99_ms": stage.p99_ms,
+                   "commit_p50_ms": commit.p50_ms, "commit_p99_ms": commit.p99_ms})
+        }
         Some("p5") => {
             let server = Server::start()?;
             let l = sse_fanout(&server, arg(1, 1000) as usize).await?;
@@ -42,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
             json!({"id": "R1", "rounds": r.rounds, "acknowledged": r.acknowledged, "lost": r.lost,
                    "verify_failures": r.verify_failures, "seconds": r.seconds})
         }
-        _ => anyhow::bail!("usage: clusterdeck-bench p2 [loads] | p3 [concurrency] [seconds] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds]"),
+        _ => anyhow::bail!("usage: clusterdeck-bench p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds]"),
     };
     println!("{out}");
     Ok(())
