@@ -63,6 +63,17 @@ pub fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
                         i += 1;
                         break;
                     }
+                    // Control characters are refused in quoted words too (found by fuzzing: they
+                    // parsed, then rendered unquoted and no longer parsed).
+                    ch if ch.is_control()
+                        || (ch == '\\' && chars.get(i + 1).is_some_and(|c| c.is_control())) =>
+                    {
+                        return Err(ParseError {
+                            column: i + 1,
+                            expected: "printable text".into(),
+                            found: "a control character".into(),
+                        });
+                    }
                     '\\' if i + 1 < chars.len() => {
                         text.push(chars[i + 1]);
                         i += 2;
@@ -833,6 +844,10 @@ mod tests {
         let e = parse("smtproutes new \"unterminated").unwrap_err();
         assert!(e.expected.contains("closing"), "{e}");
         assert!(parse("").is_err());
+        // Found by cargo fuzz: a control character inside quotes.
+        let e = parse("setgateway \"\u{0}-\"").unwrap_err();
+        assert_eq!(e.expected, "printable text");
+        assert!(parse("commit \"a\\\u{7}\"").is_err());
     }
 
     #[test]

@@ -11,8 +11,11 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(command) = cluster::cli::parse(line) {
         let rendered = command.to_string();
-        let again = cluster::cli::parse(&rendered).expect("a rendered command parses");
-        assert_eq!(again, command, "{rendered:?}");
+        // Quoting can push a line near the limit past it; the limit then refuses it, as it should.
+        if rendered.len() <= cluster::cli::MAX_LINE {
+            let again = cluster::cli::parse(&rendered).expect("a rendered command parses");
+            assert_eq!(again, command, "{rendered:?}");
+        }
     }
     let _ = cluster::cli::complete(&FLEET, line);
 });

@@ -101,13 +101,17 @@ impl SqliteStore {
     /// The first (`ASC`) or latest (`DESC`) snapshot.
     fn snapshot(&mut self, order: &'static str) -> anyhow::Result<Option<Fleet>> {
         let sql = format!("SELECT revision, fleet FROM snapshots ORDER BY revision {order} LIMIT 1");
-        let row: Option<(i64, String)> =
-            self.conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
         match row {
             None => Ok(None),
-            Some((revision, json)) => Ok(Some(
-                serde_json::from_str(&json).with_context(|| format!("the snapshot at revision {revision} is corrupt"))?,
-            )),
+            Some((revision, json)) => {
+                Ok(Some(serde_json::from_str(&json).with_context(|| {
+                    format!("the snapshot at revision {revision} is corrupt")
+                })?))
+            }
         }
     }
 }
