@@ -18,7 +18,7 @@ use cluster::{Command, Event, EventKind, Fleet, Hostname, Rejection, UserName, V
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::clock::SimClock;
-use crate::store::{AuditRecord, Store, Stored};
+use crate::store::{Store, Stored};
 
 /// Events between snapshots.
 const SNAPSHOT_EVERY: u64 = 500;
@@ -229,7 +229,7 @@ struct Core {
 #[derive(Default)]
 struct Batch {
     events: Vec<Stored>,
-    audit: Vec<AuditRecord>,
+    audit: Vec<AuditEntry>,
     tokens: Vec<(String, u64)>,
     replies: Vec<Pending>,
 }
@@ -356,7 +356,9 @@ impl Core {
             ),
             None => ("?".into(), "?".into(), "?".into()),
         };
-        batch.audit.push(AuditRecord {
+        // The store assigns the id.
+        batch.audit.push(AuditEntry {
+            id: 0,
             at: self.clock.now().to_string(),
             user,
             login_host: host,

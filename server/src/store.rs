@@ -18,18 +18,6 @@ pub struct Stored {
     pub event: Event,
 }
 
-/// An audit line before it has an id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    pub at: String,
-    pub user: String,
-    pub login_host: String,
-    pub mode: String,
-    pub line: String,
-    pub outcome: String,
-    pub revision: u64,
-}
-
 /// What a store must do. `append` is durable when it returns: events, audit lines and tokens of one
 /// batch are written in one transaction.
 pub trait Store: Send {
@@ -42,7 +30,7 @@ pub trait Store: Send {
     fn append(
         &mut self,
         events: &[Stored],
-        audit: &[AuditRecord],
+        audit: &[AuditEntry],
         tokens: &[(String, u64)],
     ) -> anyhow::Result<()>;
     fn audit(&mut self, before_id: Option<u64>, limit: usize) -> anyhow::Result<Vec<AuditEntry>>;
@@ -162,7 +150,7 @@ impl Store for SqliteStore {
     fn append(
         &mut self,
         events: &[Stored],
-        audit: &[AuditRecord],
+        audit: &[AuditEntry],
         tokens: &[(String, u64)],
     ) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
@@ -267,7 +255,7 @@ impl Store for MemoryStore {
     fn append(
         &mut self,
         events: &[Stored],
-        audit: &[AuditRecord],
+        audit: &[AuditEntry],
         tokens: &[(String, u64)],
     ) -> anyhow::Result<()> {
         for s in events {
@@ -277,16 +265,7 @@ impl Store for MemoryStore {
         }
         for a in audit {
             let id = self.audit.len() as u64 + 1;
-            self.audit.push(AuditEntry {
-                id,
-                at: a.at.clone(),
-                user: a.user.clone(),
-                login_host: a.login_host.clone(),
-                mode: a.mode.clone(),
-                line: a.line.clone(),
-                outcome: a.outcome.clone(),
-                revision: a.revision,
-            });
+            self.audit.push(AuditEntry { id, ..a.clone() });
         }
         self.tokens.extend(tokens.iter().cloned());
         Ok(())
@@ -391,7 +370,8 @@ mod tests {
         let mut fleet = first;
         let e = login_event(&fleet);
         cluster::apply(&mut fleet, &e);
-        let audit = AuditRecord {
+        let audit = AuditEntry {
+            id: 0,
             at: "t".into(),
             user: "admin".into(),
             login_host: "newyork.example.com".into(),

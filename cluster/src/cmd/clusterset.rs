@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use crate::command::{ClusterSet, Command, FeatureSel};
-use crate::event::EventKind;
 use crate::features::FeatureId;
 use crate::model::{ConfigStore, Mode, Rev, Setting};
 use crate::session::Pending;
@@ -212,15 +211,7 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
         .chain(std::iter::once("Run commit to apply.".to_string()))
         .collect();
     Ok(Plan {
-        events: items
-            .into_iter()
-            .map(|item| {
-                ctx.event(EventKind::Staged {
-                    session: ctx.session.id,
-                    item,
-                })
-            })
-            .collect(),
+        events: ctx.stage(items),
         output,
         warnings,
         reach,

@@ -320,15 +320,7 @@ pub(super) fn loadconfig(ctx: &Ctx, name: &str) -> Result<Plan, Stop> {
     }
     let n = items.len();
     Ok(Plan {
-        events: items
-            .into_iter()
-            .map(|item| {
-                ctx.event(EventKind::Staged {
-                    session: ctx.session.id,
-                    item,
-                })
-            })
-            .collect(),
+        events: ctx.stage(items),
         output: vec![format!(
             "Loaded {name}: staged {n} change(s). Run commit to apply them."
         )],

@@ -99,6 +99,19 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// One `Staged` event per item, for this session.
+    pub fn stage(&self, items: Vec<crate::session::Pending>) -> Vec<Event> {
+        items
+            .into_iter()
+            .map(|item| {
+                self.event(EventKind::Staged {
+                    session: self.session.id,
+                    item,
+                })
+            })
+            .collect()
+    }
+
     pub fn user(&self) -> &UserName {
         &self.session.user
     }
