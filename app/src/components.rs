@@ -1,8 +1,7 @@
 //! Shared widgets: connection badge, progress bar, mode bar, the question dialog, and the action button
 //! that shows the browser's verdict before anything is sent.
 
-use cluster::model::Mode;
-use cluster::{Command, Connection, Fleet, Verdict};
+use cluster::{Command, Connection, Mode, Verdict};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -12,14 +11,7 @@ use crate::state::{use_console, Outcome};
 #[component]
 pub fn ConnectionBadge(connection: Connection) -> impl IntoView {
     let class = format!("badge badge-{}", connection.word());
-    let text = match connection {
-        Connection::Standalone => "standalone",
-        Connection::Connected => "connected",
-        Connection::Detached => "disconnected (detached)",
-        Connection::Upgrading => "disconnected (upgrading)",
-        Connection::LinkDown => "disconnected (link down)",
-    };
-    view! { <span class=class>{text}</span> }
+    view! { <span class=class>{connection.describe()}</span> }
 }
 
 /// A labelled progress bar.
@@ -35,55 +27,22 @@ pub fn Progress(label: String, percent: u8) -> impl IntoView {
     }
 }
 
-/// The URL prefix of a mode: `/cluster`, `/group/<g>`, `/machine/<host>`.
-pub fn mode_path(mode: &Mode) -> String {
-    match mode {
-        Mode::Cluster => "/cluster".into(),
-        Mode::Group(g) => format!("/group/{g}"),
-        Mode::Machine(h) => format!("/machine/{h}"),
-    }
-}
-
-/// Every mode of the login host's cluster, with its GUI label.
-pub fn modes_of(fleet: &Fleet, login_host: &str) -> Vec<(Mode, String)> {
-    let Ok(host) = cluster::Hostname::parse(login_host) else {
-        return Vec::new();
-    };
-    let Some(c) = fleet.cluster_of(&host) else {
-        return vec![(
-            Mode::Machine(host.clone()),
-            format!("Machine: {host} (standalone)"),
-        )];
-    };
-    let mut out = vec![(Mode::Cluster, Mode::Cluster.gui_label(&c.name))];
-    out.extend(
-        c.groups
-            .iter()
-            .map(|g| (Mode::Group(g.clone()), Mode::Group(g.clone()).gui_label(&c.name))),
-    );
-    out.extend(
-        fleet
-            .members(&c.name)
-            .map(|m| (m.own_mode(), m.own_mode().gui_label(&c.name))),
-    );
-    out
-}
-
 /// The mode drop-down: switching navigates to the same page in the other mode (`page` is the suffix,
 /// e.g. `/settings/smtproutes`).
 #[component]
 pub fn ModeBar(mode: Mode, page: String) -> impl IntoView {
     let console = use_console();
     let navigate = use_navigate();
-    let current = mode_path(&mode);
+    let current = mode.path();
     let options = move || {
-        let login = console
-            .session
-            .with(|s| s.as_ref().map(|s| s.login_host.clone()))
-            .unwrap_or_default();
-        console
-            .fleet
-            .with(|f| f.as_ref().map(|f| modes_of(f, &login)).unwrap_or_default())
+        let login = console.session.with(|s| {
+            s.as_ref()
+                .and_then(|s| cluster::Hostname::parse(&s.login_host).ok())
+        });
+        console.fleet.with(|f| match (f.as_ref(), login) {
+            (Some(f), Some(login)) => cluster::view::mode_options(f, &login),
+            _ => Vec::new(),
+        })
     };
     let selected = current.clone();
     view! {
@@ -94,7 +53,7 @@ pub fn ModeBar(mode: Mode, page: String) -> impl IntoView {
                     navigate(&format!("{value}{page}"), Default::default());
                 }>
                     {move || options().into_iter().map(|(m, label)| {
-                        let path = mode_path(&m);
+                        let path = m.path();
                         let is = path == selected;
                         view! { <option value=path selected=is>{label}</option> }
                     }).collect_view()}
@@ -104,7 +63,7 @@ pub fn ModeBar(mode: Mode, page: String) -> impl IntoView {
     }
 }
 
-/// The question dialog (DOMAIN 10.2): every prompt of a command is asked here.
+/// The question dialog (rules §10.2): every prompt of a command is asked here.
 #[component]
 pub fn PromptDialog() -> impl IntoView {
     let console = use_console();

@@ -5,21 +5,24 @@
 //! features plus one override. `all_machines` resolves all 10,000 × 19; the figure per 10,000 × 500 is
 //! extrapolated from the per-resolution cost by `cargo xtask bench`.
 
-use cluster::features::FeatureId;
-use cluster::model::{resolve, ConfigStore, FeatureValue, Mode, Rev, Row, Setting};
-use cluster::{GroupName, Hostname, Timestamp, UserName};
+use cluster::features::{FeatureId, FeatureValue};
+use cluster::store::{resolve, ConfigStore, Rev, Setting};
+use cluster::{GroupName, Hostname, Mode, Timestamp, UserName};
 
 const MACHINES: usize = 10_000;
 
 struct Fixture {
     store: ConfigStore,
-    machines: Vec<(Hostname, GroupName)>,
+    machines: Vec<(Mode, GroupName)>,
 }
 
 fn setting(tag: &str) -> Setting {
     Setting {
         value: FeatureValue {
-            rows: vec![Row(vec![format!("{tag}.example.com"), "mx.example.com".into()])],
+            rows: vec![FeatureId::SmtpRoutes
+                .schema()
+                .parse_row(&[format!("{tag}.example.com"), "mx.example.com".into()])
+                .unwrap()],
         },
         rev: Rev {
             at: Timestamp(0),
@@ -58,7 +61,7 @@ fn fixture() -> Fixture {
             store.set(mode.clone(), *f, setting("machine"));
         }
         store.set(mode, FeatureId::ALL[8 + m % 10], setting("override"));
-        machines.push((host, groups[m % groups.len()].clone()));
+        machines.push((Mode::Machine(host), groups[m % groups.len()].clone()));
     }
     Fixture { store, machines }
 }
@@ -74,7 +77,7 @@ fn all_machines(bencher: divan::Bencher) {
         let mut n = 0usize;
         for (host, group) in &fx.machines {
             for f in FeatureId::ALL {
-                n += resolve(&fx.store, host, Some(group), f).setting.is_some() as usize;
+                n += resolve(&fx.store, host, Some(group), f).value.is_some() as usize;
             }
         }
         divan::black_box(n)
@@ -88,7 +91,7 @@ fn one_machine_one_feature(bencher: divan::Bencher) {
     bencher.bench(|| {
         divan::black_box(
             resolve(&fx.store, host, Some(group), FeatureId::SmtpRoutes)
-                .setting
+                .value
                 .is_some(),
         )
     });

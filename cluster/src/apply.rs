@@ -4,14 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::event::{Event, EventKind, Write};
-use crate::features::FeatureId;
-use crate::model::{
-    effective_in, Addressing, Cluster, ConfigStore, Fleet, Membership, Mode, Rev, Setting, Upgrade,
-};
+use crate::features::{FeatureId, FeatureValue};
+use crate::fleet::{Cluster, Fleet, Membership, Upgrade};
+use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
-use crate::session::{Pending, Session};
+use crate::session::Session;
+use crate::store::{effective, resolve, ConfigStore, Rev, Setting};
+use crate::structure::{Addressing, StructureOp};
 
-/// The group a new cluster starts with (DOMAIN 3.1).
+/// The group a new cluster starts with (rules §3.1).
 pub const MAIN_GROUP: &str = "Main_Group";
 
 /// Applies one event.
@@ -50,7 +51,7 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
         }
         EventKind::Staged { session, item } => {
             if let Some(s) = fleet.sessions.get_mut(session) {
-                stage(s, item.clone());
+                s.stage(item.clone());
             }
         }
         EventKind::Cleared { session } => {
@@ -220,30 +221,6 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
     }
 }
 
-/// Adds a staged item; a second edit of the same item replaces its value and keeps the first base.
-fn stage(session: &mut Session, item: Pending) {
-    if let Pending::Edit {
-        mode, feature, value, ..
-    } = &item
-    {
-        for p in session.pending.iter_mut() {
-            if let Pending::Edit {
-                mode: m,
-                feature: f,
-                value: v,
-                ..
-            } = p
-            {
-                if m == mode && f == feature {
-                    *v = value.clone();
-                    return;
-                }
-            }
-        }
-    }
-    session.pending.push(item);
-}
-
 /// The hosts a commit from `host` reaches: every member reachable over up links, or only itself when it
 /// is disconnected or standalone.
 pub fn targets(fleet: &Fleet, host: &Hostname) -> BTreeSet<Hostname> {
@@ -279,21 +256,20 @@ fn member_hosts(fleet: &Fleet, host: &Hostname) -> Vec<Hostname> {
     }
 }
 
-fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &Pending) {
+fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &StructureOp) {
     let Some(cluster_name) = fleet.machine(host).and_then(|m| m.cluster()).cloned() else {
         return;
     };
     let members = member_hosts(fleet, host);
     match item {
-        Pending::Edit { .. } => {}
-        Pending::AddGroup { group } => {
+        StructureOp::AddGroup { group } => {
             if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
                 if !c.groups.contains(group) {
                     c.groups.push(group.clone());
                 }
             }
         }
-        Pending::RenameGroup { old, new } => {
+        StructureOp::RenameGroup { old, new } => {
             if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
                 for g in c.groups.iter_mut() {
                     if g == old {
@@ -318,7 +294,7 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &Pending) {
                 }
             }
         }
-        Pending::DeleteGroup { group, dest } => {
+        StructureOp::DeleteGroup { group, dest } => {
             if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
                 c.groups.retain(|g| g != group);
             }
@@ -338,12 +314,12 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &Pending) {
                 }
             }
         }
-        Pending::SetGroup { host: h, group } => {
+        StructureOp::SetGroup { host: h, group } => {
             if let Some(ms) = fleet.machines.get_mut(h).and_then(|m| m.membership.as_mut()) {
                 ms.group = group.clone();
             }
         }
-        Pending::SetName { name } => {
+        StructureOp::SetName { name } => {
             if let Some(mut c) = fleet.clusters.remove(&cluster_name) {
                 c.name = name.clone();
                 fleet.clusters.insert(name.clone(), c);
@@ -354,16 +330,15 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &Pending) {
                 }
             }
         }
-        Pending::PrepJoinNew { entry } => {
+        StructureOp::PrepJoinNew { entry } => {
             if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
                 c.prepjoin.retain(|e| e.host != entry.host);
                 c.prepjoin.push(entry.clone());
             }
         }
-        Pending::PrepJoinDelete { entry } => {
+        StructureOp::PrepJoinDelete { entry } => {
             if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
-                c.prepjoin
-                    .retain(|e| e.serial != *entry && e.host.as_str() != entry);
+                c.prepjoin.retain(|e| !StructureOp::prepjoin_matches(e, entry));
             }
         }
     }
@@ -452,8 +427,8 @@ fn join(
     let Some(joiner) = fleet.machines.get_mut(host) else {
         return;
     };
-    // Machine-only settings stay with the machine, as machine-level settings (DOMAIN 3.1).
-    let kept: Vec<(FeatureId, crate::model::FeatureValue)> = joiner
+    // Machine-only settings stay with the machine, as machine-level settings (rules §3.1).
+    let kept: Vec<(FeatureId, FeatureValue)> = joiner
         .config
         .modes
         .get(&own)
@@ -507,14 +482,14 @@ fn remove_machine(fleet: &mut Fleet, host: &Hostname) {
     };
     let group = m.membership.as_ref().map(|ms| ms.group.clone());
     let own = Mode::Machine(host.clone());
-    // Flatten: every effective value, users included, becomes the standalone configuration (DOMAIN 14.2.5).
+    // Flatten: every effective value, users included, becomes the standalone configuration (rules §14.2.5).
     let mut flat = ConfigStore::default();
     for id in FeatureId::ALL {
-        let resolved = crate::model::resolve(&m.config, host, group.as_ref(), id);
-        let setting = match resolved.setting {
+        let resolved = resolve(&m.config, &own, group.as_ref(), id);
+        let setting = match resolved.value.and_then(|_| m.config.get(&resolved.source, id)) {
             Some(s) => s.clone(),
             None => Setting {
-                value: effective_in(&m.config, host, group.as_ref(), id),
+                value: effective(&m.config, host, group.as_ref(), id),
                 rev: Rev {
                     at: fleet.now,
                     user: admin_user(),
@@ -562,7 +537,7 @@ fn connected_versions(fleet: &Fleet) -> BTreeMap<ClusterName, Version> {
         .collect()
 }
 
-/// T10's guard (DOMAIN 6.2): a member whose link comes back on another version than the connected
+/// T10's guard (rules §6.2): a member whose link comes back on another version than the connected
 /// members does not rejoin them; it is left detached, so that only `reconnect` (and its version check)
 /// brings it back.
 fn detach_mismatched(fleet: &mut Fleet, before: &BTreeMap<ClusterName, Version>) {
@@ -582,7 +557,7 @@ fn detach_mismatched(fleet: &mut Fleet, before: &BTreeMap<ClusterName, Version>)
     }
 }
 
-/// Last-writer-wins synchronisation (DOMAIN 8.3, 14.2.4) within every group of members that can reach
+/// Last-writer-wins synchronisation (rules §8.3, §14.2.4) within every group of members that can reach
 /// each other: per `(mode, feature)` the copy with the newest commit time wins; on equal times each
 /// replica keeps its own copy and `clustercheck` reports the difference.
 pub fn synchronise(fleet: &mut Fleet) {

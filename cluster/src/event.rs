@@ -2,10 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::FeatureId;
-use crate::model::{Addressing, Machine, Mode, SessionId, Setting};
+use crate::features::{FeatureId, FeatureValue};
+use crate::fleet::Machine;
+use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
-use crate::session::Pending;
+use crate::session::{Pending, SessionId};
+use crate::store::Setting;
+use crate::structure::{Addressing, StructureOp};
 
 /// An event with the simulated time it happened at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,7 +22,7 @@ pub struct Event {
 pub struct Write {
     pub mode: Mode,
     pub feature: FeatureId,
-    pub value: Option<crate::model::FeatureValue>,
+    pub value: Option<FeatureValue>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +55,7 @@ pub enum EventKind {
         host: Hostname,
         user: UserName,
         writes: Vec<Write>,
-        structure: Vec<Pending>,
+        structure: Vec<StructureOp>,
         comment: Option<String>,
     },
     /// `clustercheck` forced one member's copy onto every reachable member, revision included.

@@ -1,12 +1,12 @@
-//! Built-in fixtures (DOMAIN 11, 14.6): `americas` (the demo data and the scenarios' starting point) and
+//! Built-in fixtures (rules §11, §14.6): `americas` (the demo data and the scenarios' starting point) and
 //! `standalone` (the same machines, none clustered). Every value is stated here.
 
-use crate::features::FeatureId;
-use crate::model::{
-    Addressing, Cluster, ConfigStore, FeatureValue, Fleet, LocalData, Machine, Membership, Mode, Network,
-    Rev, Row, Runtime, Setting, Upgrade,
-};
-use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
+use crate::features::{FeatureId, FeatureValue, Row, TypedRow, UserRow};
+use crate::fleet::{Cluster, Fleet, LocalData, Machine, Membership, Network, Runtime, Upgrade};
+use crate::mode::Mode;
+use crate::names::{ClusterName, GroupName, Hostname, Serial, Timestamp, UserKey, UserName, Version};
+use crate::store::{ConfigStore, Rev, Setting};
+use crate::structure::Addressing;
 
 /// The names `clusterdeck script --fixture` accepts.
 pub const FIXTURES: &[&str] = &["americas", "standalone"];
@@ -114,7 +114,7 @@ fn rows(rows: &[&[&str]]) -> FeatureValue {
     FeatureValue {
         rows: rows
             .iter()
-            .map(|r| Row(r.iter().map(|c| c.to_string()).collect()))
+            .map(|r| Row::from_cells(r.iter().map(|c| c.to_string()).collect()))
             .collect(),
     }
 }
@@ -172,7 +172,7 @@ fn americas_cluster_values() -> Vec<(FeatureId, FeatureValue)> {
         .map(|(u, r, p)| vec![u.to_string(), r.to_string(), p.to_string()])
         .collect();
     let users = FeatureValue {
-        rows: users.into_iter().map(Row).collect(),
+        rows: users.into_iter().map(Row::from_cells).collect(),
     };
     vec![
         (FeatureId::Users, users),
@@ -235,9 +235,9 @@ fn standalone_values(host: &Host) -> Vec<(FeatureId, FeatureValue)> {
 fn machine(host: &Host, membership: Option<Membership>, config: ConfigStore) -> Machine {
     Machine {
         hostname: h(host.name),
-        serial: host.serial.to_string(),
+        serial: Serial::parse(host.serial).expect("fixture serial"),
         version: Version::parse(host.version).expect("fixture version"),
-        user_key: host.key.to_string(),
+        user_key: UserKey::parse(host.key).expect("fixture user key"),
         membership,
         detached: false,
         upgrade: Upgrade::Idle,
@@ -270,12 +270,15 @@ pub fn replace_demo_credentials(fleet: &mut Fleet, password: &str) {
     for m in fleet.machines.values_mut() {
         for settings in m.config.modes.values_mut() {
             if let Some(users) = settings.get_mut(&FeatureId::Users) {
-                users.value.rows.retain(|r| r.key() == "admin");
-                for r in users.value.rows.iter_mut() {
-                    if let Some(cell) = r.0.get_mut(2) {
-                        *cell = password.to_string();
-                    }
-                }
+                users.value.rows = users
+                    .value
+                    .typed::<UserRow>()
+                    .filter(|u| u.name.as_str() == "admin")
+                    .map(|mut u| {
+                        u.password = password.to_string();
+                        u.to_row()
+                    })
+                    .collect();
             }
         }
     }
@@ -325,12 +328,12 @@ pub fn new_standalone(host: &Hostname, version: Version, n: u8) -> Machine {
     }
     Machine {
         hostname: host.clone(),
-        serial: format!(
+        serial: Serial::known(&format!(
             "4229C0A1C0{n:02X}-{}",
             short.to_ascii_uppercase().chars().take(6).collect::<String>()
-        ),
+        )),
         version,
-        user_key: format!("ukey-{short}-{n:02x}"),
+        user_key: UserKey::known(&format!("ukey-{short}-{n:02x}")),
         membership: None,
         detached: false,
         upgrade: Upgrade::Idle,
@@ -421,7 +424,7 @@ pub fn americas() -> Fleet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Connection;
+    use crate::fleet::Connection;
 
     #[test]
     fn americas_is_as_described() {
@@ -455,7 +458,7 @@ mod tests {
                     for row in &s.value.rows {
                         feature
                             .schema()
-                            .parse_row(&row.0)
+                            .parse_row(row.cells())
                             .unwrap_or_else(|e| panic!("{name} {mode} {e}"));
                     }
                 }

@@ -1,4 +1,5 @@
 //! Validated names and values: parsed once at the edge, trusted inside ("parse, don't validate").
+//! The bottom layer of the crate: it depends on nothing else here.
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,7 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a name or value did not parse. Names the kind of value and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("invalid {kind} \"{input}\": {reason}")]
 pub struct NameError {
     pub kind: &'static str,
@@ -156,6 +157,73 @@ string_newtype!(
     "user name",
     validate_user_name
 );
+
+fn validate_token(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 128 {
+        return Err("use 1 to 128 letters, digits, '-' and '_'");
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err("use letters, digits, '-' and '_' only");
+    }
+    Ok(())
+}
+
+fn validate_file_name(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 64 {
+        return Err("a file name has 1 to 64 characters");
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        || s.starts_with('.')
+    {
+        return Err("a file name may contain only letters, digits, '_', '-' and '.', and not start with '.'");
+    }
+    Ok(())
+}
+
+string_newtype!(
+    /// A machine's serial number, as `clusterconfig list` shows it (`Serial #`).
+    Serial,
+    "serial number",
+    validate_token
+);
+string_newtype!(
+    /// The key `clusterconfig prepjoin print` shows; a CCS join must present it.
+    UserKey,
+    "user key",
+    validate_token
+);
+string_newtype!(
+    /// The name of a configuration file saved on a machine.
+    FileName,
+    "file name",
+    validate_file_name
+);
+
+/// The fewest characters a password may have (rules §2.7: the password policy).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The most characters a password may have.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// The password policy (rules §2.7): what a new password must satisfy. The one place it is decided: the
+/// `userconfig` password column, `passwd`, and the server's first-start admin password all call it.
+pub fn password_policy(password: &str) -> Result<(), &'static str> {
+    if password.chars().any(|c| c.is_control()) {
+        return Err("control characters are not allowed");
+    }
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err("must be at least 8 characters long");
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err("must be at most 128 characters long");
+    }
+    Ok(())
+}
 
 /// An AsyncOS version, `X.Y.Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

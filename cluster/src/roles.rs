@@ -1,4 +1,6 @@
-//! Roles and the permission table (DOMAIN 12.10, 14.4) and the mode tables (DOMAIN 4.1), as data.
+//! Roles and the permission table (rules §12.10, §14.4) and the mode tables (rules §4.1), as data.
+//! Vocabulary: depends on nothing else in the crate. Every permission decision in the product is
+//! [`Role::may`]; the HTTP layer and the console only call it.
 
 use std::fmt;
 
@@ -38,7 +40,7 @@ impl Role {
         }
     }
 
-    /// Whether this role may use a permission (DOMAIN 14.4).
+    /// Whether this role may use a permission (rules §14.4).
     pub fn may(self, p: Permission) -> bool {
         use Permission as P;
         use Role as R;
@@ -47,7 +49,7 @@ impl Role {
             P::Stage => matches!(self, R::Administrator | R::Operator | R::ReadOnly),
             P::Commit | P::Structure | P::Upgrade => matches!(self, R::Administrator | R::Operator),
             P::Runtime => matches!(self, R::Administrator | R::Operator | R::HelpDesk),
-            P::Admin => self == R::Administrator,
+            P::Admin | P::ReadAudit => self == R::Administrator,
         }
     }
 }
@@ -64,7 +66,7 @@ impl fmt::Display for Role {
     }
 }
 
-/// The command families of DOMAIN 14.4.
+/// The command families of rules §14.4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     /// `print`, `list`, `connstatus`, `clustershow`, `status`, `version`, `showqueue`, `help`, `clustermode`.
@@ -83,6 +85,8 @@ pub enum Permission {
     Upgrade,
     /// `passwd`.
     OwnPassword,
+    /// Reading the audit log (rules §14.7.2: administrators).
+    ReadAudit,
 }
 
 impl Permission {
@@ -95,12 +99,12 @@ impl Permission {
                 "administrators and operators"
             }
             Permission::Runtime => "administrators, operators and help desk users",
-            Permission::Admin => "administrators only",
+            Permission::Admin | Permission::ReadAudit => "administrators only",
         }
     }
 }
 
-/// Commands restricted to cluster mode (DOMAIN 4.1, complete list).
+/// Commands restricted to cluster mode (rules §4.1, complete list).
 pub const CLUSTER_MODE_ONLY: &[&str] = &[
     "clusterconfig",
     "clustercheck",
@@ -109,7 +113,7 @@ pub const CLUSTER_MODE_ONLY: &[&str] = &[
     "userconfig",
 ];
 
-/// Commands restricted to machine mode (DOMAIN 4.1 plus the [INF] additions).
+/// Commands restricted to machine mode (rules §4.1, with our additions).
 pub const MACHINE_MODE_ONLY: &[&str] = &[
     "antispamstatus",
     "antispamupdate",
@@ -148,7 +152,7 @@ pub const MACHINE_MODE_ONLY: &[&str] = &[
     "showlog",
 ];
 
-/// Commands that run on the login host only (DOMAIN 4.1, [INF]).
+/// Commands that run on the login host only (rules §4.1).
 pub const LOGIN_HOST_ONLY: &[&str] = &[
     "saveconfig",
     "loadconfig",

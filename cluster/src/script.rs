@@ -1,4 +1,4 @@
-//! The script runner (DOMAIN 11, 14.6): runs a script against a fresh in-memory fleet with a manual
+//! The script runner (rules §11, §14.6): runs a script against a fresh in-memory fleet with a manual
 //! clock, prints the transcript, and reports the first expectation that does not hold.
 //!
 //! ```text
@@ -19,8 +19,10 @@ use crate::cli;
 use crate::cmd::{self, due_events, prompt_of};
 use crate::event::{Event, EventKind};
 use crate::fixture;
-use crate::model::{Fleet, SessionId};
+use crate::fleet::Fleet;
+use crate::login::{login, open_session, PlainPasswords};
 use crate::names::{Hostname, Timestamp, UserName, Version};
+use crate::session::SessionId;
 use crate::verdict::Verdict;
 
 /// Why a script failed: the line and what was wrong.
@@ -50,7 +52,7 @@ impl ScriptOutcome {
 /// A question waiting for its answer.
 struct Pending {
     session: SessionId,
-    command: crate::command::Command,
+    command: crate::cmd::Command,
     answers: Vec<String>,
     expect_reject: bool,
     line: usize,
@@ -304,18 +306,15 @@ impl Runner {
                         let host = Hostname::parse(host).map_err(|e| e.to_string())?;
                         if self.fleet.machine(&host).is_none() {
                             Err(format!("Unknown login host {host}."))
-                        } else if cmd::user_role(&self.fleet, &host, &user).is_none() {
+                        } else if self.fleet.role_of(&host, &user).is_none() {
                             Err(format!("Login failed: no user {user} on {host}."))
                         } else {
-                            Ok(cmd::open_session(&self.fleet, user, host, self.clock))
+                            Ok(open_session(&self.fleet, user, host, self.clock))
                         }
                     }
-                    [password] => {
-                        cmd::login(&self.fleet, user, password, host, self.clock, |stored, given| {
-                            stored == given
-                        })
-                        .map_err(|e| e.to_string())
-                    }
+                    [password] => login(&self.fleet, user, password, host, &PlainPasswords)
+                        .map(|l| open_session(&self.fleet, l.user, l.host, self.clock))
+                        .map_err(|e| e.to_string()),
                     _ => return bad("@as <user>@<host> [<password>]"),
                 };
                 match (result, expect_reject) {

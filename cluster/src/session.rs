@@ -1,15 +1,20 @@
-//! Login sessions (DOMAIN 2.11): user, login host, current mode and staged changes.
-
-use std::borrow::Cow;
-use std::collections::BTreeMap;
+//! Login sessions (rules §2.11): user, login host, current mode and staged changes — and the staging
+//! helpers every staging command uses: the session's view (its login host's replica with its own edits
+//! laid over it, rules §14.2.3), the revision an item's editing started from, and the groups as the
+//! staged structural changes leave them.
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::FeatureId;
-use crate::model::{ConfigStore, FeatureValue, Fleet, Mode, PrepJoin, Rev, SessionId};
-use crate::names::{ClusterName, GroupName, Hostname, UserName};
+use crate::features::{FeatureId, FeatureValue};
+use crate::mode::Mode;
+use crate::names::{GroupName, Hostname, UserName};
+use crate::store::{ConfigStore, Overlay, Rev};
+use crate::structure::StructureOp;
 
-/// One staged change, applied by `commit` (DOMAIN 14.3.1).
+/// Identifies a login session.
+pub type SessionId = u64;
+
+/// One staged change, applied by `commit` (rules §14.3.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Pending {
@@ -21,30 +26,8 @@ pub enum Pending {
         value: Option<FeatureValue>,
         base: Option<Rev>,
     },
-    AddGroup {
-        group: GroupName,
-    },
-    RenameGroup {
-        old: GroupName,
-        new: GroupName,
-    },
-    DeleteGroup {
-        group: GroupName,
-        dest: Option<GroupName>,
-    },
-    SetGroup {
-        host: Hostname,
-        group: GroupName,
-    },
-    SetName {
-        name: ClusterName,
-    },
-    PrepJoinNew {
-        entry: PrepJoin,
-    },
-    PrepJoinDelete {
-        entry: String,
-    },
+    /// A structural change of the cluster.
+    Structure(StructureOp),
 }
 
 impl Pending {
@@ -56,36 +39,26 @@ impl Pending {
                 feature,
                 value: Some(v),
                 ..
-            } => {
-                format!("{feature} at {mode}: {} row(s)", v.rows.len())
-            }
+            } => format!("{feature} at {mode}: {} row(s)", v.rows.len()),
             Pending::Edit {
                 mode,
                 feature,
                 value: None,
                 ..
             } => format!("{feature} at {mode}: delete the definition"),
-            Pending::AddGroup { group } => format!("add group {group}"),
-            Pending::RenameGroup { old, new } => format!("rename group {old} to {new}"),
-            Pending::DeleteGroup { group, dest: Some(d) } => {
-                format!("delete group {group}, moving its machines to {d}")
-            }
-            Pending::DeleteGroup { group, dest: None } => format!("delete group {group}"),
-            Pending::SetGroup { host, group } => format!("move {host} to group {group}"),
-            Pending::SetName { name } => format!("rename the cluster to {name}"),
-            Pending::PrepJoinNew { entry } => {
-                format!("prepjoin entry for {} (serial {})", entry.host, entry.serial)
-            }
-            Pending::PrepJoinDelete { entry } => format!("delete prepjoin entry {entry}"),
+            Pending::Structure(op) => op.describe(),
         }
     }
 
-    pub fn is_structural(&self) -> bool {
-        !matches!(self, Pending::Edit { .. })
+    pub fn structure(&self) -> Option<&StructureOp> {
+        match self {
+            Pending::Structure(op) => Some(op),
+            Pending::Edit { .. } => None,
+        }
     }
 }
 
-/// A login session. Sessions are part of the fleet so they survive restarts and follow renames.
+/// A login session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub id: SessionId,
@@ -103,53 +76,73 @@ impl Session {
             .iter()
             .find(|p| matches!(p, Pending::Edit { mode: m, feature: f, .. } if m == mode && *f == feature))
     }
-}
 
-/// What the session sees: its login host's replica with its own staged edits on top (staged commands
-/// are checked against this, DOMAIN 14.2.3). Borrows the replica when nothing is staged.
-pub fn session_view<'f>(fleet: &'f Fleet, session: &Session) -> Cow<'f, ConfigStore> {
-    static EMPTY: ConfigStore = ConfigStore {
-        modes: BTreeMap::new(),
-        removed: BTreeMap::new(),
-    };
-    let base = match fleet.machine(&session.host) {
-        Some(m) => &m.config,
-        None => &EMPTY,
-    };
-    if !session.pending.iter().any(|p| matches!(p, Pending::Edit { .. })) {
-        return Cow::Borrowed(base);
+    /// What the session sees: `committed` (its login host's replica) with its staged edits laid over it.
+    pub fn view<'a>(&self, committed: &'a ConfigStore) -> Overlay<'a> {
+        let mut view = Overlay::new(committed);
+        for p in &self.pending {
+            if let Pending::Edit {
+                mode, feature, value, ..
+            } = p
+            {
+                view.set(mode.clone(), *feature, value.clone());
+            }
+        }
+        view
     }
-    let mut store = base.clone();
-    for p in &session.pending {
+
+    /// The revision the editing of an item starts from: the first staged edit's, else the committed one.
+    pub fn base_for(&self, committed: &ConfigStore, mode: &Mode, feature: FeatureId) -> Option<Rev> {
+        if let Some(Pending::Edit { base, .. }) = self.pending_edit(mode, feature) {
+            return base.clone();
+        }
+        committed.current_rev(mode, feature)
+    }
+
+    /// The staged structural changes, in order.
+    pub fn structure(&self) -> impl Iterator<Item = &StructureOp> {
+        self.pending.iter().filter_map(Pending::structure)
+    }
+
+    /// `groups` with the session's staged group changes applied in order: what the next staged item is
+    /// checked against (rules §14.2.3).
+    pub fn staged_groups(&self, groups: &[GroupName]) -> Vec<GroupName> {
+        staged_groups(groups, self.structure())
+    }
+
+    /// Adds a staged item; a second edit of the same item replaces its value and keeps the first base.
+    pub fn stage(&mut self, item: Pending) {
         if let Pending::Edit {
             mode, feature, value, ..
-        } = p
+        } = &item
         {
-            match value {
-                Some(v) => {
-                    let rev = store
-                        .get(mode, *feature)
-                        .map(|s| s.rev.clone())
-                        .unwrap_or_else(|| crate::model::Rev {
-                            at: fleet.now,
-                            user: session.user.clone(),
-                            origin: session.host.clone(),
-                            seq: u64::MAX,
-                        });
-                    store.set(
-                        mode.clone(),
-                        *feature,
-                        crate::model::Setting {
-                            value: v.clone(),
-                            rev,
-                        },
-                    );
-                }
-                None => {
-                    store.remove(mode, *feature);
+            for p in self.pending.iter_mut() {
+                if let Pending::Edit {
+                    mode: m,
+                    feature: f,
+                    value: v,
+                    ..
+                } = p
+                {
+                    if m == mode && f == feature {
+                        *v = value.clone();
+                        return;
+                    }
                 }
             }
         }
+        self.pending.push(item);
     }
-    Cow::Owned(store)
+}
+
+/// `groups` after `ops`, applied in order.
+pub fn staged_groups<'a>(
+    groups: &[GroupName],
+    ops: impl IntoIterator<Item = &'a StructureOp>,
+) -> Vec<GroupName> {
+    let mut out = groups.to_vec();
+    for op in ops {
+        op.groups_after(&mut out);
+    }
+    out
 }

@@ -1,26 +1,29 @@
 //! What `check` answers: a [`Rejection`] (which rule refused, naming the objects), a [`Prompt`] (a
 //! question; the caller re-sends the command with the answers given so far), or a [`Plan`] (events to
-//! apply, output, warnings, and which machines' effective values change).
+//! apply, output, warnings, and which machines' effective values change) — and the [`Asker`] that hands a
+//! command its answers, asking the mode-switch question just before the command's own first question
+//! (so every refusal comes before any question, rules §14.1.2, without running the command twice).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::config_file::FileError;
 use crate::event::Event;
 use crate::features::{FeatureId, RowError};
-use crate::model::Mode;
+use crate::mode::{Level, Mode};
 use crate::names::{ClusterName, GroupName, Hostname, NameError, UserName, Version};
 use crate::roles::Role;
 
 /// A refusal. Every variant names the rule and the objects; `Display` is the message users see
 /// (without the `Error: ` prefix the CLI adds).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Rejection {
     #[error("{0}")]
-    Parse(String),
+    InvalidName(NameError),
     #[error("{0}")]
-    InvalidName(String),
-    #[error("{0}")]
-    InvalidRow(String),
+    InvalidRow(RowError),
+    #[error("passwd: the new password is not valid: {reason}")]
+    PasswordPolicy { reason: &'static str },
     #[error("session {session} does not exist; log in again")]
     UnknownSession { session: u64 },
     #[error("user {user} no longer exists on {host}; log in again")]
@@ -106,7 +109,7 @@ pub enum Rejection {
     #[error("Destination level \"{level}\" is not allowed for {feature}; it can only be set at {levels}.")]
     LevelNotAllowed {
         feature: FeatureId,
-        level: String,
+        level: Level,
         levels: String,
     },
     #[error("{feature} is not defined at {mode}; nothing to {action}.")]
@@ -161,7 +164,7 @@ pub enum Rejection {
     #[error("{reason}")]
     FileScope { reason: String },
     #[error("Configuration file \"{name}\" is damaged: {reason}")]
-    BadFile { name: String, reason: String },
+    BadFile { name: String, reason: FileError },
     #[error("Cannot commit {what} from {host}: it is disconnected, and cluster structure never diverges.")]
     StructureWhileDetached { host: Hostname, what: String },
     #[error("Cannot commit: {reason}")]
@@ -172,24 +175,36 @@ pub enum Rejection {
     UnknownUser { user: UserName },
     #[error("The admin account cannot be deleted.")]
     AdminIsPermanent,
-    #[error("{0}")]
-    Other(String),
+    #[error("{feature} holds one value: set it with \"{feature} {syntax}\".")]
+    SingleValueFeature { feature: FeatureId, syntax: String },
+    #[error("{feature} takes new, edit or delete; see help {feature}.")]
+    TableFeature { feature: FeatureId },
+    #[error("Group \"{group}\" cannot receive its own machines; choose another group.")]
+    DeleteGroupIntoItself { group: GroupName },
+    #[error("Cannot join: {host} is not a member of any cluster.")]
+    JoinTargetStandalone { host: Hostname },
+    #[error("Cluster {cluster} has no group to join.")]
+    NoGroupToJoin { cluster: ClusterName },
+    #[error("Nothing is defined at {mode}; nothing to delete.")]
+    NothingDefined { mode: Mode },
+    #[error("No help for \"{topic}\": it is not a command. Type help for the list.")]
+    NoHelp { topic: String },
 }
 
 impl From<NameError> for Rejection {
     fn from(e: NameError) -> Self {
-        Rejection::InvalidName(e.to_string())
+        Rejection::InvalidName(e)
     }
 }
 
 impl From<RowError> for Rejection {
     fn from(e: RowError) -> Self {
-        Rejection::InvalidRow(e.to_string())
+        Rejection::InvalidRow(e)
     }
 }
 
-/// A question (DOMAIN 10.2, 14.1.3). `question` is the whole text shown, ending with `[<default>]>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A question (rules §10.2, §14.1.3). `question` is the whole text shown, ending with `[<default>]>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Prompt {
     pub question: String,
     /// The accepted answers, e.g. `["Y", "N"]` or `["1", "2", "3"]`.
@@ -198,7 +213,7 @@ pub struct Prompt {
 }
 
 /// What a command does when it is accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Plan {
     pub events: Vec<Event>,
     /// Lines the command prints (warnings are separate and printed first).
@@ -224,7 +239,7 @@ impl Plan {
 }
 
 /// The answer of `check`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Verdict {
     Rejected { rejection: Rejection, message: String },
@@ -244,8 +259,8 @@ impl Verdict {
 pub enum Stop {
     Rejected(Rejection),
     Ask(Prompt),
-    /// A probe run reached a question: no rejection happens before it.
-    Probed,
+    /// The mode-switch question was answered No: nothing runs.
+    Declined,
 }
 
 impl From<Rejection> for Stop {
@@ -266,12 +281,25 @@ impl From<RowError> for Stop {
     }
 }
 
-/// Hands out the answers given so far, one per question, in order (DOMAIN 14.1.4).
+/// A yes/no question; `question` must end with `[Y]>` or `[N]>`.
+pub fn yes_no_prompt(question: String, default_yes: bool) -> Prompt {
+    Prompt {
+        question,
+        choices: vec!["Y".into(), "N".into()],
+        default: if default_yes { "Y" } else { "N" }.into(),
+    }
+}
+
+/// Hands out the answers given so far, one per question, in order (rules §14.1.4). A *gate* — the
+/// mode-switch question — is asked just before the command's first own question, or after the command
+/// has decided on a plan without asking: either way after every refusal the command can give on its own.
 #[derive(Debug)]
 pub struct Asker<'a> {
     answers: &'a [String],
     next: usize,
-    probe: bool,
+    gate: Option<Prompt>,
+    /// Whether a gate was asked and accepted.
+    passed: bool,
 }
 
 impl<'a> Asker<'a> {
@@ -279,23 +307,31 @@ impl<'a> Asker<'a> {
         Self {
             answers,
             next: 0,
-            probe: false,
+            gate: None,
+            passed: false,
         }
     }
 
-    /// An asker that stops at the first question without asking it.
-    pub fn probe() -> Asker<'static> {
-        Asker {
-            answers: &[],
-            next: 0,
-            probe: true,
+    /// An asker whose first question is `gate` (a yes/no question); No stops the command.
+    pub fn gated(answers: &'a [String], gate: Prompt) -> Self {
+        Self {
+            gate: Some(gate),
+            ..Self::new(answers)
         }
     }
 
-    fn take(&mut self, prompt: &Prompt) -> Result<String, Stop> {
-        if self.probe {
-            return Err(Stop::Probed);
+    /// Asks the gate if it has not been asked; `Ok(true)` when a gate was accepted (now or before).
+    pub fn pass_gate(&mut self) -> Result<bool, Stop> {
+        if let Some(prompt) = self.gate.take() {
+            if !self.yes_no_answer(&prompt)? {
+                return Err(Stop::Declined);
+            }
+            self.passed = true;
         }
+        Ok(self.passed)
+    }
+
+    fn raw(&mut self, prompt: &Prompt) -> Result<String, Stop> {
         match self.answers.get(self.next) {
             None => Err(Stop::Ask(prompt.clone())),
             Some(a) => {
@@ -310,14 +346,8 @@ impl<'a> Asker<'a> {
         }
     }
 
-    /// A yes/no question; `question` must end with `[Y]>` or `[N]>`.
-    pub fn yes_no(&mut self, question: String, default_yes: bool) -> Result<bool, Stop> {
-        let prompt = Prompt {
-            question,
-            choices: vec!["Y".into(), "N".into()],
-            default: if default_yes { "Y" } else { "N" }.into(),
-        };
-        let answer = self.take(&prompt)?;
+    fn yes_no_answer(&mut self, prompt: &Prompt) -> Result<bool, Stop> {
+        let answer = self.raw(prompt)?;
         match answer.to_ascii_lowercase().as_str() {
             "y" | "yes" => Ok(true),
             "n" | "no" => Ok(false),
@@ -328,14 +358,21 @@ impl<'a> Asker<'a> {
         }
     }
 
+    /// A yes/no question; `question` must end with `[Y]>` or `[N]>`.
+    pub fn yes_no(&mut self, question: String, default_yes: bool) -> Result<bool, Stop> {
+        self.pass_gate()?;
+        self.yes_no_answer(&yes_no_prompt(question, default_yes))
+    }
+
     /// A numbered choice from 1 to `count`; returns the 1-based number.
     pub fn choose(&mut self, question: String, count: usize, default: usize) -> Result<usize, Stop> {
+        self.pass_gate()?;
         let prompt = Prompt {
             question,
             choices: (1..=count).map(|i| i.to_string()).collect(),
             default: default.to_string(),
         };
-        let answer = self.take(&prompt)?;
+        let answer = self.raw(&prompt)?;
         match answer.parse::<usize>() {
             Ok(n) if (1..=count).contains(&n) => Ok(n),
             _ => Err(Stop::Rejected(Rejection::InvalidAnswer {

@@ -1,12 +1,16 @@
-//! What a configuration page shows for a feature at a mode (DOMAIN 9, 5.4): defined here, inherited from
-//! its real source, or configured at another level — and where each machine's value comes from. The
-//! console renders these; the CLI's `print` and `clustershow` read the same functions.
+//! What the console's pages show, decided here so that no page computes a rule (rules §5.4, §9): a
+//! feature's page state at a mode (defined here, inherited from its real source, configured at another
+//! level) with its banner, where each machine's value comes from, the modes of the mode drop-down, which
+//! settings actions a mode offers, which connection action a member offers, and the user list.
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::FeatureId;
-use crate::model::{resolve, ConfigStore, FeatureValue, Fleet, Level, Mode};
-use crate::names::Hostname;
+use crate::features::{FeatureId, FeatureValue};
+use crate::fleet::Fleet;
+use crate::mode::{Level, Mode};
+use crate::names::{Hostname, UserName};
+use crate::roles::Role;
+use crate::store::{inherited, resolve, Definitions};
 
 /// The state of a feature's page at a mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,52 +26,28 @@ pub enum PageState {
     WrongLevel { at: Level },
 }
 
-/// Where a mode inherits `feature` from, and the value (machine → group → cluster → default).
-pub fn inherited(
-    fleet: &Fleet,
-    store: &ConfigStore,
-    mode: &Mode,
-    feature: FeatureId,
-) -> (Mode, FeatureValue) {
-    let cluster_value = || {
-        store
-            .get(&Mode::Cluster, feature)
-            .map(|s| s.value.clone())
-            .unwrap_or_else(|| feature.schema().default_value())
-    };
-    if let Mode::Machine(h) = mode {
-        if let Some(g) = fleet.group_of(h) {
-            let gm = Mode::Group(g.clone());
-            if let Some(s) = store.get(&gm, feature) {
-                return (gm, s.value.clone());
-            }
-        }
-    }
-    (Mode::Cluster, cluster_value())
-}
-
-/// The value in effect at a mode: its own definition, else what it inherits.
-pub fn value_at(fleet: &Fleet, store: &ConfigStore, mode: &Mode, feature: FeatureId) -> FeatureValue {
-    match store.get(mode, feature) {
-        Some(s) => s.value.clone(),
-        None => inherited(fleet, store, mode, feature).1,
+/// The group a mode's machine belongs to (none for a group or cluster mode).
+fn group_for<'f>(fleet: &'f Fleet, mode: &Mode) -> Option<&'f crate::names::GroupName> {
+    match mode {
+        Mode::Machine(h) => fleet.group_of(h),
+        _ => None,
     }
 }
 
-/// The page state of `feature` at `mode` for a login host, reading `store` (the session's view).
-pub fn page_state(
+/// The page state of `feature` at `mode` for a login host, reading `defs` (the session's view).
+pub fn page_state<D: Definitions>(
     fleet: &Fleet,
     login_host: &Hostname,
-    store: &ConfigStore,
+    defs: &D,
     mode: &Mode,
     feature: FeatureId,
 ) -> PageState {
     let schema = feature.schema();
     if fleet.cluster_of(login_host).is_none() {
         let own = Mode::Machine(login_host.clone());
-        let value = store
-            .get(&own, feature)
-            .map(|s| s.value.clone())
+        let value = defs
+            .defined(&own, feature)
+            .cloned()
             .unwrap_or_else(|| schema.default_value());
         return PageState::Standalone { value };
     }
@@ -79,22 +59,96 @@ pub fn page_state(
         };
         return PageState::WrongLevel { at };
     }
-    match store.get(mode, feature) {
-        Some(s) => PageState::Defined {
-            value: s.value.clone(),
-        },
+    match defs.defined(mode, feature) {
+        Some(value) => PageState::Defined { value: value.clone() },
         None => {
-            let (from, value) = inherited(fleet, store, mode, feature);
-            PageState::Inherited { from, value }
+            let r = inherited(defs, mode, group_for(fleet, mode), feature);
+            PageState::Inherited {
+                from: r.source.clone(),
+                value: r.value_or_default(feature),
+            }
         }
     }
 }
 
+/// A page's banner (rules §9): its text, and for a wrong-level page the mode to change to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    pub text: String,
+    /// Where the page is configurable instead (a wrong-level page).
+    pub change_to: Option<Mode>,
+}
+
+/// The banner of a feature page in `state`, for `login_host` in `cluster` (if any), at `mode`.
+pub fn banner(fleet: &Fleet, login_host: &Hostname, state: &PageState, mode: &Mode) -> Banner {
+    let cluster = fleet.cluster_of(login_host).map(|c| &c.name);
+    let label = |m: &Mode| match cluster {
+        Some(c) => m.gui_label(c),
+        None => m.to_string(),
+    };
+    match state {
+        PageState::Standalone { .. } => Banner {
+            text: format!("Settings of the standalone machine {login_host}."),
+            change_to: None,
+        },
+        PageState::Defined { .. } => Banner {
+            text: format!("Settings are defined for {}.", label(mode)),
+            change_to: None,
+        },
+        PageState::Inherited { from, .. } => Banner {
+            text: format!("Settings for this feature are inherited from {}.", label(from)),
+            change_to: None,
+        },
+        PageState::WrongLevel { at: Level::Machine } => Banner {
+            text: format!("These settings are configured per machine. Change mode to Machine: {login_host}."),
+            change_to: Some(Mode::Machine(login_host.clone())),
+        },
+        PageState::WrongLevel { .. } => Banner {
+            text: format!(
+                "These settings are shared by the whole cluster. Change mode to Cluster: {}.",
+                cluster.map(|c| c.to_string()).unwrap_or_default()
+            ),
+            change_to: Some(Mode::Cluster),
+        },
+    }
+}
+
+/// Which Centralized Management Options a defined feature page offers at a mode (rules §9): Manage
+/// Settings always; Delete Settings everywhere but cluster mode (I6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingsActions {
+    pub manage: bool,
+    pub delete: bool,
+}
+
+pub fn settings_actions(mode: &Mode) -> SettingsActions {
+    SettingsActions {
+        manage: true,
+        delete: *mode != Mode::Cluster,
+    }
+}
+
+/// The connection action a member's row offers: reconnect for a machine an administrator (or an
+/// upgrade) detached, disconnect otherwise (rules §6.1: only DETACHED leaves by `reconnect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionAction {
+    Disconnect,
+    Reconnect,
+}
+
+pub fn connection_action(fleet: &Fleet, host: &Hostname) -> ConnectionAction {
+    if fleet.machine(host).is_some_and(|m| m.detached) {
+        ConnectionAction::Reconnect
+    } else {
+        ConnectionAction::Disconnect
+    }
+}
+
 /// Each member of `host`'s cluster, the mode its effective value of `feature` comes from, and the value.
-pub fn sources(
+pub fn sources<D: Definitions>(
     fleet: &Fleet,
     host: &Hostname,
-    store: &ConfigStore,
+    defs: &D,
     feature: FeatureId,
 ) -> Vec<(Hostname, Mode, FeatureValue)> {
     let Some(cluster) = fleet.cluster_of(host) else {
@@ -103,12 +157,51 @@ pub fn sources(
     fleet
         .members(&cluster.name)
         .map(|m| {
-            let r = resolve(store, &m.hostname, fleet.group_of(&m.hostname), feature);
-            let value = r
-                .setting
-                .map(|s| s.value.clone())
-                .unwrap_or_else(|| feature.schema().default_value());
-            (m.hostname.clone(), r.mode, value)
+            let r = resolve(defs, &m.own_mode(), fleet.group_of(&m.hostname), feature);
+            (m.hostname.clone(), r.source.clone(), r.value_or_default(feature))
         })
         .collect()
+}
+
+/// The modes of the mode drop-down for `login_host`, with their GUI labels (rules §9): the cluster, each
+/// group, each member; a standalone machine has only itself.
+pub fn mode_options(fleet: &Fleet, login_host: &Hostname) -> Vec<(Mode, String)> {
+    let Some(c) = fleet.cluster_of(login_host) else {
+        return vec![(
+            Mode::Machine(login_host.clone()),
+            format!("Machine: {login_host} (standalone)"),
+        )];
+    };
+    fleet
+        .modes_of(login_host)
+        .into_iter()
+        .map(|m| {
+            let label = m.gui_label(&c.name);
+            (m, label)
+        })
+        .collect()
+}
+
+/// The users of the user database `login_host` uses, as `defs` (the session's view) holds them.
+pub fn users<D: Definitions>(fleet: &Fleet, login_host: &Hostname, defs: &D) -> Vec<(UserName, Role)> {
+    let Some(m) = fleet.machine(login_host) else {
+        return Vec::new();
+    };
+    defs.defined(&m.user_db_mode(), FeatureId::Users)
+        .map(|v| {
+            v.typed::<crate::features::UserRow>()
+                .map(|u| (u.name, u.role))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The warning the upgrade page shows before anything is chosen (rules §9, §3.11): a connected member's
+/// upgrade disconnects every member.
+pub fn upgrade_warning(fleet: &Fleet, host: &Hostname) -> Option<String> {
+    (fleet.cluster_of(host).is_some() && fleet.connection(host).is_connected()).then(|| {
+        format!(
+            "{host} is connected: upgrading it disconnects every machine of the cluster. Disconnect it first (Cluster operations) to upgrade it alone."
+        )
+    })
 }

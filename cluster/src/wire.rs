@@ -1,59 +1,116 @@
 //! Request and response bodies of the HTTP API, shared by the server and the browser so both sides
-//! agree on the wire format.
+//! agree on the wire format — and the one place that knows which cells are secret: [`try_fleet_secrets`]
+//! and [`try_event_secrets`] visit every password cell (the server hashes them), [`redact_fleet`] and
+//! [`redact_event`] mask them for the wire.
 
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind, Write};
-use crate::features::{ColumnKind, FeatureId};
-use crate::model::{ConfigStore, FeatureValue, Fleet};
+use crate::features::{ColumnKind, FeatureId, FeatureValue, MASK};
+use crate::fleet::Fleet;
 use crate::session::Pending;
+use crate::store::ConfigStore;
 
-/// What the wire shows instead of a secret.
-pub const MASK: &str = "********";
-
-/// Masks every secret cell (passwords, whatever the store holds: hashes included).
-pub fn redact_value(feature: FeatureId, value: &mut FeatureValue) {
+/// Calls `f` on every secret cell of a value of `feature`.
+pub fn try_value_secrets<E>(
+    feature: FeatureId,
+    value: &mut FeatureValue,
+    f: &mut impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
     for (i, column) in feature.schema().columns.iter().enumerate() {
         if column.kind == ColumnKind::Secret {
             for row in value.rows.iter_mut() {
-                if let Some(cell) = row.0.get_mut(i) {
-                    *cell = MASK.to_string();
+                if let Some(cell) = row.cell_mut(i) {
+                    f(cell)?;
                 }
             }
         }
     }
+    Ok(())
 }
 
-fn redact_store(store: &mut ConfigStore) {
+fn try_store_secrets<E>(
+    store: &mut ConfigStore,
+    f: &mut impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
     for settings in store.modes.values_mut() {
         for (feature, setting) in settings.iter_mut() {
-            redact_value(*feature, &mut setting.value);
+            try_value_secrets(*feature, &mut setting.value, f)?;
         }
     }
+    Ok(())
 }
 
-fn redact_pending(item: &mut Pending) {
+fn try_pending_secrets<E>(
+    item: &mut Pending,
+    f: &mut impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
     if let Pending::Edit {
         feature,
         value: Some(v),
         ..
     } = item
     {
-        redact_value(*feature, v);
+        try_value_secrets(*feature, v, f)?;
     }
+    Ok(())
+}
+
+/// Calls `f` on every secret cell of the fleet: every replica and every staged edit.
+pub fn try_fleet_secrets<E>(
+    fleet: &mut Fleet,
+    f: &mut impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    for m in fleet.machines.values_mut() {
+        try_store_secrets(&mut m.config, f)?;
+    }
+    for s in fleet.sessions.values_mut() {
+        for item in s.pending.iter_mut() {
+            try_pending_secrets(item, f)?;
+        }
+    }
+    Ok(())
+}
+
+/// Calls `f` on every secret cell an event carries.
+pub fn try_event_secrets<E>(
+    event: &mut Event,
+    f: &mut impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    match &mut event.kind {
+        EventKind::Staged { item, .. } => try_pending_secrets(item, f),
+        EventKind::Committed { writes, .. } => {
+            for Write { feature, value, .. } in writes.iter_mut() {
+                if let Some(v) = value {
+                    try_value_secrets(*feature, v, f)?;
+                }
+            }
+            Ok(())
+        }
+        EventKind::Forced { feature, setting, .. } => try_value_secrets(*feature, &mut setting.value, f),
+        EventKind::MachineAdded { machine } => try_store_secrets(&mut machine.config, f),
+        _ => Ok(()),
+    }
+}
+
+fn mask(cell: &mut String) -> Result<(), std::convert::Infallible> {
+    *cell = MASK.to_string();
+    Ok(())
+}
+
+/// Masks every secret cell of a value (passwords, whatever the store holds: hashes included).
+pub fn redact_value(feature: FeatureId, value: &mut FeatureValue) {
+    let _ = try_value_secrets(feature, value, &mut mask);
 }
 
 /// The fleet as a browser may see it: no secrets, no saved files' contents.
 pub fn redact_fleet(fleet: &Fleet) -> Fleet {
     let mut f = fleet.clone();
+    let _ = try_fleet_secrets(&mut f, &mut mask);
     for m in f.machines.values_mut() {
-        redact_store(&mut m.config);
         for text in m.local.saved_configs.values_mut() {
             *text = redact_config_text(text);
         }
-    }
-    for s in f.sessions.values_mut() {
-        s.pending.iter_mut().for_each(redact_pending);
     }
     f
 }
@@ -79,22 +136,9 @@ fn redact_config_text(text: &str) -> String {
 /// An event as a browser may see it.
 pub fn redact_event(event: &Event) -> Event {
     let mut e = event.clone();
-    match &mut e.kind {
-        EventKind::Staged { item, .. } => redact_pending(item),
-        EventKind::Committed {
-            writes, structure, ..
-        } => {
-            for Write { feature, value, .. } in writes.iter_mut() {
-                if let Some(v) = value {
-                    redact_value(*feature, v);
-                }
-            }
-            structure.iter_mut().for_each(redact_pending);
-        }
-        EventKind::Forced { feature, setting, .. } => redact_value(*feature, &mut setting.value),
-        EventKind::MachineAdded { machine } => redact_store(&mut machine.config),
-        EventKind::ConfigSaved { text, .. } => *text = redact_config_text(text),
-        _ => {}
+    let _ = try_event_secrets(&mut e, &mut mask);
+    if let EventKind::ConfigSaved { text, .. } = &mut e.kind {
+        *text = redact_config_text(text);
     }
     e
 }
@@ -139,13 +183,13 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
-    pub session: crate::model::SessionId,
+    pub session: crate::session::SessionId,
     pub user: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub role: crate::roles::Role,
     pub login_host: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub mode: Option<crate::model::Mode>,
+    pub mode: Option<crate::mode::Mode>,
     /// The command prompt, e.g. `(Cluster Americas)>`.
     pub prompt: String,
 }
@@ -173,7 +217,7 @@ pub struct CliResponse {
     /// The lines printed (for a prompt: the question).
     pub output: Vec<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub mode: Option<crate::model::Mode>,
+    pub mode: Option<crate::mode::Mode>,
     /// The command prompt after the line.
     pub prompt: String,
     pub revision: u64,
@@ -184,7 +228,7 @@ pub struct CliResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommandRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub command: crate::command::Command,
+    pub command: crate::cmd::Command,
     /// The revision the client saw; an immediate command or commit made on a stale one gets 409.
     #[serde(default)]
     pub revision: Option<u64>,

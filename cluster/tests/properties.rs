@@ -1,11 +1,17 @@
 //! Property tests: the parser never panics, rendering round-trips, and random command sequences on the
 //! fixtures keep the invariants I1–I10 after every step (and replaying the events gives the same fleet).
 
-use cluster::command::{ClusterSet, Command, FeatureAction, FeatureSel, UpgradeOp};
+use cluster::cmd::{
+    ClusterCheckCmd, ClusterConfigCmd, ClusterModeCmd, ClusterSetCmd, ClusterShowCmd, CommitCmd,
+    FeatureAction, FeatureCmd, FeatureSel, FilesCmd, HelpCmd, PasswdCmd, RuntimeCmd, StatusCmd, UpgradeCmd,
+};
 use cluster::features::{FeatureId, Shape};
-use cluster::model::{Addressing, Fleet, Mode};
-use cluster::names::{ClusterName, GroupName, Hostname, UserName, Version};
+use cluster::fleet::Fleet;
+use cluster::mode::Mode;
+use cluster::names::{ClusterName, FileName, GroupName, Hostname, Serial, UserKey, UserName, Version};
+use cluster::structure::{Addressing, PrepJoin, StructureOp};
 use cluster::wire::{redact_event, redact_fleet};
+use cluster::Command;
 use cluster::{cli, Event, Verdict};
 use proptest::prelude::*;
 
@@ -46,8 +52,14 @@ fn version() -> impl Strategy<Value = Version> {
     (0u16..20, 0u16..20, 0u16..20).prop_map(|(a, b, c)| Version::new(a, b, c))
 }
 
-fn file() -> impl Strategy<Value = String> {
-    "[a-z0-9][a-z0-9_.-]{0,10}".prop_filter("not the keyword", |s| s != "masked")
+fn file() -> impl Strategy<Value = FileName> {
+    "[a-z0-9][a-z0-9_.-]{0,10}"
+        .prop_filter("not the keyword", |s| s != "masked")
+        .prop_map(|s| FileName::parse(&s).unwrap())
+}
+
+fn token() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_-]{1,12}"
 }
 
 fn feature_command() -> impl Strategy<Value = Command> {
@@ -77,18 +89,26 @@ fn feature_command() -> impl Strategy<Value = Command> {
                     (false, _) => FeatureAction::Delete(key),
                 }
             };
-            Command::Feature { feature, action }
+            Command::Feature(FeatureCmd { feature, action })
         },
     )
 }
 
+fn stage(op: StructureOp) -> Command {
+    Command::ClusterConfig(ClusterConfigCmd::Stage(op))
+}
+
 fn command() -> impl Strategy<Value = Command> {
+    use ClusterConfigCmd as CC;
+    let cc = Command::ClusterConfig;
     prop_oneof![
-        Just(Command::ClusterConfig),
-        (prop_oneof![Just("Lab"), Just("Europe")], any::<bool>()).prop_map(|(n, ip)| Command::Create {
-            name: ClusterName::parse(n).unwrap(),
-            addressing: if ip { Addressing::Ip } else { Addressing::Hostname }
-        }),
+        Just(cc(CC::Summary)),
+        (prop_oneof![Just("Lab"), Just("Europe")], any::<bool>()).prop_map(|(n, ip)| Command::ClusterConfig(
+            CC::Create {
+                name: ClusterName::parse(n).unwrap(),
+                addressing: if ip { Addressing::Ip } else { Addressing::Hostname }
+            }
+        )),
         (
             host(),
             any::<bool>(),
@@ -96,64 +116,76 @@ fn command() -> impl Strategy<Value = Command> {
             prop::option::of(group()),
             any::<bool>()
         )
-            .prop_map(|(member, ccs, port, group, by_ip)| Command::Join {
-                member,
-                ccs,
-                port,
-                group,
-                by_ip
-            }),
-        Just(Command::PrepJoinPrint),
-        (word(), host(), word()).prop_map(|(serial, host, user_key)| Command::PrepJoinNew {
-            serial,
-            host,
-            user_key
-        }),
-        word().prop_map(|entry| Command::PrepJoinDelete { entry }),
-        Just(Command::List),
-        Just(Command::ConnStatus),
-        group().prop_map(|group| Command::AddGroup { group }),
-        (group(), group()).prop_map(|(old, new)| Command::RenameGroup { old, new }),
-        (group(), prop::option::of(group())).prop_map(|(group, dest)| Command::DeleteGroup { group, dest }),
-        (host(), group()).prop_map(|(host, group)| Command::SetGroup { host, group }),
-        Just(Command::SetName {
+            .prop_map(
+                |(member, ccs, port, group, by_ip)| Command::ClusterConfig(CC::Join {
+                    member,
+                    ccs,
+                    port,
+                    group,
+                    by_ip
+                })
+            ),
+        Just(cc(CC::PrepJoinPrint)),
+        (token(), host(), token()).prop_map(|(serial, host, user_key)| stage(StructureOp::PrepJoinNew {
+            entry: PrepJoin {
+                serial: Serial::parse(&serial).unwrap(),
+                host,
+                user_key: UserKey::parse(&user_key).unwrap(),
+            }
+        })),
+        word().prop_map(|entry| stage(StructureOp::PrepJoinDelete { entry })),
+        Just(cc(CC::List)),
+        Just(cc(CC::ConnStatus)),
+        group().prop_map(|group| stage(StructureOp::AddGroup { group })),
+        (group(), group()).prop_map(|(old, new)| stage(StructureOp::RenameGroup { old, new })),
+        (group(), prop::option::of(group()))
+            .prop_map(|(group, dest)| stage(StructureOp::DeleteGroup { group, dest })),
+        (host(), group()).prop_map(|(host, group)| stage(StructureOp::SetGroup { host, group })),
+        Just(stage(StructureOp::SetName {
             name: ClusterName::parse("Renamed").unwrap()
-        }),
-        host().prop_map(|host| Command::RemoveMachine { host }),
-        prop::collection::vec(host(), 1..3).prop_map(|hosts| Command::Disconnect { hosts }),
-        prop::collection::vec(host(), 1..3).prop_map(|hosts| Command::Reconnect { hosts }),
-        prop::option::of(mode()).prop_map(|mode| Command::ClusterMode { mode }),
-        feature().prop_map(|feature| Command::ClusterShow { feature }),
+        })),
+        host().prop_map(|host| Command::ClusterConfig(CC::RemoveMachine { host })),
+        prop::collection::vec(host(), 1..3)
+            .prop_map(|hosts| Command::ClusterConfig(CC::Disconnect { hosts })),
+        prop::collection::vec(host(), 1..3).prop_map(|hosts| Command::ClusterConfig(CC::Reconnect { hosts })),
+        prop::option::of(mode()).prop_map(|mode| Command::ClusterMode(ClusterModeCmd { mode })),
+        feature().prop_map(|feature| Command::ClusterShow(ClusterShowCmd { feature })),
         (prop::option::of(feature()), mode(), mode(), 0u8..3).prop_map(|(f, from, to, op)| {
             let feature = f.map(FeatureSel::One).unwrap_or(FeatureSel::All);
             Command::ClusterSet(match op {
-                0 => ClusterSet::Copy { feature, from, to },
-                1 => ClusterSet::Move { feature, from, to },
-                _ => ClusterSet::Delete { feature, mode: from },
+                0 => ClusterSetCmd::Copy { feature, from, to },
+                1 => ClusterSetCmd::Move { feature, from, to },
+                _ => ClusterSetCmd::Delete { feature, mode: from },
             })
         }),
-        Just(Command::ClusterCheck),
-        prop::option::of("[a-zA-Z0-9 ,.]{1,20}").prop_map(|comment| Command::Commit { comment }),
-        Just(Command::Clear),
+        Just(Command::ClusterCheck(ClusterCheckCmd {})),
+        prop::option::of("[a-zA-Z0-9 ,.]{1,20}")
+            .prop_map(|comment| Command::Commit(CommitCmd::Commit { comment })),
+        Just(Command::Commit(CommitCmd::Clear)),
         feature_command(),
-        word().prop_map(|password| Command::Passwd { password }),
-        prop::option::of(word()).prop_map(|listener| Command::SuspendListener { listener }),
-        prop::option::of(word()).prop_map(|listener| Command::ResumeListener { listener }),
-        Just(Command::Suspend),
-        Just(Command::Resume),
-        Just(Command::Status),
-        Just(Command::Version),
-        Just(Command::ShowQueue),
-        Just(Command::ShowQuarantine),
-        Just(Command::ShowLog),
-        Just(Command::Upgrade(UpgradeOp::List)),
-        version().prop_map(|v| Command::Upgrade(UpgradeOp::Install(v))),
-        version().prop_map(|v| Command::Upgrade(UpgradeOp::Download(v))),
+        word().prop_map(|password| Command::Passwd(PasswdCmd { password })),
+        prop::option::of(word())
+            .prop_map(|listener| Command::Runtime(RuntimeCmd::SuspendListener { listener })),
+        prop::option::of(word())
+            .prop_map(|listener| Command::Runtime(RuntimeCmd::ResumeListener { listener })),
+        Just(Command::Runtime(RuntimeCmd::Suspend)),
+        Just(Command::Runtime(RuntimeCmd::Resume)),
+        prop::sample::select(vec![
+            StatusCmd::Status,
+            StatusCmd::Version,
+            StatusCmd::ShowQueue,
+            StatusCmd::ShowQuarantine,
+            StatusCmd::ShowLog
+        ])
+        .prop_map(Command::Status),
+        Just(Command::Upgrade(UpgradeCmd::List)),
+        version().prop_map(|version| Command::Upgrade(UpgradeCmd::Install { version })),
+        version().prop_map(|version| Command::Upgrade(UpgradeCmd::Download { version })),
         (prop::option::of(file()), any::<bool>())
-            .prop_map(|(name, masked)| Command::SaveConfig { name, masked }),
-        Just(Command::ShowConfig),
-        file().prop_map(|name| Command::LoadConfig { name }),
-        prop::option::of("[a-z]{1,12}").prop_map(|topic| Command::Help { topic }),
+            .prop_map(|(name, masked)| Command::Files(FilesCmd::Save { name, masked })),
+        Just(Command::Files(FilesCmd::Show)),
+        file().prop_map(|name| Command::Files(FilesCmd::Load { name })),
+        prop::option::of("[a-z]{1,12}").prop_map(|topic| Command::Help(HelpCmd { topic })),
     ]
 }
 
@@ -168,9 +200,17 @@ proptest! {
     }
 
     #[test]
+    fn commands_round_trip_through_json(c in command()) {
+        // The API carries typed commands as JSON (POST /api/v1/commands).
+        let json = serde_json::to_string(&c).unwrap();
+        let back: Command = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{json}: {e}")))?;
+        prop_assert_eq!(back, c, "json {}", json);
+    }
+
+    #[test]
     fn parser_never_panics_on_arbitrary_text(s in "\\PC{0,4096}") {
         let _ = cli::parse(&s);
-        let _ = cli::complete(&cluster::fixture::americas(), &s);
+        let _ = cli::complete(&cluster::fixture::americas(), &Hostname::parse("newyork.example.com").unwrap(), &s);
     }
 
     #[test]
@@ -389,14 +429,12 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                 let id = match sessions.get(&key) {
                     Some(id) if fleet.sessions.contains_key(id) => *id,
                     _ => {
-                        let Some(_) = cluster::cmd::user_role(
-                            &fleet,
-                            &Hostname::parse(host).unwrap(),
-                            &UserName::parse(user).unwrap(),
-                        ) else {
+                        let Some(_) =
+                            fleet.role_of(&Hostname::parse(host).unwrap(), &UserName::parse(user).unwrap())
+                        else {
                             continue;
                         };
-                        let e = cluster::cmd::open_session(
+                        let e = cluster::login::open_session(
                             &fleet,
                             UserName::parse(user).unwrap(),
                             Hostname::parse(host).unwrap(),

@@ -1,9 +1,11 @@
-//! Unit tests of the core rules: resolution (DOMAIN 5.1), the reconnect merge (8.3, 14.2.4), and the
+//! Unit tests of the core rules: resolution (rules §5.1), the reconnect merge (rules §8.3, §14.2.4), and the
 //! upgrade transitions (6.2).
 
 use cluster::cmd::{due_events, upgrade_progress, UpgradePhase, INSTALL_SECS, REBOOT_SECS};
 use cluster::event::Write;
-use cluster::model::{resolve, FeatureValue, Row, Upgrade};
+use cluster::features::FeatureValue;
+use cluster::fleet::Upgrade;
+use cluster::store::resolve;
 use cluster::{apply, fixture, Connection, Event, EventKind, FeatureId, Fleet, Hostname, Mode, UserName};
 
 fn h(s: &str) -> Hostname {
@@ -12,7 +14,10 @@ fn h(s: &str) -> Hostname {
 
 fn routes(domain: &str) -> FeatureValue {
     FeatureValue {
-        rows: vec![Row(vec![domain.into(), "mx.example.com".into()])],
+        rows: vec![FeatureId::SmtpRoutes
+            .schema()
+            .parse_row(&[domain.into(), "mx.example.com".into()])
+            .unwrap()],
     }
 }
 
@@ -67,15 +72,33 @@ fn resolution_prefers_machine_then_group_then_cluster() {
     let store = &fleet.machine(&ny).unwrap().config;
     let west = fleet.group_of(&sf).cloned();
     assert_eq!(
-        resolve(store, &sf, west.as_ref(), FeatureId::SmtpRoutes).mode,
+        resolve(
+            store,
+            &Mode::Machine(sf.clone()),
+            west.as_ref(),
+            FeatureId::SmtpRoutes
+        )
+        .source,
         Mode::Group(west.clone().unwrap())
     );
     assert_eq!(
-        resolve(store, &ny, fleet.group_of(&ny), FeatureId::SmtpRoutes).mode,
+        resolve(
+            store,
+            &Mode::Machine(ny.clone()),
+            fleet.group_of(&ny),
+            FeatureId::SmtpRoutes
+        )
+        .source,
         Mode::Cluster
     );
     assert_eq!(
-        resolve(store, &ny, fleet.group_of(&ny), FeatureId::IpInterfaces).mode,
+        resolve(
+            store,
+            &Mode::Machine(ny.clone()),
+            fleet.group_of(&ny),
+            FeatureId::IpInterfaces
+        )
+        .source,
         Mode::Machine(ny.clone())
     );
     // A machine definition wins over its group's, and is a whole-value replacement (an empty table too).

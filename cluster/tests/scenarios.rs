@@ -1,4 +1,4 @@
-//! Every scenario of DOMAIN 13 as a script under `scenarios/`, run by the script runner.
+//! Every scenario of rules §13 as a script under `scenarios/`, run by the script runner.
 
 use std::path::PathBuf;
 

@@ -18,7 +18,6 @@ use cluster::wire::{
     redact_fleet, ApiError, AuditEntry, CliRequest, CliResponse, CommandRequest, CommandResponse,
     EventRecord, FleetResponse, LoginRequest, SessionInfo,
 };
-use cluster::{Hostname, UserName};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -234,42 +233,25 @@ async fn login(
         ));
     }
     let fleet = state.engine.fleet.borrow().clone();
-    let failed = || AppError::new(401, "login_failed", "Login failed: wrong user name or password.");
-    let host = Hostname::parse(&body.login_host)
-        .ok()
-        .filter(|h| fleet.machines.contains_key(h));
-    let Some(host) = host else {
-        return Err(AppError::new(
-            401,
-            "unknown_login_host",
-            format!(
-                "Unknown login host \"{}\".",
-                body.login_host.chars().take(80).collect::<String>()
-            ),
-        ));
-    };
-    let user = UserName::parse(&body.user).ok();
-    let stored = user
-        .as_ref()
-        .and_then(|u| cluster::cmd::stored_password(&fleet, &host, u))
-        .map(str::to_string);
-    let password = body.password.clone();
+    // The login host must exist before anything is verified.
+    cluster::login::login_host(&fleet, &body.login_host).map_err(login_error)?;
+    let (user, password, host) = (body.user.clone(), body.password.clone(), body.login_host.clone());
     // argon2 is deliberately slow: verify off the async threads. Unknown users cost the same.
-    let ok = tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => auth::verify_password(&hash, &password),
-        None => {
-            let _ = auth::verify_password(auth::dummy_hash(), &password);
-            false
-        }
+    let outcome = tokio::task::spawn_blocking(move || {
+        cluster::login::login(&fleet, &user, &password, &host, &auth::Argon2Check)
     })
     .await
-    .unwrap_or(false);
-    let (Some(user), true) = (user, ok) else {
-        if let Ok(mut t) = state.throttle.lock() {
-            t.failed(&account, ip, now);
+    .map_err(|_| AppError::new(503, "busy", "The server is busy; retry shortly."))?;
+    let accepted = match outcome {
+        Ok(l) => l,
+        Err(e) => {
+            if let Ok(mut t) = state.throttle.lock() {
+                t.failed(&account, ip, now);
+            }
+            return Err(login_error(e));
         }
-        return Err(failed());
     };
+    let (user, host) = (accepted.user, accepted.host);
     if let Ok(mut t) = state.throttle.lock() {
         t.succeeded(&account);
     }
@@ -288,6 +270,14 @@ async fn login(
         .headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&token));
     Ok(response)
+}
+
+fn login_error(e: cluster::login::LoginError) -> AppError {
+    let code = match e {
+        cluster::login::LoginError::UnknownHost { .. } => "unknown_login_host",
+        cluster::login::LoginError::BadCredentials => "login_failed",
+    };
+    AppError::new(401, code, e.to_string())
 }
 
 /// Ends the session and clears the cookie.
@@ -322,7 +312,7 @@ async fn session(State(state): State<AppState>, token: Token) -> Result<Json<Ses
     ))
 }
 
-/// One CLI line (DOMAIN 10), or the answer to the previous line's question.
+/// One CLI line (rules §10), or the answer to the previous line's question.
 #[utoipa::path(post, path = "/api/v1/cli", request_body = CliRequest,
     responses((status = 200, body = CliResponse), (status = 401, body = ApiError)))]
 async fn cli(

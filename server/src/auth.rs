@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use cluster::event::{EventKind, Write};
-use cluster::features::{ColumnKind, FeatureId};
-use cluster::model::{FeatureValue, Fleet};
-use cluster::session::Pending;
-use cluster::Event;
+use cluster::login::PasswordCheck;
+use cluster::wire::{try_event_secrets, try_fleet_secrets};
+use cluster::{Event, Fleet};
 
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -53,77 +51,52 @@ fn is_hash(cell: &str) -> bool {
     cell.starts_with("$argon2")
 }
 
-/// Replaces every plain password cell of `value` by its hash (memoised per plain text, so a record
-/// replicated to many stores keeps one hash).
-fn hash_value(
-    feature: FeatureId,
-    value: &mut FeatureValue,
-    memo: &mut HashMap<String, String>,
-) -> anyhow::Result<()> {
-    for (i, column) in feature.schema().columns.iter().enumerate() {
-        if column.kind != ColumnKind::Secret {
-            continue;
-        }
-        for row in value.rows.iter_mut() {
-            if let Some(cell) = row.0.get_mut(i) {
-                if !is_hash(cell) {
-                    let hashed = match memo.get(cell.as_str()) {
-                        Some(h) => h.clone(),
-                        None => {
-                            let h = hash_password(cell)?;
-                            memo.insert(cell.clone(), h.clone());
-                            h
-                        }
-                    };
-                    *cell = hashed;
-                }
-            }
-        }
+/// Hashes a plain password cell in place (memoised per plain text, so a record replicated to many stores
+/// keeps one hash); a hash is left as it is.
+fn hash_cell(cell: &mut String, memo: &mut HashMap<String, String>) -> anyhow::Result<()> {
+    if is_hash(cell) {
+        return Ok(());
     }
+    let hashed = match memo.get(cell.as_str()) {
+        Some(h) => h.clone(),
+        None => {
+            let h = hash_password(cell)?;
+            memo.insert(cell.clone(), h.clone());
+            h
+        }
+    };
+    *cell = hashed;
     Ok(())
 }
 
 /// Hashes every plain password in the fleet (the fixture states them in plain text).
 pub fn hash_fleet(fleet: &mut Fleet) -> anyhow::Result<()> {
     let mut memo = HashMap::new();
-    for m in fleet.machines.values_mut() {
-        for settings in m.config.modes.values_mut() {
-            for (feature, setting) in settings.iter_mut() {
-                hash_value(*feature, &mut setting.value, &mut memo)?;
-            }
-        }
-    }
-    Ok(())
+    try_fleet_secrets(fleet, &mut |cell| hash_cell(cell, &mut memo))
 }
 
 /// Hashes plain passwords in events before they are stored: no plain password is ever persisted.
 pub fn hash_events(events: &mut [Event]) -> anyhow::Result<()> {
     let mut memo = HashMap::new();
     for e in events.iter_mut() {
-        match &mut e.kind {
-            EventKind::Staged {
-                item:
-                    Pending::Edit {
-                        feature,
-                        value: Some(v),
-                        ..
-                    },
-                ..
-            } => hash_value(*feature, v, &mut memo)?,
-            EventKind::Committed { writes, .. } => {
-                for Write { feature, value, .. } in writes.iter_mut() {
-                    if let Some(v) = value {
-                        hash_value(*feature, v, &mut memo)?;
-                    }
-                }
-            }
-            EventKind::Forced { feature, setting, .. } => {
-                hash_value(*feature, &mut setting.value, &mut memo)?
-            }
-            _ => {}
-        }
+        try_event_secrets(e, &mut |cell| hash_cell(cell, &mut memo))?;
     }
     Ok(())
+}
+
+/// The domain's password comparison, with argon2id: an unknown user costs a real verification too.
+pub struct Argon2Check;
+
+impl PasswordCheck for Argon2Check {
+    fn matches(&self, stored: Option<&str>, given: &str) -> bool {
+        match stored {
+            Some(hash) => verify_password(hash, given),
+            None => {
+                let _ = verify_password(dummy_hash(), given);
+                false
+            }
+        }
+    }
 }
 
 /// Login throttling per account and per address: after `limit` failures within `window`, further

@@ -1,4 +1,4 @@
-//! `clusterdeck cli`: the CLI of DOMAIN 10 against a running server, with the same prompts as the web
+//! `clusterdeck cli`: the CLI of rules §10 against a running server, with the same prompts as the web
 //! terminal. Interactive, or one line with `-c`.
 
 use std::io::{BufRead, Write};

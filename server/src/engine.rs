@@ -9,8 +9,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::cmd::{due_events, prompt_of, user_role};
-use cluster::command::CommandKind;
+use cluster::cmd::{due_events, prompt_of, CommandKind};
+use cluster::roles::Permission;
 use cluster::wire::{
     redact_event, ApiError, AuditEntry, CliResponse, CliStatus, CommandResponse, EventRecord, SessionInfo,
 };
@@ -325,7 +325,10 @@ impl Core {
             .sessions
             .get(&id)
             .ok_or_else(Failure::unauthenticated)?;
-        let role = user_role(&self.fleet, &s.host, &s.user).ok_or_else(Failure::unauthenticated)?;
+        let role = self
+            .fleet
+            .role_of(&s.host, &s.user)
+            .ok_or_else(Failure::unauthenticated)?;
         Ok(SessionInfo {
             session: id,
             user: s.user.to_string(),
@@ -377,14 +380,14 @@ impl Core {
                 token,
                 reply,
             } => {
-                let result = if user_role(&self.fleet, &host, &user).is_none() {
+                let result = if self.fleet.role_of(&host, &user).is_none() {
                     Err(Failure::new(
                         401,
                         "login_failed",
                         "Login failed: wrong user name or password.",
                     ))
                 } else {
-                    let event = cluster::cmd::open_session(&self.fleet, user, host, self.clock.now());
+                    let event = cluster::login::open_session(&self.fleet, user, host, self.clock.now());
                     let EventKind::SessionOpened { session, .. } = event.kind else {
                         return;
                     };
@@ -471,13 +474,15 @@ impl Core {
             } => {
                 let result = self.session_of(&token).and_then(|id| {
                     let info = self.session_info(id)?;
-                    if info.role != cluster::roles::Role::Administrator {
+                    if !info.role.may(Permission::ReadAudit) {
                         return Err(Failure::new(
                             403,
                             "forbidden",
                             format!(
-                                "{} {} may not read the audit log: it is for administrators only.",
-                                info.role, info.user
+                                "{} {} may not read the audit log: it is for {}.",
+                                info.role,
+                                info.user,
+                                Permission::ReadAudit.who()
                             ),
                         ));
                     }

@@ -28,7 +28,7 @@ enum Command {
         #[arg(long, env = "CLUSTERDECK_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
     },
-    /// Run scripts against a fresh in-memory fleet and print their transcripts (DOMAIN 11).
+    /// Run scripts against a fresh in-memory fleet and print their transcripts (rules §11).
     Script {
         /// The fixture a script starts from when it has no `@fixture` line.
         #[arg(long, default_value = "americas", value_parser = clap::builder::PossibleValuesParser::new(cluster::fixture::FIXTURES))]

@@ -52,9 +52,9 @@ fn seed(demo: bool, fixture: &str) -> anyhow::Result<cluster::Fleet> {
         .with_context(|| format!("unknown fixture \"{fixture}\": use americas, standalone or scale-<n>"))?;
     if !demo {
         let password = std::env::var("CLUSTERDECK_ADMIN_PASSWORD").unwrap_or_default();
-        if password.chars().count() < 8 {
+        if let Err(reason) = cluster::names::password_policy(&password) {
             bail!(
-                "a new data directory needs an admin password: set CLUSTERDECK_ADMIN_PASSWORD (8 characters or more), \
+                "a new data directory needs an admin password: set CLUSTERDECK_ADMIN_PASSWORD (it {reason}), \
                  or pass --demo for the demo credentials"
             );
         }

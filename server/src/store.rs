@@ -354,7 +354,7 @@ mod tests {
     use cluster::{EventKind, Hostname, UserName};
 
     fn login_event(fleet: &Fleet) -> Event {
-        cluster::cmd::open_session(
+        cluster::login::open_session(
             fleet,
             UserName::parse("admin").unwrap(),
             Hostname::parse("newyork.example.com").unwrap(),

@@ -221,7 +221,7 @@ async fn each_role_against_commands_it_may_and_may_not_run() {
     let r = viewer.cli("smtproutes new v.example.com mx.v.example.com").await;
     assert_eq!(r["status"], "ok", "a read-only operator may stage: {r}");
     let (status, e) = viewer
-        .command(json!({"command": {"command": "commit", "comment": null}}))
+        .command(json!({"command": {"command": "commit", "op": "commit", "comment": null}}))
         .await;
     assert_eq!(status, 403, "{e}");
     assert_eq!(e["code"], "forbidden");
@@ -381,7 +381,7 @@ async fn a_second_commit_of_the_same_item_gets_the_conflict_prompt_and_loses_not
         "{r}"
     );
     assert!(lines(&r).ends_with("Discard your change? [Y]>"), "{r}");
-    // N commits over the other change, by the admin's decision (DOMAIN 14.1.3: definitions are whole values).
+    // N commits over the other change, by the admin's decision (rules §14.1.3: definitions are whole values).
     let r = a.cli("N").await;
     assert_eq!(r["status"], "ok", "{r}");
     let printed = lines(&a.cli("smtproutes print").await);
@@ -400,7 +400,7 @@ async fn a_second_commit_of_the_same_item_gets_the_conflict_prompt_and_loses_not
     b.cli("smtproutes delete a.example.com").await;
     a.cli("smtproutes new c.example.com z.example.com").await;
     b.cli("commit").await;
-    let commit = json!({"command": "commit", "comment": "mine"});
+    let commit = json!({"command": "commit", "op": "commit", "comment": "mine"});
     let (status, r) = a
         .command(json!({"command": commit, "revision": a.revision().await}))
         .await;
@@ -515,19 +515,19 @@ async fn malformed_requests_get_json_4xx_and_change_nothing() {
         ("POST", "/api/v1/commands", "{}".into(), "application/json"),
         ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"frobnicate\"}}".into(), "application/json"),
         ("POST", "/api/v1/commands", "{\"command\": \"commit\"}".into(), "application/json"),
-        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"add_group\", \"group\": \"bad name!\"}}".into(), "application/json"),
-        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"add_group\", \"group\": \"{hostile}\"}}}}"), "application/json"),
-        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"disconnect\", \"hosts\": [\"-bad-.host\"]}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"cluster_config\", \"op\": \"stage\", \"change\": \"add_group\", \"group\": \"bad name!\"}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"cluster_config\", \"op\": \"stage\", \"change\": \"add_group\", \"group\": \"{hostile}\"}}}}"), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"cluster_config\", \"op\": \"disconnect\", \"hosts\": [\"-bad-.host\"]}}".into(), "application/json"),
         ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"cluster_mode\", \"mode\": \"planet:mars\"}}".into(), "application/json"),
         ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"upgrade\", \"op\": \"install\", \"version\": \"9.x\"}}".into(), "application/json"),
-        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"commit\"}, \"revision\": -1}".into(), "application/json"),
-        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"commit\"}, \"answers\": \"Y\"}".into(), "application/json"),
-        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"commit\"}}, \"answers\": [\"{}\"]}}", "Y".repeat(100)), "application/json"),
-        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"feature\", \"feature\": \"smtproutes\", \"action\": \"new\", \"cells\": [\"bad domain!\", \"x\"]}}".into(), "application/json"),
-        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"feature\", \"feature\": \"no_such\", \"action\": \"print\"}}".into(), "application/json"),
-        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"reconnect\", \"hosts\": [\"newyork.example.com\"]}}".into(), "application/json"),
-        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"remove_machine\", \"host\": \"{}\"}}}}", "a".repeat(300)), "application/json"),
-        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"load_config\", \"name\": \"../../etc/passwd\"}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"commit\", \"op\": \"commit\"}, \"revision\": -1}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"commit\", \"op\": \"commit\"}, \"answers\": \"Y\"}".into(), "application/json"),
+        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"commit\", \"op\": \"commit\"}}, \"answers\": [\"{}\"]}}", "Y".repeat(100)), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"feature\", \"feature\": \"smtp_routes\", \"action\": {\"action\": \"new\", \"cells\": [\"bad domain!\", \"x\"]}}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"feature\", \"feature\": \"no_such\", \"action\": {\"action\": \"print\"}}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"cluster_config\", \"op\": \"reconnect\", \"hosts\": [\"newyork.example.com\"]}}".into(), "application/json"),
+        ("POST", "/api/v1/commands", format!("{{\"command\": {{\"command\": \"cluster_config\", \"op\": \"remove_machine\", \"host\": \"{}\"}}}}", "a".repeat(300)), "application/json"),
+        ("POST", "/api/v1/commands", "{\"command\": {\"command\": \"files\", \"op\": \"load\", \"name\": \"../../etc/passwd\"}}".into(), "application/json"),
         ("POST", "/api/v1/login", "{\"user\": \"admin\"}".into(), "application/json"),
         ("POST", "/api/v1/login", format!("{{\"user\": \"{hostile}\", \"password\": \"x\", \"login_host\": \"newyork.example.com\"}}"), "application/json"),
         ("POST", "/api/v1/login", "{\"user\": \"admin\", \"password\": \"x\", \"login_host\": \"<script>\"}".into(), "application/json"),

@@ -1,8 +1,10 @@
-//! Cluster operations (DOMAIN 9.1: beyond the appliance's GUI): create or join for a standalone login
+//! Cluster operations (rules §9.1: beyond the appliance's GUI): create or join for a standalone login
 //! host; for a member: disconnect, reconnect, remove, move between groups, groups themselves, and
 //! `clustercheck` with its resolution choices. Every button shows the browser's verdict first.
 
-use cluster::model::Addressing;
+use cluster::cmd::{ClusterCheckCmd, ClusterConfigCmd};
+use cluster::structure::{Addressing, StructureOp};
+use cluster::view::{connection_action, ConnectionAction};
 use cluster::{Command, GroupName, Hostname};
 use leptos::prelude::*;
 
@@ -15,6 +17,7 @@ struct MemberRow {
     group: GroupName,
     version: String,
     connection: cluster::Connection,
+    action: ConnectionAction,
 }
 
 #[component]
@@ -33,13 +36,13 @@ pub fn ClusterOps() -> impl IntoView {
                     .members(&c.name)
                     .map(|m| MemberRow {
                         host: m.hostname.clone(),
-                        group: m
-                            .membership
-                            .as_ref()
-                            .map(|ms| ms.group.clone())
+                        group: fleet
+                            .group_of(&m.hostname)
+                            .cloned()
                             .unwrap_or_else(|| c.groups[0].clone()),
                         version: m.version.to_string(),
                         connection: fleet.connection(&m.hostname),
+                        action: connection_action(fleet, &m.hostname),
                     })
                     .collect(),
                 None => Vec::new(),
@@ -65,13 +68,17 @@ pub fn ClusterOps() -> impl IntoView {
                     <Groups groups=c.groups.clone() outcome=outcome />
                     <section aria-label="Consistency">
                         <h2>"Consistency"</h2>
-                        <ActionButton label="Run clustercheck" command=Signal::derive(|| Some(Command::ClusterCheck)) outcome=outcome />
+                        <ActionButton label="Run clustercheck" command=Signal::derive(|| Some(ClusterCheckCmd {}.into())) outcome=outcome />
                     </section>
                 }.into_any()
             }
         })}
         <OutcomeView outcome=outcome />
     }
+}
+
+fn stage(op: StructureOp) -> Command {
+    Command::ClusterConfig(ClusterConfigCmd::Stage(op))
 }
 
 #[component]
@@ -83,29 +90,33 @@ fn MemberActions(
     let host = row.host.clone();
     let h = host.clone();
     let disconnect = Signal::derive(move || {
-        Some(Command::Disconnect {
+        Some(Command::ClusterConfig(ClusterConfigCmd::Disconnect {
             hosts: vec![h.clone()],
-        })
+        }))
     });
     let h = host.clone();
     let reconnect = Signal::derive(move || {
-        Some(Command::Reconnect {
+        Some(Command::ClusterConfig(ClusterConfigCmd::Reconnect {
             hosts: vec![h.clone()],
-        })
+        }))
     });
     let h = host.clone();
-    let remove = Signal::derive(move || Some(Command::RemoveMachine { host: h.clone() }));
+    let remove = Signal::derive(move || {
+        Some(Command::ClusterConfig(ClusterConfigCmd::RemoveMachine {
+            host: h.clone(),
+        }))
+    });
     let target = RwSignal::new(row.group.to_string());
     let h = host.clone();
     let setgroup = Signal::derive(move || {
-        GroupName::parse(&target.get())
-            .ok()
-            .map(|group| Command::SetGroup {
+        GroupName::parse(&target.get()).ok().map(|group| {
+            stage(StructureOp::SetGroup {
                 host: h.clone(),
                 group,
             })
+        })
     });
-    let detached = !row.connection.is_connected();
+    let detached = row.action == ConnectionAction::Reconnect;
     view! {
         <tr aria-label=format!("Member {host}")>
             <td>{host.to_string()}</td>
@@ -134,7 +145,7 @@ fn Groups(groups: Vec<GroupName>, outcome: RwSignal<Option<Outcome>>) -> impl In
     let add = Signal::derive(move || {
         GroupName::parse(new_name.get().trim())
             .ok()
-            .map(|group| Command::AddGroup { group })
+            .map(|group| stage(StructureOp::AddGroup { group }))
     });
     let all = groups.clone();
     let rows = groups
@@ -143,13 +154,13 @@ fn Groups(groups: Vec<GroupName>, outcome: RwSignal<Option<Outcome>>) -> impl In
             let rename_to = RwSignal::new(String::new());
             let g1 = g.clone();
             let rename = Signal::derive(move || {
-                GroupName::parse(rename_to.get().trim()).ok().map(|new| Command::RenameGroup { old: g1.clone(), new })
+                GroupName::parse(rename_to.get().trim()).ok().map(|new| stage(StructureOp::RenameGroup { old: g1.clone(), new }))
             });
             let dest_default = all.iter().find(|x| **x != g).map(|x| x.to_string()).unwrap_or_default();
             let dest = RwSignal::new(dest_default);
             let g2 = g.clone();
             let delete = Signal::derive(move || {
-                Some(Command::DeleteGroup { group: g2.clone(), dest: GroupName::parse(&dest.get()).ok() })
+                Some(stage(StructureOp::DeleteGroup { group: g2.clone(), dest: GroupName::parse(&dest.get()).ok() }))
             });
             let options = all.iter().filter(|x| **x != g).map(|x| view! { <option value=x.to_string()>{x.to_string()}</option> }).collect_view();
             view! {
@@ -179,9 +190,8 @@ fn Standalone(login: Hostname, others: Vec<Hostname>, outcome: RwSignal<Option<O
     let name = RwSignal::new(String::new());
     let ip = RwSignal::new(false);
     let create = Signal::derive(move || {
-        cluster::ClusterName::parse(name.get().trim())
-            .ok()
-            .map(|name| Command::Create {
+        cluster::ClusterName::parse(name.get().trim()).ok().map(|name| {
+            Command::ClusterConfig(ClusterConfigCmd::Create {
                 name,
                 addressing: if ip.get() {
                     Addressing::Ip
@@ -189,6 +199,7 @@ fn Standalone(login: Hostname, others: Vec<Hostname>, outcome: RwSignal<Option<O
                     Addressing::Hostname
                 },
             })
+        })
     });
     let member = RwSignal::new(others.first().map(|h| h.to_string()).unwrap_or_default());
     let ccs = RwSignal::new(false);
@@ -201,13 +212,13 @@ fn Standalone(login: Hostname, others: Vec<Hostname>, outcome: RwSignal<Option<O
         } else {
             Some(GroupName::parse(g.trim()).ok()?)
         };
-        Some(Command::Join {
+        Some(Command::ClusterConfig(ClusterConfigCmd::Join {
             member,
             ccs: ccs.get(),
             port: None,
             group,
             by_ip: ip.get(),
-        })
+        }))
     });
     view! {
         <p>{format!("{login} is a standalone machine. Create a cluster with it, or join an existing one.")}</p>

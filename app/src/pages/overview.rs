@@ -3,7 +3,8 @@
 //! the replica the event stream keeps. The topology re-renders when the fleet changes; only each row's
 //! time-dependent part (traffic, progress) follows the clock.
 
-use cluster::cmd::{listener_states, traffic, upgrade_progress};
+use cluster::cmd::upgrade_progress;
+use cluster::mail::{listener_states, traffic, ListenerState};
 use cluster::{Fleet, Hostname, Machine};
 use leptos::prelude::*;
 
@@ -76,9 +77,7 @@ fn machine_row(console: Console, fleet: &Fleet, machine: &Machine) -> impl IntoV
     let label = format!("Machine {}", machine.hostname);
     // One text node per row (a thousand-machine fleet renders thousands fewer elements).
     let states = listener_states(fleet, &machine.hostname);
-    let attention = states
-        .iter()
-        .any(|l| l.state != cluster::cmd::ListenerState::Accepting);
+    let attention = states.iter().any(|l| l.state != ListenerState::Accepting);
     let listeners = states
         .iter()
         .map(|l| format!("{}: {}", l.name, l.state.word()))

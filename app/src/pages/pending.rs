@@ -1,7 +1,7 @@
 //! Pending changes: what this session has staged, *Commit* (with a comment) and *Clear*. A commit that
 //! meets someone else's change asks the guide's question in the dialog.
 
-use cluster::Command;
+use cluster::cmd::CommitCmd;
 use leptos::prelude::*;
 
 use crate::components::{ActionButton, OutcomeView};
@@ -23,11 +23,14 @@ pub fn Pending() -> impl IntoView {
     };
     let commit = Signal::derive(move || {
         let c = comment.get();
-        Some(Command::Commit {
-            comment: (!c.trim().is_empty()).then(|| c.trim().to_string()),
-        })
+        Some(
+            CommitCmd::Commit {
+                comment: (!c.trim().is_empty()).then(|| c.trim().to_string()),
+            }
+            .into(),
+        )
     });
-    let clear = Signal::derive(|| Some(Command::Clear));
+    let clear = Signal::derive(|| Some(CommitCmd::Clear.into()));
     view! {
         <section class="pending" aria-label="Pending changes">
             <h1>"Pending changes"</h1>

@@ -1,32 +1,24 @@
-//! Settings pages, generated from the feature schemas (DOMAIN 9): at `/cluster/settings/<feature>`,
+//! Settings pages, generated from the feature schemas (rules §9): at `/cluster/settings/<feature>`,
 //! `/group/<g>/settings/<feature>` and `/machine/<host>/settings/<feature>`, the URL names the mode and
 //! the session follows it. Each page shows one of the guide's states — defined here, inherited (with the
 //! real source and *Override Settings*), or configured at another level — plus Manage Settings and
 //! where each machine's effective value comes from.
 
-use cluster::command::{ClusterSet, FeatureAction, FeatureSel};
-use cluster::features::{ColumnKind, FeatureId, Shape, CATALOGUE};
-use cluster::model::{FeatureValue, Level, Mode};
-use cluster::session::session_view;
-use cluster::view::{page_state, sources, PageState};
-use cluster::{Command, Hostname};
+use cluster::cmd::{ClusterModeCmd, ClusterSetCmd, FeatureAction, FeatureCmd, FeatureSel};
+use cluster::features::{ColumnKind, FeatureId, FeatureValue, Shape, CATALOGUE};
+use cluster::view::{banner, page_state, settings_actions, sources, Banner, PageState};
+use cluster::{Command, Hostname, Mode};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
-use crate::components::{mode_path, modes_of, ActionButton, ModeBar, OutcomeView};
+use crate::components::{ActionButton, ModeBar, OutcomeView};
 use crate::state::{use_console, Outcome};
 
 /// `(mode, feature)` named by a settings URL.
 pub fn parse_path(path: &str) -> Option<(Mode, Option<FeatureId>)> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (mode, rest) = match parts.as_slice() {
-        ["cluster", rest @ ..] => (Mode::Cluster, rest),
-        ["group", g, rest @ ..] => (Mode::Group(cluster::GroupName::parse(g).ok()?), rest),
-        ["machine", h, rest @ ..] => (Mode::Machine(Hostname::parse(h).ok()?), rest),
-        _ => return None,
-    };
-    match rest {
+    let (mode, rest) = Mode::parse_path(path)?;
+    match rest.as_slice() {
         ["settings"] | ["settings", ""] => Some((mode, None)),
         ["settings", f] => Some((mode, Some(FeatureId::from_command(f)?))),
         _ => None,
@@ -53,7 +45,7 @@ pub fn Settings() -> impl IntoView {
             (s.as_ref().and_then(|s| s.mode.clone()), member.unwrap_or(false))
         });
         if member && current.as_ref() != Some(&mode) && mode_outcome.get_untracked().is_none() {
-            console.act(Command::ClusterMode { mode: Some(mode) }, mode_outcome);
+            console.act(ClusterModeCmd { mode: Some(mode) }.into(), mode_outcome);
         }
     });
     move || match target.get() {
@@ -62,7 +54,7 @@ pub fn Settings() -> impl IntoView {
             let page = feature
                 .map(|f| format!("/settings/{}", f.command()))
                 .unwrap_or_else(|| "/settings".into());
-            let base = mode_path(&mode);
+            let base = mode.path();
             let links = CATALOGUE
                 .iter()
                 .map(|s| {
@@ -97,8 +89,8 @@ pub fn Settings() -> impl IntoView {
 #[derive(Clone, PartialEq)]
 struct PageData {
     state: PageState,
+    banner: Banner,
     cluster: Option<String>,
-    login_host: Hostname,
     staged: bool,
     sources: Vec<(Hostname, Mode, FeatureValue)>,
     modes: Vec<(Mode, String)>,
@@ -122,14 +114,15 @@ fn FeaturePanel(mode: Mode, feature: FeatureId) -> impl IntoView {
             let fleet = f.as_ref()?;
             let s = fleet.sessions.get(&session.session)?;
             let login = s.host.clone();
-            let store = session_view(fleet, s);
+            let store = s.view(&fleet.machine(&login)?.config);
+            let state = page_state(fleet, &login, &store, &mode_for_data, feature);
             Some(PageData {
-                state: page_state(fleet, &login, &store, &mode_for_data, feature),
+                banner: banner(fleet, &login, &state, &mode_for_data),
+                state,
                 cluster: fleet.cluster_of(&login).map(|c| c.name.to_string()),
                 staged: s.pending_edit(&mode_for_data, feature).is_some(),
                 sources: sources(fleet, &login, &store, feature),
-                modes: modes_of(fleet, login.as_str()),
-                login_host: login,
+                modes: cluster::view::mode_options(fleet, &login),
             })
         })
     });
@@ -140,38 +133,29 @@ fn FeaturePanel(mode: Mode, feature: FeatureId) -> impl IntoView {
             <h2>{schema.title}<small>{format!(" — {}", schema.gui_page)}</small></h2>
             {move || data.get().map(|d| {
                 let mode = mode.get_value();
+                let text = d.banner.text.clone();
                 match d.state.clone() {
-                    PageState::WrongLevel { at } => {
-                        let (text, href) = match at {
-                            Level::Machine => (
-                                format!("These settings are configured per machine. Change mode to Machine: {}.", d.login_host),
-                                format!("/machine/{}/settings/{}", d.login_host, feature.command()),
-                            ),
-                            _ => (
-                                format!("These settings are shared by the whole cluster. Change mode to Cluster: {}.", d.cluster.clone().unwrap_or_default()),
-                                format!("/cluster/settings/{}", feature.command()),
-                            ),
-                        };
+                    PageState::WrongLevel { .. } => {
+                        let href = d
+                            .banner
+                            .change_to
+                            .as_ref()
+                            .map(|m| format!("{}/settings/{}", m.path(), feature.command()))
+                            .unwrap_or_default();
                         view! {
                             <div class="banner banner-wrong" role="note">{text}" "<A href=href>"Change mode"</A></div>
                             <div class="greyed" aria-disabled="true"><p>"Not configurable in this mode."</p></div>
                         }.into_any()
                     }
                     PageState::Inherited { from, value } => view! {
-                        <div class="banner banner-inherited" role="note">
-                            {format!("Settings for this feature are inherited from {}.", label(&d.cluster, &from))}
-                        </div>
+                        <div class="banner banner-inherited" role="note">{text}</div>
                         <div class="greyed" aria-disabled="true">{rows_table(feature, &value, None)}</div>
                         <Override mode=mode.clone() feature=feature from=from outcome=outcome />
                     }.into_any(),
                     PageState::Defined { value } | PageState::Standalone { value } => {
-                        let banner = match &d.state {
-                            PageState::Standalone { .. } => format!("Settings of the standalone machine {}.", d.login_host),
-                            _ => format!("Settings are defined for {}.", label(&d.cluster, &mode)),
-                        };
                         let editable = Some((mode.clone(), outcome));
                         view! {
-                            <div class="banner banner-defined" role="note">{banner}
+                            <div class="banner banner-defined" role="note">{text}
                                 {d.staged.then(|| view! { <strong>" Staged changes are not committed yet."</strong> })}
                             </div>
                             {rows_table(feature, &value, editable)}
@@ -187,7 +171,7 @@ fn FeaturePanel(mode: Mode, feature: FeatureId) -> impl IntoView {
             {move || data.get().filter(|d| !d.sources.is_empty()).map(|d| {
                 let rows = d.sources.iter().map(|(h, m, v)| {
                     let summary = if v.rows.is_empty() { "(no entries)".to_string() } else {
-                        v.rows.iter().map(|r| cluster::cmd::render_row(feature, r)).collect::<Vec<_>>().join("; ")
+                        v.rows.iter().map(|r| feature.schema().render_row(r)).collect::<Vec<_>>().join("; ")
                     };
                     view! { <tr><td>{h.to_string()}</td><td>{label(&d.cluster, m)}</td><td>{summary}</td></tr> }
                 }).collect_view();
@@ -223,17 +207,9 @@ fn rows_table(
             .iter()
             .map(|row| {
                 let cells = schema
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let text = if c.kind == ColumnKind::Secret {
-                            "********".to_string()
-                        } else {
-                            row.cell(i).to_string()
-                        };
-                        view! { <td>{text}</td> }
-                    })
+                    .display(row)
+                    .into_iter()
+                    .map(|text| view! { <td>{text}</td> })
                     .collect_view();
                 let action = editable
                     .clone()
@@ -241,10 +217,13 @@ fn rows_table(
                     .map(|(_, outcome)| {
                         let key = row.key().to_string();
                         let command = Signal::derive(move || {
-                            Some(Command::Feature {
-                                feature,
-                                action: FeatureAction::Delete(key.clone()),
-                            })
+                            Some(
+                                FeatureCmd {
+                                    feature,
+                                    action: FeatureAction::Delete(key.clone()),
+                                }
+                                .into(),
+                            )
                         });
                         view! { <td><ActionButton label="Delete" command=command outcome=outcome /></td> }
                     });
@@ -311,10 +290,13 @@ fn RowForm(
     let buttons = match schema.shape {
         Shape::Single => {
             let set = Signal::derive(move || {
-                Some(Command::Feature {
-                    feature,
-                    action: FeatureAction::Set(non_empty()),
-                })
+                Some(
+                    FeatureCmd {
+                        feature,
+                        action: FeatureAction::Set(non_empty()),
+                    }
+                    .into(),
+                )
             });
             view! { <ActionButton label="Save" command=set outcome=outcome preset=preset.clone() /> }
                 .into_any()
@@ -322,17 +304,23 @@ fn RowForm(
         Shape::Table => {
             let add = Signal::derive(move || {
                 let c = non_empty();
-                (!c.is_empty()).then_some(Command::Feature {
-                    feature,
-                    action: FeatureAction::New(c),
-                })
+                (!c.is_empty()).then_some(
+                    FeatureCmd {
+                        feature,
+                        action: FeatureAction::New(c),
+                    }
+                    .into(),
+                )
             });
             let edit = Signal::derive(move || {
                 let c = non_empty();
-                (!c.is_empty()).then_some(Command::Feature {
-                    feature,
-                    action: FeatureAction::Edit(c),
-                })
+                (!c.is_empty()).then_some(
+                    FeatureCmd {
+                        feature,
+                        action: FeatureAction::Edit(c),
+                    }
+                    .into(),
+                )
             });
             view! {
                 <ActionButton label="Add" command=add outcome=outcome preset=preset.clone() />
@@ -352,7 +340,7 @@ fn RowForm(
     }
 }
 
-/// *Override Settings* (DOMAIN 9, 5.2): start from the defaults or from a copy of what is inherited.
+/// *Override Settings* (rules §9, §5.2): start from the defaults or from a copy of what is inherited.
 #[component]
 fn Override(mode: Mode, feature: FeatureId, from: Mode, outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
     let open = RwSignal::new(false);
@@ -362,7 +350,7 @@ fn Override(mode: Mode, feature: FeatureId, from: Mode, outcome: RwSignal<Option
     let copy_command = {
         let (mode, from) = (mode.clone(), from.clone());
         Signal::derive(move || {
-            Some(Command::ClusterSet(ClusterSet::Copy {
+            Some(Command::ClusterSet(ClusterSetCmd::Copy {
                 feature: FeatureSel::One(feature),
                 from: from.clone(),
                 to: mode.clone(),
@@ -412,19 +400,19 @@ fn ManageSettings(
         let feature = FeatureSel::One(feature);
         let from = from.clone();
         Some(Command::ClusterSet(if op.get() == "move" {
-            ClusterSet::Move { feature, from, to }
+            ClusterSetCmd::Move { feature, from, to }
         } else {
-            ClusterSet::Copy { feature, from, to }
+            ClusterSetCmd::Copy { feature, from, to }
         }))
     });
     let delete_mode = mode.clone();
     let delete = Signal::derive(move || {
-        Some(Command::ClusterSet(ClusterSet::Delete {
+        Some(Command::ClusterSet(ClusterSetCmd::Delete {
             feature: FeatureSel::One(feature),
             mode: delete_mode.clone(),
         }))
     });
-    let is_cluster = mode == Mode::Cluster;
+    let actions = settings_actions(&mode);
     view! {
         <fieldset class="manage">
             <legend>"Centralized Management Options"</legend>
@@ -435,7 +423,7 @@ fn ManageSettings(
                 {others.into_iter().map(|(m, l)| view! { <option value=m.to_string()>{l}</option> }).collect_view()}
             </select></label>
             <ActionButton label="Manage Settings" command=command outcome=outcome />
-            {(!is_cluster).then(|| view! { <ActionButton label="Delete Settings" command=delete outcome=outcome /> })}
+            {actions.delete.then(|| view! { <ActionButton label="Delete Settings" command=delete outcome=outcome /> })}
         </fieldset>
     }
 }
@@ -447,7 +435,7 @@ pub fn SettingsIndex() -> impl IntoView {
     move || {
         let target = console.session.with(|s| {
             s.as_ref().map(|s| match &s.mode {
-                Some(m) => mode_path(m),
+                Some(m) => m.path(),
                 None => format!("/machine/{}", s.login_host),
             })
         });

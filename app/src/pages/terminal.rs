@@ -1,4 +1,4 @@
-//! Terminal: the CLI of DOMAIN 10 through `POST /api/v1/cli`, with the same prompts, the mode in the
+//! Terminal: the CLI of rules §10 through `POST /api/v1/cli`, with the same prompts, the mode in the
 //! prompt, history (up/down), tab completion from the `cluster` crate, and `help`.
 
 use leptos::prelude::*;
@@ -51,10 +51,13 @@ pub fn Terminal() -> impl IntoView {
     };
     let complete = move || {
         let line = input.get_untracked();
-        let candidates = console.fleet.with_untracked(|f| {
-            f.as_ref()
-                .map(|f| cluster::cli::complete(f, &line))
-                .unwrap_or_default()
+        let login = console.session.with_untracked(|s| {
+            s.as_ref()
+                .and_then(|s| cluster::Hostname::parse(&s.login_host).ok())
+        });
+        let candidates = console.fleet.with_untracked(|f| match (f.as_ref(), login) {
+            (Some(f), Some(login)) => cluster::cli::complete(f, &login, &line),
+            _ => Vec::new(),
         });
         match candidates.as_slice() {
             [] => {}

@@ -2,10 +2,9 @@
 //! disconnect-everything warning while connected, progress through install and reboot; and listeners
 //! suspend / resume per machine.
 
-use cluster::cmd::{listener_states, upgrade_progress, ListenerState};
-use cluster::command::UpgradeOp;
-use cluster::model::Mode;
-use cluster::{Command, Hostname, Version};
+use cluster::cmd::{offered_versions, upgrade_progress, ClusterModeCmd, RuntimeCmd, UpgradeCmd};
+use cluster::mail::{listener_states, ListenerState};
+use cluster::{Command, Hostname, Mode, Version};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -34,35 +33,30 @@ pub fn Upgrade() -> impl IntoView {
         console.fleet.with(|f| {
             let fleet = f.as_ref()?;
             let m = fleet.machine(&host)?;
-            let offered: Vec<Version> = fleet
-                .upgrades_offered
-                .iter()
-                .copied()
-                .filter(|v| *v > m.version)
-                .collect();
+            let offered: Vec<Version> = offered_versions(fleet, m);
             let connected = fleet.connection(&host);
             Some((
                 m.version,
                 offered,
                 connected,
                 upgrade_progress(m, now),
-                fleet.cluster_of(&host).is_some(),
+                cluster::view::upgrade_warning(fleet, &host),
             ))
         })
     });
     let install = Signal::derive(move || {
         Version::parse(&chosen.get())
             .ok()
-            .map(|v| Command::Upgrade(UpgradeOp::Install(v)))
+            .map(|version| UpgradeCmd::Install { version }.into())
     });
     let download = Signal::derive(move || {
         Version::parse(&chosen.get())
             .ok()
-            .map(|v| Command::Upgrade(UpgradeOp::Download(v)))
+            .map(|version| UpgradeCmd::Download { version }.into())
     });
     view! {
         <h1>"System Upgrade"</h1>
-        {move || machine.get().map(|(version, offered, connection, progress, member)| {
+        {move || machine.get().map(|(version, offered, connection, progress, warning)| {
             if chosen.get_untracked().is_empty() {
                 if let Some(v) = offered.first() {
                     chosen.set(v.to_string());
@@ -71,11 +65,7 @@ pub fn Upgrade() -> impl IntoView {
             let host = login().map(|h| h.to_string()).unwrap_or_default();
             view! {
                 <p>{format!("{host} runs AsyncOS {version}. ")}<ConnectionBadge connection=connection /></p>
-                {(member && connection.is_connected()).then(|| view! {
-                    <div class="banner banner-wrong" role="note">
-                        {format!("{host} is connected: upgrading it disconnects every machine of the cluster. Disconnect it first (Cluster operations) to upgrade it alone.")}
-                    </div>
-                })}
+                {warning.map(|w| view! { <div class="banner banner-wrong" role="note">{w}</div> })}
                 {progress.map(|p| view! {
                     <Progress label=format!("Upgrade to AsyncOS {} ({})", p.version, p.phase.word()) percent=p.percent />
                 })}
@@ -109,7 +99,7 @@ fn act_on_machine(console: Console, host: Hostname, command: Command, outcome: R
             .session
             .with_untracked(|s| s.as_ref().and_then(|s| s.mode.clone()));
         if member && current != mode {
-            let switched = console.perform(Command::ClusterMode { mode }).await;
+            let switched = console.perform(ClusterModeCmd { mode }.into()).await;
             if !switched.is_done() {
                 outcome.set(Some(switched));
                 return;
@@ -156,8 +146,8 @@ fn Listeners() -> impl IntoView {
                     <div class="machine-listeners" role="group" aria-label=format!("Listeners of {host}")>
                         <h3>{host.to_string()}</h3>
                         <ul>{m.listeners.iter().map(|(n, s)| view! { <li>{format!("{n}: {}", s.word())}</li> }).collect_view()}</ul>
-                        <button on:click=move |_| act_on_machine(console, h1.clone(), Command::SuspendListener { listener: None }, outcome)>"Suspend listeners"</button>
-                        <button on:click=move |_| act_on_machine(console, h2.clone(), Command::Resume, outcome)>"Resume"</button>
+                        <button on:click=move |_| act_on_machine(console, h1.clone(), RuntimeCmd::SuspendListener { listener: None }.into(), outcome)>"Suspend listeners"</button>
+                        <button on:click=move |_| act_on_machine(console, h2.clone(), RuntimeCmd::Resume.into(), outcome)>"Resume"</button>
                     </div>
                 }
             }).collect_view()}

@@ -1,10 +1,8 @@
-//! Users (System Administration > Users): the cluster's one user database (DOMAIN 2.7), edited in
+//! Users (System Administration > Users): the cluster's one user database (rules §2.7), edited in
 //! cluster mode and staged until commit.
 
-use cluster::command::FeatureAction;
+use cluster::cmd::{FeatureAction, FeatureCmd};
 use cluster::features::{FeatureId, ROLE_WORDS};
-use cluster::model::Mode;
-use cluster::session::session_view;
 use cluster::Command;
 use leptos::prelude::*;
 
@@ -20,16 +18,11 @@ pub fn Users() -> impl IntoView {
         console.fleet.with(|f| {
             let fleet = f.as_ref()?;
             let s = fleet.sessions.get(&id)?;
-            let store = session_view(fleet, s);
-            let mode = if fleet.cluster_of(&s.host).is_some() {
-                Mode::Cluster
-            } else {
-                Mode::Machine(s.host.clone())
-            };
-            let rows = store.get(&mode, FeatureId::Users)?.value.rows.clone();
+            let view = s.view(&fleet.machine(&s.host)?.config);
             Some(
-                rows.into_iter()
-                    .map(|r| (r.cell(0).to_string(), r.cell(1).to_string()))
+                cluster::view::users(fleet, &s.host, &view)
+                    .into_iter()
+                    .map(|(u, r)| (u.to_string(), r.word().to_string()))
                     .collect::<Vec<_>>(),
             )
         })
@@ -39,9 +32,11 @@ pub fn Users() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let add = Signal::derive(move || {
         let n = name.get();
-        (!n.trim().is_empty()).then(|| Command::Feature {
-            feature: FeatureId::Users,
-            action: FeatureAction::New(vec![n.trim().to_string(), role.get(), password.get()]),
+        (!n.trim().is_empty()).then(|| {
+            Command::from(FeatureCmd {
+                feature: FeatureId::Users,
+                action: FeatureAction::New(vec![n.trim().to_string(), role.get(), password.get()]),
+            })
         })
     });
     view! {
@@ -52,7 +47,7 @@ pub fn Users() -> impl IntoView {
             <tbody>
                 {move || users.get().unwrap_or_default().into_iter().map(|(u, r)| {
                     let key = u.clone();
-                    let delete = Signal::derive(move || Some(Command::Feature { feature: FeatureId::Users, action: FeatureAction::Delete(key.clone()) }));
+                    let delete = Signal::derive(move || Some(FeatureCmd { feature: FeatureId::Users, action: FeatureAction::Delete(key.clone()) }.into()));
                     view! { <tr aria-label=format!("User {u}")><td>{u.clone()}</td><td>{r}</td>
                         <td><ActionButton label="Delete" command=delete outcome=outcome /></td></tr> }
                 }).collect_view()}

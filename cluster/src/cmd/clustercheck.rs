@@ -1,13 +1,66 @@
-//! `clustercheck` (DOMAIN 3.6, 14.1.3): compare every reachable member's copy of each item.
+//! `clustercheck` (rules §3.6, §14.1.3): compare every reachable member's copy of each item, and resolve
+//! each inconsistency by forcing one member's copy or ignoring it.
 
-use crate::command::Command;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommandKind, Ctx, Family, Help};
 use crate::event::{EventKind, Write};
 use crate::features::{FeatureId, CATALOGUE};
-use crate::model::{Fleet, Mode, Setting};
+use crate::fleet::Fleet;
+use crate::lexer::{ParseError, Words};
+use crate::mode::Mode;
 use crate::names::Hostname;
+use crate::roles::Permission;
+use crate::store::Setting;
 use crate::verdict::{Asker, Plan, Stop};
 
-use super::Ctx;
+/// `clustercheck` (cluster mode only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterCheckCmd {}
+
+impl Family for ClusterCheckCmd {
+    fn owns(word: &str) -> bool {
+        word == "clustercheck"
+    }
+
+    fn words() -> Vec<&'static str> {
+        vec!["clustercheck"]
+    }
+
+    fn parse(_word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        w.done()?;
+        Ok(ClusterCheckCmd {})
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("clustercheck")
+    }
+
+    fn word(&self) -> &'static str {
+        "clustercheck"
+    }
+
+    fn kind(&self) -> CommandKind {
+        CommandKind::Immediate
+    }
+
+    fn permission(&self) -> Permission {
+        Permission::Commit
+    }
+
+    fn check(&self, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+        check(ctx, asker)
+    }
+
+    fn help(_word: &str) -> Option<Help> {
+        Some(Help::new(
+            "Compare every member's copy of the configuration and resolve inconsistencies.",
+            "clustercheck   (cluster mode)",
+        ))
+    }
+}
 
 /// One item whose copies differ between members.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +111,8 @@ pub fn inconsistencies(fleet: &Fleet, host: &Hostname) -> Vec<Inconsistency> {
     out
 }
 
-pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<Plan, Stop> {
-    let cluster = ctx.require_cluster(command)?;
+fn check(ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+    let cluster = ctx.require_cluster("clustercheck")?;
     let found = inconsistencies(ctx.fleet, ctx.host());
     // Lines since the last question: a question shows what led to it; the final output continues from
     // the last answer, as a terminal would.

@@ -1,34 +1,319 @@
 //! `clusterconfig`: create, join, prepjoin, list, connstatus, groups, name, removemachine, disconnect,
-//! reconnect (DOMAIN 3.1, 3.2, 14.2.2).
+//! reconnect (rules §3.1, §3.2, §10, §14.2.2).
 
 use std::collections::BTreeSet;
+use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
+use super::{CommandKind, Completion, Ctx, Family, Help};
 use crate::apply::MAIN_GROUP;
-use crate::command::Command;
 use crate::event::EventKind;
-use crate::features::FeatureId;
-use crate::model::{Addressing, Cluster, Connection, FeatureValue, Fleet, Machine, PrepJoin};
-use crate::names::{GroupName, Hostname};
-use crate::roles::Role;
-use crate::session::Pending;
+use crate::features::{FeatureId, FeatureValue, InterfaceRow};
+use crate::fleet::{Cluster, Connection, Fleet, Machine};
+use crate::lexer::{one_of, ParseError, Words};
+use crate::names::{ClusterName, GroupName, Hostname, Serial, UserKey};
+use crate::roles::{Permission, Role};
+use crate::structure::{Addressing, PrepJoin, StructureOp};
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
-use super::Ctx;
-
-/// More members than this is allowed but flagged (I10).
+/// More members than this is allowed but flagged (I10, rules §8.5).
 pub const SOFT_MEMBER_LIMIT: usize = 20;
+
+/// A `clusterconfig` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ClusterConfigCmd {
+    /// Bare `clusterconfig`.
+    Summary,
+    Create {
+        name: ClusterName,
+        addressing: Addressing,
+    },
+    Join {
+        member: Hostname,
+        ccs: bool,
+        port: Option<u16>,
+        group: Option<GroupName>,
+        by_ip: bool,
+    },
+    PrepJoinPrint,
+    List,
+    ConnStatus,
+    RemoveMachine {
+        host: Hostname,
+    },
+    Disconnect {
+        hosts: Vec<Hostname>,
+    },
+    Reconnect {
+        hosts: Vec<Hostname>,
+    },
+    /// A structural change, staged until `commit`.
+    Stage(StructureOp),
+}
+
+const SUBS: &[&str] = &[
+    "create",
+    "join",
+    "prepjoin",
+    "list",
+    "connstatus",
+    "addgroup",
+    "renamegroup",
+    "deletegroup",
+    "setgroup",
+    "setname",
+    "removemachine",
+    "disconnect",
+    "reconnect",
+];
+
+fn hosts_list(hosts: &[Hostname]) -> String {
+    hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+impl Family for ClusterConfigCmd {
+    fn owns(word: &str) -> bool {
+        word == "clusterconfig"
+    }
+
+    fn words() -> Vec<&'static str> {
+        vec!["clusterconfig"]
+    }
+
+    fn parse(_word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        use ClusterConfigCmd as C;
+        let Some(sub) = w.keyword(SUBS) else {
+            if w.is_empty() {
+                return Ok(C::Summary);
+            }
+            return Err(w.err(one_of(SUBS)));
+        };
+        let cluster_name = |w: &mut Words| w.name("a cluster name", ClusterName::parse);
+        let cmd = match sub.as_str() {
+            "create" => {
+                let name = cluster_name(w)?;
+                let addressing = match w.keyword(&["hostname", "ip"]).as_deref() {
+                    Some("ip") => Addressing::Ip,
+                    _ => Addressing::Hostname,
+                };
+                C::Create { name, addressing }
+            }
+            "join" => {
+                let member = w.host()?;
+                let (mut ccs, mut port, mut group, mut by_ip) = (false, None, None, false);
+                while let Some(kw) = w.keyword(&["ccs", "port", "group", "by"]) {
+                    match kw.as_str() {
+                        "ccs" => ccs = true,
+                        "port" => {
+                            port = Some(w.parsed("a port number", |s| {
+                                s.parse::<u16>()
+                                    .ok()
+                                    .filter(|p| *p > 0)
+                                    .ok_or_else(|| "a port is a number from 1 to 65535".to_string())
+                            })?)
+                        }
+                        "group" => group = Some(w.group()?),
+                        _ => {
+                            w.expect_keyword(&["ip"])?;
+                            by_ip = true;
+                        }
+                    }
+                }
+                C::Join {
+                    member,
+                    ccs,
+                    port,
+                    group,
+                    by_ip,
+                }
+            }
+            "prepjoin" => match w.expect_keyword(&["print", "new", "delete"])?.as_str() {
+                "print" => C::PrepJoinPrint,
+                "new" => {
+                    let serial = w.name("the joining machine's serial number", Serial::parse)?;
+                    let host = w.host()?;
+                    let user_key = w.name("the joining machine's user key", UserKey::parse)?;
+                    C::Stage(StructureOp::PrepJoinNew {
+                        entry: PrepJoin {
+                            host,
+                            serial,
+                            user_key,
+                        },
+                    })
+                }
+                _ => C::Stage(StructureOp::PrepJoinDelete {
+                    entry: w.word("a serial number or hostname")?,
+                }),
+            },
+            "list" => C::List,
+            "connstatus" => C::ConnStatus,
+            "addgroup" => C::Stage(StructureOp::AddGroup { group: w.group()? }),
+            "renamegroup" => C::Stage(StructureOp::RenameGroup {
+                old: w.group()?,
+                new: w.group()?,
+            }),
+            "deletegroup" => {
+                let group = w.group()?;
+                let dest = if w.is_empty() { None } else { Some(w.group()?) };
+                C::Stage(StructureOp::DeleteGroup { group, dest })
+            }
+            "setgroup" => C::Stage(StructureOp::SetGroup {
+                host: w.host()?,
+                group: w.group()?,
+            }),
+            "setname" => C::Stage(StructureOp::SetName {
+                name: cluster_name(w)?,
+            }),
+            "removemachine" => C::RemoveMachine { host: w.host()? },
+            // disconnect | reconnect
+            _ => {
+                let mut hosts = vec![w.host()?];
+                while !w.is_empty() {
+                    hosts.push(w.host()?);
+                }
+                if sub == "disconnect" {
+                    C::Disconnect { hosts }
+                } else {
+                    C::Reconnect { hosts }
+                }
+            }
+        };
+        w.done()?;
+        Ok(cmd)
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::features::quote_if_needed as q;
+        use ClusterConfigCmd as C;
+        match self {
+            C::Summary => f.write_str("clusterconfig"),
+            C::Create { name, addressing } => write!(f, "clusterconfig create {name} {addressing}"),
+            C::Join {
+                member,
+                ccs,
+                port,
+                group,
+                by_ip,
+            } => {
+                write!(f, "clusterconfig join {member}")?;
+                if *ccs {
+                    f.write_str(" ccs")?;
+                }
+                if let Some(p) = port {
+                    write!(f, " port {p}")?;
+                }
+                if let Some(g) = group {
+                    write!(f, " group {g}")?;
+                }
+                if *by_ip {
+                    f.write_str(" by ip")?;
+                }
+                Ok(())
+            }
+            C::PrepJoinPrint => f.write_str("clusterconfig prepjoin print"),
+            C::List => f.write_str("clusterconfig list"),
+            C::ConnStatus => f.write_str("clusterconfig connstatus"),
+            C::RemoveMachine { host } => write!(f, "clusterconfig removemachine {host}"),
+            C::Disconnect { hosts } => write!(f, "clusterconfig disconnect {}", hosts_list(hosts)),
+            C::Reconnect { hosts } => write!(f, "clusterconfig reconnect {}", hosts_list(hosts)),
+            C::Stage(op) => match op {
+                StructureOp::PrepJoinNew { entry } => write!(
+                    f,
+                    "clusterconfig prepjoin new {} {} {}",
+                    entry.serial, entry.host, entry.user_key
+                ),
+                StructureOp::PrepJoinDelete { entry } => {
+                    write!(f, "clusterconfig prepjoin delete {}", q(entry))
+                }
+                StructureOp::AddGroup { group } => write!(f, "clusterconfig addgroup {group}"),
+                StructureOp::RenameGroup { old, new } => write!(f, "clusterconfig renamegroup {old} {new}"),
+                StructureOp::DeleteGroup { group, dest: Some(d) } => {
+                    write!(f, "clusterconfig deletegroup {group} {d}")
+                }
+                StructureOp::DeleteGroup { group, dest: None } => {
+                    write!(f, "clusterconfig deletegroup {group}")
+                }
+                StructureOp::SetGroup { host, group } => write!(f, "clusterconfig setgroup {host} {group}"),
+                StructureOp::SetName { name } => write!(f, "clusterconfig setname {name}"),
+            },
+        }
+    }
+
+    fn word(&self) -> &'static str {
+        "clusterconfig"
+    }
+
+    fn kind(&self) -> CommandKind {
+        use ClusterConfigCmd as C;
+        match self {
+            C::Summary | C::PrepJoinPrint | C::List | C::ConnStatus => CommandKind::Read,
+            C::Stage(_) => CommandKind::Stage,
+            C::Create { .. }
+            | C::Join { .. }
+            | C::RemoveMachine { .. }
+            | C::Disconnect { .. }
+            | C::Reconnect { .. } => CommandKind::Immediate,
+        }
+    }
+
+    fn permission(&self) -> Permission {
+        use ClusterConfigCmd as C;
+        match self {
+            C::Summary | C::PrepJoinPrint | C::List | C::ConnStatus => Permission::Read,
+            C::Stage(_) | C::Disconnect { .. } | C::Reconnect { .. } => Permission::Structure,
+            C::Create { .. } | C::Join { .. } | C::RemoveMachine { .. } => Permission::Admin,
+        }
+    }
+
+    fn check(&self, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+        check(self, ctx, asker)
+    }
+
+    fn help(_word: &str) -> Option<Help> {
+        Some(Help::new(
+            "Create, join and configure the cluster.",
+            "clusterconfig                         standalone: how to create or join; member: the cluster summary\n\
+             clusterconfig create <name> [hostname|ip]\n\
+             clusterconfig join <member-host> [ccs] [port <n>] [group <g>] [by ip]\n\
+             clusterconfig prepjoin print | new <serial> <host> <user-key> | delete <serial|host>\n\
+             clusterconfig list | connstatus\n\
+             clusterconfig addgroup <g> | renamegroup <old> <new> | deletegroup <g> [<dest>] | setgroup <host> <g> | setname <name>\n\
+             clusterconfig removemachine <host>\n\
+             clusterconfig disconnect <host>... | reconnect <host>...\n\
+             Group, name and prepjoin changes are staged until commit; the others act at once.",
+        ))
+    }
+
+    fn complete(_word: &str, done: &[&str], c: &Completion) -> Vec<String> {
+        let sub = done.first().map(|s| s.to_ascii_lowercase());
+        match (sub.as_deref(), done.len()) {
+            (None, _) => SUBS.iter().map(|s| s.to_string()).collect(),
+            (Some("join"), 1) => c.hosts(),
+            (Some("disconnect" | "reconnect" | "removemachine" | "setgroup"), 1) => c.members(),
+            (Some("renamegroup" | "deletegroup"), 1) => c.groups(),
+            (Some("prepjoin"), 1) => vec!["print".into(), "new".into(), "delete".into()],
+            (Some("disconnect" | "reconnect"), _) => c.members(),
+            (Some("setgroup" | "deletegroup"), _) => c.groups(),
+            (Some("join"), _) => vec!["ccs".into(), "port".into(), "group".into(), "by".into()],
+            _ => Vec::new(),
+        }
+    }
+}
 
 fn large_cluster_warning() -> String {
     "Warning: Clusters larger than 20 appliances may experience communication errors.".to_string()
 }
 
-pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<Plan, Stop> {
-    use Command as C;
+fn check(command: &ClusterConfigCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+    use ClusterConfigCmd as C;
     if ctx.cluster().is_some() && !ctx.is_connected() {
         detached_host_rule(ctx, command)?;
     }
+    let word = "clusterconfig";
     match command {
-        C::ClusterConfig => match ctx.cluster() {
+        C::Summary => match ctx.cluster() {
             None => Ok(Plan::output(vec![
                 format!("{} is not a member of a cluster.", ctx.host()),
                 "To create one:  clusterconfig create <name> [hostname|ip]".into(),
@@ -66,149 +351,14 @@ pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<P
             }
             Ok(Plan::output(out))
         }
-        C::PrepJoinNew {
-            serial,
-            host,
-            user_key,
-        } => {
-            let cluster = ctx.require_cluster(command)?;
-            for (what, value) in [("serial number", serial), ("user key", user_key)] {
-                if value.is_empty()
-                    || value.len() > 128
-                    || !value
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                {
-                    return Err(Rejection::Other(format!(
-                        "The {what} \"{}\" is not valid: use letters, digits, '-' and '_' (1 to 128).",
-                        value.chars().take(40).collect::<String>()
-                    ))
-                    .into());
-                }
-            }
-            let staged = ctx
-                .session
-                .pending
-                .iter()
-                .any(|p| matches!(p, Pending::PrepJoinNew { entry } if &entry.host == host));
-            if staged || cluster.prepjoin.iter().any(|e| &e.host == host) {
-                return Err(Rejection::PrepJoinExists { host: host.clone() }.into());
-            }
-            let entry = PrepJoin {
-                host: host.clone(),
-                serial: serial.clone(),
-                user_key: user_key.clone(),
-            };
-            Ok(staged_plan(ctx, Pending::PrepJoinNew { entry }, vec![]))
-        }
-        C::PrepJoinDelete { entry } => {
-            let cluster = ctx.require_cluster(command)?;
-            if !cluster
-                .prepjoin
-                .iter()
-                .any(|e| &e.serial == entry || e.host.as_str() == entry)
-            {
-                return Err(Rejection::PrepJoinMissing {
-                    entry: entry.chars().take(80).collect(),
-                }
-                .into());
-            }
-            Ok(staged_plan(
-                ctx,
-                Pending::PrepJoinDelete { entry: entry.clone() },
-                vec![],
-            ))
-        }
-        C::List => {
-            let cluster = ctx.require_cluster(command)?;
-            Ok(Plan::output(list_lines(ctx.fleet, cluster)))
-        }
-        C::ConnStatus => {
-            let cluster = ctx.require_cluster(command)?;
-            Ok(Plan::output(connstatus_lines(ctx.fleet, cluster)))
-        }
-        C::AddGroup { group } => {
-            let cluster = ctx.require_cluster(command)?;
-            if group_exists(ctx, cluster, group) {
-                return Err(Rejection::GroupExists { group: group.clone() }.into());
-            }
-            Ok(staged_plan(
-                ctx,
-                Pending::AddGroup { group: group.clone() },
-                same_name_warning(cluster, group),
-            ))
-        }
-        C::RenameGroup { old, new } => {
-            let cluster = ctx.require_cluster(command)?;
-            require_staged_group(ctx, cluster, old)?;
-            if group_exists(ctx, cluster, new) {
-                return Err(Rejection::GroupExists { group: new.clone() }.into());
-            }
-            Ok(staged_plan(
-                ctx,
-                Pending::RenameGroup {
-                    old: old.clone(),
-                    new: new.clone(),
-                },
-                same_name_warning(cluster, new),
-            ))
-        }
-        C::DeleteGroup { group, dest } => {
-            let cluster = ctx.require_cluster(command)?;
-            require_staged_group(ctx, cluster, group)?;
-            if staged_groups(cluster, &ctx.session.pending).len() <= 1 {
-                return Err(Rejection::LastGroup { group: group.clone() }.into());
-            }
-            let occupied = ctx.fleet.group_members(&cluster.name, group).next().is_some();
-            match dest {
-                Some(d) if d == group => {
-                    return Err(Rejection::Other(format!(
-                        "Group \"{group}\" cannot receive its own machines; choose another group."
-                    ))
-                    .into())
-                }
-                Some(d) => require_staged_group(ctx, cluster, d)?,
-                None if occupied => return Err(Rejection::GroupNotEmpty { group: group.clone() }.into()),
-                None => {}
-            }
-            Ok(staged_plan(
-                ctx,
-                Pending::DeleteGroup {
-                    group: group.clone(),
-                    dest: dest.clone(),
-                },
-                vec![],
-            ))
-        }
-        C::SetGroup { host, group } => {
-            let cluster = ctx.require_cluster(command)?;
-            let m = require_member(ctx, cluster, host)?;
-            require_staged_group(ctx, cluster, group)?;
-            if m.membership.as_ref().is_some_and(|ms| &ms.group == group) {
-                return Err(Rejection::AlreadyInGroup {
-                    host: host.clone(),
-                    group: group.clone(),
-                }
-                .into());
-            }
-            Ok(staged_plan(
-                ctx,
-                Pending::SetGroup {
-                    host: host.clone(),
-                    group: group.clone(),
-                },
-                vec![],
-            ))
-        }
-        C::SetName { name } => {
-            let cluster = ctx.require_cluster(command)?;
-            if name != &cluster.name && ctx.fleet.clusters.contains_key(name) {
-                return Err(Rejection::ClusterNameTaken { name: name.clone() }.into());
-            }
-            Ok(staged_plan(ctx, Pending::SetName { name: name.clone() }, vec![]))
-        }
+        C::List => Ok(Plan::output(list_lines(ctx.fleet, ctx.require_cluster(word)?))),
+        C::ConnStatus => Ok(Plan::output(connstatus_lines(
+            ctx.fleet,
+            ctx.require_cluster(word)?,
+        ))),
+        C::Stage(op) => stage(ctx, op),
         C::RemoveMachine { host } => {
-            let cluster = ctx.require_cluster(command)?;
+            let cluster = ctx.require_cluster(word)?;
             require_member(ctx, cluster, host)?;
             let question = format!(
                 "Remove {host} from cluster {}? It keeps a standalone copy of its effective configuration. [N]>",
@@ -235,18 +385,111 @@ pub(super) fn check(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<P
                 ..Plan::default()
             })
         }
-        C::Disconnect { hosts } => disconnect(ctx, command, hosts),
-        C::Reconnect { hosts } => reconnect(ctx, command, hosts),
-        _ => Err(Rejection::Other(format!("{} is not a clusterconfig command.", command.word())).into()),
+        C::Disconnect { hosts } => disconnect(ctx, hosts),
+        C::Reconnect { hosts } => reconnect(ctx, hosts),
     }
 }
 
-/// On a disconnected host only `list`, `connstatus`, and disconnect or reconnect of itself (14.2.2).
-fn detached_host_rule(ctx: &Ctx, command: &Command) -> Result<(), Rejection> {
+/// Staging a structural change: each is checked against the groups the session's earlier staged changes
+/// leave (rules §14.2.3).
+fn stage(ctx: &Ctx, op: &StructureOp) -> Result<Plan, Stop> {
+    let cluster = ctx.require_cluster("clusterconfig")?;
+    let exists = |g: &GroupName| ctx.staged_groups(cluster).contains(g);
+    let require = |g: &GroupName| {
+        if exists(g) {
+            Ok(())
+        } else {
+            Err(Rejection::UnknownGroup {
+                group: g.clone(),
+                cluster: cluster.name.clone(),
+            })
+        }
+    };
+    let warnings = match op {
+        StructureOp::PrepJoinNew { entry } => {
+            let staged = ctx
+                .session
+                .structure()
+                .any(|p| matches!(p, StructureOp::PrepJoinNew { entry: e } if e.host == entry.host));
+            if staged || cluster.prepjoin.iter().any(|e| e.host == entry.host) {
+                return Err(Rejection::PrepJoinExists {
+                    host: entry.host.clone(),
+                }
+                .into());
+            }
+            vec![]
+        }
+        StructureOp::PrepJoinDelete { entry } => {
+            if !cluster
+                .prepjoin
+                .iter()
+                .any(|e| StructureOp::prepjoin_matches(e, entry))
+            {
+                return Err(Rejection::PrepJoinMissing {
+                    entry: entry.chars().take(80).collect(),
+                }
+                .into());
+            }
+            vec![]
+        }
+        StructureOp::AddGroup { group } => {
+            if exists(group) {
+                return Err(Rejection::GroupExists { group: group.clone() }.into());
+            }
+            same_name_warning(cluster, group)
+        }
+        StructureOp::RenameGroup { old, new } => {
+            require(old)?;
+            if exists(new) {
+                return Err(Rejection::GroupExists { group: new.clone() }.into());
+            }
+            same_name_warning(cluster, new)
+        }
+        StructureOp::DeleteGroup { group, dest } => {
+            require(group)?;
+            if ctx.staged_groups(cluster).len() <= 1 {
+                return Err(Rejection::LastGroup { group: group.clone() }.into());
+            }
+            let occupied = ctx.fleet.group_members(&cluster.name, group).next().is_some();
+            match dest {
+                Some(d) if d == group => {
+                    return Err(Rejection::DeleteGroupIntoItself { group: group.clone() }.into())
+                }
+                Some(d) => require(d)?,
+                None if occupied => return Err(Rejection::GroupNotEmpty { group: group.clone() }.into()),
+                None => {}
+            }
+            vec![]
+        }
+        StructureOp::SetGroup { host, group } => {
+            let m = require_member(ctx, cluster, host)?;
+            require(group)?;
+            if m.membership.as_ref().is_some_and(|ms| &ms.group == group) {
+                return Err(Rejection::AlreadyInGroup {
+                    host: host.clone(),
+                    group: group.clone(),
+                }
+                .into());
+            }
+            vec![]
+        }
+        StructureOp::SetName { name } => {
+            if name != &cluster.name && ctx.fleet.clusters.contains_key(name) {
+                return Err(Rejection::ClusterNameTaken { name: name.clone() }.into());
+            }
+            vec![]
+        }
+    };
+    Ok(ctx.stage_structure(op.clone(), warnings))
+}
+
+/// On a disconnected host only `list`, `connstatus`, and disconnect or reconnect of itself (rules §14.2.2).
+fn detached_host_rule(ctx: &Ctx, command: &ClusterConfigCmd) -> Result<(), Rejection> {
+    use ClusterConfigCmd as C;
     let me = ctx.host();
     let ok = match command {
-        Command::ClusterConfig | Command::List | Command::ConnStatus | Command::PrepJoinPrint => true,
-        Command::Disconnect { hosts } | Command::Reconnect { hosts } => hosts.iter().all(|h| h == me),
+        C::Summary | C::List | C::ConnStatus | C::PrepJoinPrint => true,
+        C::Disconnect { hosts } | C::Reconnect { hosts } => hosts.iter().all(|h| h == me),
         _ => false,
     };
     if ok {
@@ -254,21 +497,8 @@ fn detached_host_rule(ctx: &Ctx, command: &Command) -> Result<(), Rejection> {
     } else {
         Err(Rejection::DetachedHost {
             host: me.clone(),
-            command: command.to_string(),
+            command: super::Command::ClusterConfig(command.clone()).to_string(),
         })
-    }
-}
-
-fn staged_plan(ctx: &Ctx, item: Pending, warnings: Vec<String>) -> Plan {
-    let what = item.describe();
-    Plan {
-        events: vec![ctx.event(EventKind::Staged {
-            session: ctx.session.id,
-            item,
-        })],
-        output: vec![format!("Staged: {what}. Run commit to apply it.")],
-        warnings,
-        ..Plan::default()
     }
 }
 
@@ -279,53 +509,6 @@ fn same_name_warning(cluster: &Cluster, group: &GroupName) -> Vec<String> {
         )]
     } else {
         vec![]
-    }
-}
-
-/// The cluster's groups with the session's staged group changes applied in order: what the next staged
-/// item is checked against (DOMAIN 14.2.3).
-pub fn staged_groups(cluster: &Cluster, pending: &[Pending]) -> Vec<GroupName> {
-    let mut groups = cluster.groups.clone();
-    for p in pending {
-        match p {
-            Pending::AddGroup { group } => groups.push(group.clone()),
-            Pending::RenameGroup { old, new } => {
-                for g in groups.iter_mut() {
-                    if g == old {
-                        *g = new.clone();
-                    }
-                }
-            }
-            Pending::DeleteGroup { group, .. } => groups.retain(|g| g != group),
-            _ => {}
-        }
-    }
-    groups
-}
-
-fn group_exists(ctx: &Ctx, cluster: &Cluster, group: &GroupName) -> bool {
-    staged_groups(cluster, &ctx.session.pending).contains(group)
-}
-
-fn require_staged_group(ctx: &Ctx, cluster: &Cluster, group: &GroupName) -> Result<(), Rejection> {
-    if group_exists(ctx, cluster, group) {
-        Ok(())
-    } else {
-        Err(Rejection::UnknownGroup {
-            group: group.clone(),
-            cluster: cluster.name.clone(),
-        })
-    }
-}
-
-fn require_group(cluster: &Cluster, group: &GroupName) -> Result<(), Rejection> {
-    if cluster.groups.contains(group) {
-        Ok(())
-    } else {
-        Err(Rejection::UnknownGroup {
-            group: group.clone(),
-            cluster: cluster.name.clone(),
-        })
     }
 }
 
@@ -343,20 +526,20 @@ fn require_member<'a>(ctx: &Ctx<'a>, cluster: &Cluster, host: &Hostname) -> Resu
     Ok(m)
 }
 
-fn no_duplicates(command: &Command, hosts: &[Hostname]) -> Result<(), Rejection> {
+fn no_duplicates(hosts: &[Hostname]) -> Result<(), Rejection> {
     let mut seen = BTreeSet::new();
     for h in hosts {
         if !seen.insert(h) {
             return Err(Rejection::DuplicateHost {
                 host: h.clone(),
-                command: command.word().into(),
+                command: "clusterconfig".into(),
             });
         }
     }
     Ok(())
 }
 
-/// `clusterconfig list` (DOMAIN 10.1).
+/// `clusterconfig list` (rules §10.1).
 pub fn list_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
     let mut out = vec![format!("Cluster {}", cluster.name)];
     for g in &cluster.groups {
@@ -377,7 +560,7 @@ pub fn list_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
     out
 }
 
-/// `clusterconfig connstatus` (DOMAIN 10.1): one line per machine, then the links.
+/// `clusterconfig connstatus` (rules §10.1): one line per machine, then the links.
 pub fn connstatus_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
     let members: Vec<&Machine> = fleet.members(&cluster.name).collect();
     let mut out = Vec::new();
@@ -408,15 +591,15 @@ pub fn connstatus_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
     out
 }
 
-/// Whether the machine offers SSH (or CCS) on some interface; returns (ssh port, ccs port) of the first.
+/// The SSH and CCS ports of the first interfaces offering them (rules §2.1).
 fn service_ports(value: &FeatureValue) -> (Option<u16>, Option<u16>) {
-    let port = |s: &str| s.parse::<u16>().ok().filter(|p| *p != 0);
-    let ssh = value.rows.iter().find_map(|r| port(r.cell(2)));
-    let ccs = value.rows.iter().find_map(|r| port(r.cell(3)));
+    let interfaces: Vec<InterfaceRow> = value.typed().collect();
+    let ssh = interfaces.iter().find_map(|i| i.ssh);
+    let ccs = interfaces.iter().find_map(|i| i.ccs);
     (ssh, ccs)
 }
 
-fn create(ctx: &Ctx, name: &crate::names::ClusterName, addressing: Addressing) -> Result<Plan, Stop> {
+fn create(ctx: &Ctx, name: &ClusterName, addressing: Addressing) -> Result<Plan, Stop> {
     if let Some(c) = ctx.cluster() {
         return Err(Rejection::AlreadyMember {
             action: "create a cluster".into(),
@@ -436,7 +619,11 @@ fn create(ctx: &Ctx, name: &crate::names::ClusterName, addressing: Addressing) -
         return Err(Rejection::NoClusterInterface { host: host.clone() }.into());
     }
     Ok(Plan {
-        events: vec![ctx.event(EventKind::ClusterCreated { host: host.clone(), name: name.clone(), addressing })],
+        events: vec![ctx.event(EventKind::ClusterCreated {
+            host: host.clone(),
+            name: name.clone(),
+            addressing,
+        })],
         output: vec![format!(
             "Cluster {name} created ({addressing} addressing) with {host} in group {MAIN_GROUP}. No commit is needed."
         )],
@@ -468,7 +655,7 @@ fn join(
         .ok_or_else(|| Rejection::UnknownMachine { host: member.clone() })?;
     let cluster = fleet
         .cluster_of(member)
-        .ok_or_else(|| Rejection::Other(format!("Cannot join: {member} is not a member of any cluster.")))?;
+        .ok_or_else(|| Rejection::JoinTargetStandalone { host: member.clone() })?;
     let cluster_version = fleet.cluster_version(&cluster.name).unwrap_or(target.version);
     if me.version != cluster_version {
         return Err(Rejection::JoinVersionMismatch {
@@ -517,7 +704,7 @@ fn join(
         {
             return Err(Rejection::NoPrepJoin {
                 host: me.hostname.clone(),
-                serial: me.serial.clone(),
+                serial: me.serial.to_string(),
             }
             .into());
         }
@@ -548,7 +735,7 @@ fn join(
             .into());
         }
     }
-    if super::user_role(fleet, member, ctx.user()) != Some(Role::Administrator) {
+    if fleet.role_of(member, ctx.user()) != Some(Role::Administrator) {
         return Err(Rejection::JoinAuthFailed {
             host: member.clone(),
             user: ctx.user().clone(),
@@ -558,7 +745,13 @@ fn join(
     }
     let group = match group {
         Some(g) => {
-            require_group(cluster, g)?;
+            if !cluster.groups.contains(g) {
+                return Err(Rejection::UnknownGroup {
+                    group: g.clone(),
+                    cluster: cluster.name.clone(),
+                }
+                .into());
+            }
             g.clone()
         }
         None => cluster
@@ -567,7 +760,9 @@ fn join(
             .find(|g| g.as_str() == MAIN_GROUP)
             .or_else(|| cluster.groups.first())
             .cloned()
-            .ok_or_else(|| Rejection::Other(format!("Cluster {} has no group to join.", cluster.name)))?,
+            .ok_or_else(|| Rejection::NoGroupToJoin {
+                cluster: cluster.name.clone(),
+            })?,
     };
     let question = "WARNING: all non-network settings on this machine will be lost and replaced by the cluster's settings. \
                     Continue? [N]>"
@@ -600,9 +795,9 @@ fn join(
     })
 }
 
-fn disconnect(ctx: &Ctx, command: &Command, hosts: &[Hostname]) -> Result<Plan, Stop> {
-    let cluster = ctx.require_cluster(command)?;
-    no_duplicates(command, hosts)?;
+fn disconnect(ctx: &Ctx, hosts: &[Hostname]) -> Result<Plan, Stop> {
+    let cluster = ctx.require_cluster("clusterconfig")?;
+    no_duplicates(hosts)?;
     for h in hosts {
         let m = require_member(ctx, cluster, h)?;
         if m.detached {
@@ -626,9 +821,9 @@ fn disconnect(ctx: &Ctx, command: &Command, hosts: &[Hostname]) -> Result<Plan, 
     })
 }
 
-fn reconnect(ctx: &Ctx, command: &Command, hosts: &[Hostname]) -> Result<Plan, Stop> {
-    let cluster = ctx.require_cluster(command)?;
-    no_duplicates(command, hosts)?;
+fn reconnect(ctx: &Ctx, hosts: &[Hostname]) -> Result<Plan, Stop> {
+    let cluster = ctx.require_cluster("clusterconfig")?;
+    no_duplicates(hosts)?;
     for h in hosts {
         let m = require_member(ctx, cluster, h)?;
         if m.is_upgrading() {
@@ -676,7 +871,7 @@ fn reconnect(ctx: &Ctx, command: &Command, hosts: &[Hostname]) -> Result<Plan, S
     let mut after = ctx.fleet.clone();
     crate::apply::apply(&mut after, &event);
     let mut warnings = Vec::new();
-    let differing = super::clustercheck::inconsistencies(&after, ctx.host()).len();
+    let differing = super::inconsistencies(&after, ctx.host()).len();
     if differing > 0 {
         warnings.push(format!(
             "Warning: {differing} item(s) differ between members after synchronisation (changes made at the same time); run clustercheck to resolve them."

@@ -1,55 +1,197 @@
-//! `clusterset copy | move | delete` — Manage Settings (DOMAIN 3.4, 5.3). Staged until `commit`.
+//! `clusterset copy | move | delete` — Manage Settings (rules §3.4, §5.3). Staged until `commit`.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
-use crate::command::{ClusterSet, Command, FeatureSel};
+use serde::{Deserialize, Serialize};
+
+use super::{CommandKind, Completion, Ctx, Family, Help};
 use crate::features::FeatureId;
-use crate::model::{ConfigStore, Mode, Rev, Setting};
+use crate::lexer::{ParseError, Words};
+use crate::mail::{listeners_in, newly_disabled};
+use crate::mode::Mode;
+use crate::roles::Permission;
 use crate::session::Pending;
+use crate::store::{Definitions, Overlay};
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
-use super::Ctx;
-
-fn features_defined_at(view: &ConfigStore, mode: &Mode) -> Vec<FeatureId> {
-    FeatureId::ALL
-        .into_iter()
-        .filter(|f| view.get(mode, *f).is_some())
-        .collect()
+/// A feature, or every feature (`clusterset ... all`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSel {
+    All,
+    One(FeatureId),
 }
 
-pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut Asker) -> Result<Plan, Stop> {
-    ctx.require_cluster(command)?;
+impl fmt::Display for FeatureSel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeatureSel::All => f.write_str("all"),
+            FeatureSel::One(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+/// `clusterset` operations (rules §3.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ClusterSetCmd {
+    Copy {
+        feature: FeatureSel,
+        from: Mode,
+        to: Mode,
+    },
+    Move {
+        feature: FeatureSel,
+        from: Mode,
+        to: Mode,
+    },
+    Delete {
+        feature: FeatureSel,
+        mode: Mode,
+    },
+}
+
+const FEATURE_OR_ALL: &str = "a feature command (smtproutes, listenerconfig, ...) or all";
+
+/// A feature command word, or `all`.
+pub(super) fn feature_sel(w: &mut Words) -> Result<FeatureSel, ParseError> {
+    let column = w.column();
+    let t = w.next(FEATURE_OR_ALL)?;
+    if !t.quoted && t.text.eq_ignore_ascii_case("all") {
+        return Ok(FeatureSel::All);
+    }
+    FeatureId::from_command(&t.text)
+        .map(FeatureSel::One)
+        .ok_or_else(|| ParseError {
+            column,
+            expected: FEATURE_OR_ALL.into(),
+            found: format!("\"{}\"", t.text.chars().take(40).collect::<String>()),
+        })
+}
+
+/// A feature command word.
+pub(super) fn feature_id(w: &mut Words) -> Result<FeatureId, ParseError> {
+    let column = w.column();
+    match feature_sel(w)? {
+        FeatureSel::One(f) => Ok(f),
+        FeatureSel::All => Err(ParseError {
+            column,
+            expected: "a feature command".into(),
+            found: "\"all\"".into(),
+        }),
+    }
+}
+
+impl Family for ClusterSetCmd {
+    fn owns(word: &str) -> bool {
+        word == "clusterset"
+    }
+
+    fn words() -> Vec<&'static str> {
+        vec!["clusterset"]
+    }
+
+    fn parse(_word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        let cmd = match w.expect_keyword(&["copy", "move", "delete"])?.as_str() {
+            "copy" => ClusterSetCmd::Copy {
+                feature: feature_sel(w)?,
+                from: w.mode()?,
+                to: w.mode()?,
+            },
+            "move" => ClusterSetCmd::Move {
+                feature: feature_sel(w)?,
+                from: w.mode()?,
+                to: w.mode()?,
+            },
+            _ => ClusterSetCmd::Delete {
+                feature: feature_sel(w)?,
+                mode: w.mode()?,
+            },
+        };
+        w.done()?;
+        Ok(cmd)
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClusterSetCmd::Copy { feature, from, to } => write!(f, "clusterset copy {feature} {from} {to}"),
+            ClusterSetCmd::Move { feature, from, to } => write!(f, "clusterset move {feature} {from} {to}"),
+            ClusterSetCmd::Delete { feature, mode } => write!(f, "clusterset delete {feature} {mode}"),
+        }
+    }
+
+    fn word(&self) -> &'static str {
+        "clusterset"
+    }
+
+    fn kind(&self) -> CommandKind {
+        CommandKind::Stage
+    }
+
+    fn permission(&self) -> Permission {
+        Permission::Commit
+    }
+
+    fn check(&self, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+        check(self, ctx, asker)
+    }
+
+    fn help(_word: &str) -> Option<Help> {
+        Some(Help::new(
+            "Copy, move or delete a feature's settings between modes (staged).",
+            "clusterset copy <feature|all> <from-mode> <to-mode>\nclusterset move <feature|all> <from> <to>\nclusterset delete <feature|all> <mode>\nModes: cluster, group:<name>, machine:<host>.",
+        ))
+    }
+
+    fn complete(_word: &str, done: &[&str], c: &Completion) -> Vec<String> {
+        match done.len() {
+            0 => vec!["copy".into(), "move".into(), "delete".into()],
+            1 => {
+                let mut f = c.features();
+                f.push("all".into());
+                f
+            }
+            2 | 3 => c.modes(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn level_allowed(feature: FeatureId, mode: &Mode) -> Result<(), Rejection> {
+    let levels = feature.schema().levels;
+    if levels.allows(mode.level()) {
+        Ok(())
+    } else {
+        Err(Rejection::LevelNotAllowed {
+            feature,
+            level: mode.level(),
+            levels: levels.describe(),
+        })
+    }
+}
+
+fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+    let word = "clusterset";
+    ctx.require_cluster(word)?;
     let mut items: Vec<Pending> = Vec::new();
     let mut touched: Vec<FeatureId> = Vec::new();
     match op {
-        ClusterSet::Copy { feature, from, to } | ClusterSet::Move { feature, from, to } => {
-            let is_move = matches!(op, ClusterSet::Move { .. });
+        ClusterSetCmd::Copy { feature, from, to } | ClusterSetCmd::Move { feature, from, to } => {
+            let is_move = matches!(op, ClusterSetCmd::Move { .. });
             let action = if is_move { "move" } else { "copy" };
-            super::reads::validate_mode(ctx, command, from)?;
-            super::reads::validate_mode(ctx, command, to)?;
+            ctx.validate_mode(word, from)?;
+            ctx.validate_mode(word, to)?;
             if from == to {
                 return Err(Rejection::SameMode { mode: from.clone() }.into());
             }
             let features = match feature {
                 FeatureSel::One(f) => {
-                    let schema = f.schema();
-                    if !schema.levels.allows(to.level()) {
-                        return Err(Rejection::LevelNotAllowed {
-                            feature: *f,
-                            level: to.level().to_string(),
-                            levels: schema.levels.describe(),
-                        }
-                        .into());
+                    level_allowed(*f, to)?;
+                    if is_move {
+                        level_allowed(*f, from)?;
                     }
-                    if is_move && !schema.levels.allows(from.level()) {
-                        return Err(Rejection::LevelNotAllowed {
-                            feature: *f,
-                            level: from.level().to_string(),
-                            levels: schema.levels.describe(),
-                        }
-                        .into());
-                    }
-                    if ctx.view.get(from, *f).is_none() {
+                    if ctx.view.defined(from, *f).is_none() {
                         return Err(Rejection::NotDefined {
                             feature: *f,
                             mode: from.clone(),
@@ -60,7 +202,9 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
                     vec![*f]
                 }
                 FeatureSel::All => {
-                    let all: Vec<FeatureId> = features_defined_at(&ctx.view, from)
+                    let all: Vec<FeatureId> = ctx
+                        .view
+                        .defined_at(from)
                         .into_iter()
                         .filter(|f| f.schema().levels.allows(to.level()))
                         .collect();
@@ -75,44 +219,39 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
                 }
             };
             for f in features {
-                if ctx.view.get(to, f).is_some() {
+                if ctx.view.defined(to, f).is_some() {
                     let question = format!("Settings for {f} already exist at {to}; replace them? [N]>");
                     if !asker.yes_no(question, false)? {
                         continue;
                     }
                 }
-                let value = ctx.view.get(from, f).map(|s| s.value.clone());
                 items.push(Pending::Edit {
                     mode: to.clone(),
                     feature: f,
-                    value,
-                    base: super::commit::base_for(ctx, to, f),
+                    value: ctx.view.defined(from, f).cloned(),
+                    base: ctx.base_for(to, f),
                 });
                 if is_move {
                     // The cluster level is never undefined (I6): moving away leaves the default there.
-                    let left = if *from == Mode::Cluster {
-                        Some(f.schema().default_value())
-                    } else {
-                        None
-                    };
+                    let left = (*from == Mode::Cluster).then(|| f.schema().default_value());
                     items.push(Pending::Edit {
                         mode: from.clone(),
                         feature: f,
                         value: left,
-                        base: super::commit::base_for(ctx, from, f),
+                        base: ctx.base_for(from, f),
                     });
                 }
                 touched.push(f);
             }
         }
-        ClusterSet::Delete { feature, mode } => {
-            super::reads::validate_mode(ctx, command, mode)?;
+        ClusterSetCmd::Delete { feature, mode } => {
+            ctx.validate_mode(word, mode)?;
             let features = match feature {
                 FeatureSel::One(f) => {
                     if *mode == Mode::Cluster {
                         return Err(Rejection::ClusterCannotBeUndefined { feature: *f }.into());
                     }
-                    if ctx.view.get(mode, *f).is_none() {
+                    if ctx.view.defined(mode, *f).is_none() {
                         return Err(Rejection::NotDefined {
                             feature: *f,
                             mode: mode.clone(),
@@ -129,12 +268,9 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
                         }
                         .into());
                     }
-                    let all = features_defined_at(&ctx.view, mode);
+                    let all = ctx.view.defined_at(mode);
                     if all.is_empty() {
-                        return Err(Rejection::Other(format!(
-                            "Nothing is defined at {mode}; nothing to delete."
-                        ))
-                        .into());
+                        return Err(Rejection::NothingDefined { mode: mode.clone() }.into());
                     }
                     all
                 }
@@ -144,7 +280,7 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
                     mode: mode.clone(),
                     feature: f,
                     value: None,
-                    base: super::commit::base_for(ctx, mode, f),
+                    base: ctx.base_for(mode, f),
                 });
                 touched.push(f);
             }
@@ -154,33 +290,13 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
         return Ok(Plan::output(vec!["Nothing was changed.".into()]));
     }
     // What the staged items would do to the session's view.
-    let mut after = ctx.view.clone().into_owned();
+    let mut after: Overlay = ctx.view.clone();
     for item in &items {
         if let Pending::Edit {
             mode, feature, value, ..
         } = item
         {
-            match value {
-                Some(v) => {
-                    let rev = Rev {
-                        at: ctx.now,
-                        user: ctx.user().clone(),
-                        origin: ctx.host().clone(),
-                        seq: u64::MAX,
-                    };
-                    after.set(
-                        mode.clone(),
-                        *feature,
-                        Setting {
-                            value: v.clone(),
-                            rev,
-                        },
-                    );
-                }
-                None => {
-                    after.remove(mode, *feature);
-                }
-            }
+            after.set(mode.clone(), *feature, value.clone());
         }
     }
     let reach = super::reach(ctx, &ctx.view, &after, &touched);
@@ -189,21 +305,15 @@ pub(super) fn check(ctx: &Ctx, command: &Command, op: &ClusterSet, asker: &mut A
         .iter()
         .any(|f| matches!(f, FeatureId::Listeners | FeatureId::IpInterfaces))
     {
-        let mut before_fleet = ctx.fleet.clone();
-        let mut after_fleet = ctx.fleet.clone();
         let hosts: BTreeSet<_> = ctx.members().iter().map(|m| m.hostname.clone()).collect();
-        for h in &hosts {
-            if let Some(m) = before_fleet.machines.get_mut(h) {
-                m.config = ctx.view.clone().into_owned();
-            }
-            if let Some(m) = after_fleet.machines.get_mut(h) {
-                m.config = after.clone();
-            }
-        }
-        warnings = super::commit::newly_disabled(&before_fleet, &after_fleet, &hosts)
-            .into_iter()
-            .map(|w| w.replacen("Warning: Listener", "Warning: after this change, listener", 1))
-            .collect();
+        warnings = newly_disabled(
+            &hosts,
+            |h| listeners_in(ctx.fleet, &ctx.view, h),
+            |h| listeners_in(ctx.fleet, &after, h),
+        )
+        .into_iter()
+        .map(|w| w.replacen("Warning: Listener", "Warning: after this change, listener", 1))
+        .collect();
     }
     let output = items
         .iter()

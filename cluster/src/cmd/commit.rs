@@ -1,49 +1,99 @@
-//! `commit` and `clear` (DOMAIN 3.7, 14.2.3, 14.3.5).
+//! `commit` and `clear` (rules §3.7, §14.2.3, §14.3.5).
 
-use std::collections::BTreeSet;
+use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
+use super::{CommandKind, Ctx, Family, Help};
 use crate::event::{EventKind, Write};
 use crate::features::FeatureId;
-use crate::model::{Fleet, Level, Mode, Rev};
-use crate::names::Hostname;
-use crate::session::Pending;
+use crate::lexer::{ParseError, Words};
+use crate::mail::{listener_states, newly_disabled};
+use crate::mode::{Level, Mode};
+use crate::names::{GroupName, Hostname};
+use crate::roles::Permission;
+use crate::session::{staged_groups, Pending};
+use crate::structure::StructureOp;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
-use super::feature::current_rev;
-use super::runtime::{listener_states, ListenerState};
-use super::Ctx;
-
-/// The revision a first staged edit of an item starts from (the committed one on the login host).
-pub fn base_for(ctx: &Ctx, mode: &Mode, feature: FeatureId) -> Option<Rev> {
-    if let Some(Pending::Edit { base, .. }) = ctx.session.pending_edit(mode, feature) {
-        return base.clone();
-    }
-    current_rev(&ctx.login.config, mode, feature)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CommitCmd {
+    /// `commit [comment]`: applies every staged change of the session.
+    Commit { comment: Option<String> },
+    /// `clear`: discards every staged change of the session.
+    Clear,
 }
 
-/// Listeners disabled in `after` that were not in `before`, on `hosts`: one warning line each.
-pub fn newly_disabled(before: &Fleet, after: &Fleet, hosts: &BTreeSet<Hostname>) -> Vec<String> {
-    let mut out = Vec::new();
-    for h in hosts {
-        let was: BTreeSet<String> = listener_states(before, h)
-            .into_iter()
-            .filter(|l| l.state == ListenerState::Disabled)
-            .map(|l| l.name)
-            .collect();
-        for l in listener_states(after, h) {
-            if l.state == ListenerState::Disabled && !was.contains(&l.name) {
-                out.push(format!(
-                    "Warning: Listener \"{}\" is disabled on {h}: interface \"{}\" does not exist there.",
-                    l.name, l.interface
-                ));
+impl Family for CommitCmd {
+    fn owns(word: &str) -> bool {
+        matches!(word, "commit" | "clear")
+    }
+
+    fn words() -> Vec<&'static str> {
+        vec!["commit", "clear"]
+    }
+
+    fn parse(word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        if word == "clear" {
+            w.done()?;
+            return Ok(CommitCmd::Clear);
+        }
+        let rest = w.rest();
+        Ok(CommitCmd::Commit {
+            comment: (!rest.is_empty()).then(|| rest.join(" ")),
+        })
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommitCmd::Commit { comment: Some(c) } => {
+                write!(f, "commit {}", crate::features::quote_if_needed(c))
             }
+            CommitCmd::Commit { comment: None } => f.write_str("commit"),
+            CommitCmd::Clear => f.write_str("clear"),
         }
     }
-    out
+
+    fn word(&self) -> &'static str {
+        match self {
+            CommitCmd::Commit { .. } => "commit",
+            CommitCmd::Clear => "clear",
+        }
+    }
+
+    fn kind(&self) -> CommandKind {
+        match self {
+            CommitCmd::Commit { .. } => CommandKind::Immediate,
+            // Discarding the session's own staged list never conflicts with anyone.
+            CommitCmd::Clear => CommandKind::Stage,
+        }
+    }
+
+    fn permission(&self) -> Permission {
+        match self {
+            CommitCmd::Commit { .. } => Permission::Commit,
+            CommitCmd::Clear => Permission::Stage,
+        }
+    }
+
+    fn check(&self, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+        match self {
+            CommitCmd::Commit { comment } => commit(ctx, comment.as_deref(), asker),
+            CommitCmd::Clear => clear(ctx),
+        }
+    }
+
+    fn help(word: &str) -> Option<Help> {
+        Some(match word {
+            "clear" => Help::new("Discard every staged change of this session.", "clear"),
+            _ => Help::new("Apply every staged change of this session.", "commit [comment]"),
+        })
+    }
 }
 
 /// Checks the staged structural items in order, each against the groups the previous ones leave.
-fn validate_structure(ctx: &Ctx, items: &[&Pending]) -> Result<(), Rejection> {
+fn validate_structure(ctx: &Ctx, items: &[&StructureOp]) -> Result<(), Rejection> {
     if items.is_empty() {
         return Ok(());
     }
@@ -52,30 +102,29 @@ fn validate_structure(ctx: &Ctx, items: &[&Pending]) -> Result<(), Rejection> {
             reason: format!("{} is no longer in a cluster", ctx.host()),
         });
     };
-    let stale = |item: &Pending, reason: String| Rejection::StaleStructure {
+    let stale = |item: &StructureOp, reason: String| Rejection::StaleStructure {
         reason: format!("\"{}\": {reason}; run clear and stage it again", item.describe()),
     };
     for (i, item) in items.iter().enumerate() {
-        let before: Vec<Pending> = items[..i].iter().map(|p| (*p).clone()).collect();
-        let groups = super::clusterconfig::staged_groups(cluster, &before);
-        let missing = |g: &crate::names::GroupName| !groups.contains(g);
+        let groups = staged_groups(&cluster.groups, items[..i].iter().copied());
+        let missing = |g: &GroupName| !groups.contains(g);
         match item {
-            Pending::RenameGroup { old: g, .. }
-            | Pending::DeleteGroup { group: g, .. }
-            | Pending::SetGroup { group: g, .. }
+            StructureOp::RenameGroup { old: g, .. }
+            | StructureOp::DeleteGroup { group: g, .. }
+            | StructureOp::SetGroup { group: g, .. }
                 if missing(g) =>
             {
                 return Err(stale(item, format!("group {g} does not exist by then")));
             }
-            Pending::DeleteGroup { dest: Some(d), .. } if missing(d) => {
+            StructureOp::DeleteGroup { dest: Some(d), .. } if missing(d) => {
                 return Err(stale(item, format!("group {d} does not exist by then")));
             }
-            Pending::SetGroup { host, .. }
+            StructureOp::SetGroup { host, .. }
                 if ctx.fleet.machine(host).and_then(|m| m.cluster()) != Some(&cluster.name) =>
             {
                 return Err(stale(item, format!("{host} is no longer a member")));
             }
-            Pending::AddGroup { group } | Pending::RenameGroup { new: group, .. }
+            StructureOp::AddGroup { group } | StructureOp::RenameGroup { new: group, .. }
                 if groups.contains(group) =>
             {
                 return Err(stale(item, format!("group {group} already exists")));
@@ -86,27 +135,29 @@ fn validate_structure(ctx: &Ctx, items: &[&Pending]) -> Result<(), Rejection> {
     Ok(())
 }
 
-pub(super) fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, Stop> {
+fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, Stop> {
     let pending = &ctx.session.pending;
     if pending.is_empty() {
         return Ok(Plan::output(vec!["There are no changes to commit.".into()]));
     }
-    let structural: Vec<&Pending> = pending.iter().filter(|p| p.is_structural()).collect();
-    if !structural.is_empty() && ctx.cluster().is_some() && !ctx.is_connected() {
+    let structural: Vec<&StructureOp> = ctx.session.structure().collect();
+    if let (Some(first), Some(_), false) = (structural.first(), ctx.cluster(), ctx.is_connected()) {
         return Err(Rejection::StructureWhileDetached {
             host: ctx.host().clone(),
-            what: structural[0].describe(),
+            what: first.describe(),
         }
         .into());
     }
-    validate_structure(ctx, &structural[..])?;
+    validate_structure(ctx, &structural)?;
     if let Some(c) = ctx.cluster() {
         for p in pending {
             if let Pending::Edit {
                 mode: Mode::Group(g), ..
             } = p
             {
-                let renamed_or_added = pending.iter().any(|q| matches!(q, Pending::AddGroup { group } | Pending::RenameGroup { new: group, .. } if group == g));
+                let renamed_or_added = structural.iter().any(|q| {
+                    matches!(q, StructureOp::AddGroup { group } | StructureOp::RenameGroup { new: group, .. } if group == g)
+                });
                 if !c.groups.contains(g) && !renamed_or_added {
                     return Err(Rejection::StaleStructure {
                         reason: format!("group {g} no longer exists; run clear and stage the change again"),
@@ -129,7 +180,7 @@ pub(super) fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Res
         else {
             continue;
         };
-        let current = current_rev(&ctx.login.config, mode, *feature);
+        let current = ctx.login.config.current_rev(mode, *feature);
         if current != *base {
             if let Some(rev) = current {
                 let question = format!(
@@ -148,7 +199,7 @@ pub(super) fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Res
             value: value.clone(),
         });
     }
-    let structure: Vec<Pending> = structural.into_iter().cloned().collect();
+    let structure: Vec<StructureOp> = structural.into_iter().cloned().collect();
     let event = ctx.event(EventKind::Committed {
         session: Some(ctx.session.id),
         host: ctx.host().clone(),
@@ -176,7 +227,11 @@ pub(super) fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Res
             ));
         }
     }
-    warnings.extend(newly_disabled(ctx.fleet, &after, &targets));
+    warnings.extend(newly_disabled(
+        &targets,
+        |h| listener_states(ctx.fleet, h),
+        |h| listener_states(&after, h),
+    ));
     let features: Vec<FeatureId> = writes.iter().map(|w| w.feature).collect();
     let reach: Vec<Hostname> = after
         .machines
@@ -211,7 +266,7 @@ pub(super) fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Res
     })
 }
 
-pub(super) fn clear(ctx: &Ctx) -> Result<Plan, Stop> {
+fn clear(ctx: &Ctx) -> Result<Plan, Stop> {
     let n = ctx.session.pending.len();
     if n == 0 {
         return Ok(Plan::output(vec!["There are no changes to clear.".into()]));

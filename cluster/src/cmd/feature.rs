@@ -1,38 +1,249 @@
-//! Per-feature configuration commands (`smtproutes`, `listenerconfig`, `userconfig`, ...) and `passwd`
-//! (DOMAIN 3.8, 3.9, 5.2, 10.3, 14.5).
+//! Per-feature configuration commands — `smtproutes`, `listenerconfig`, `userconfig`, `setgateway`, … one
+//! per feature of the catalogue (rules §3.8, §3.9, §5.2, §10.3, §14.5). Edits are staged until `commit`.
 
-use crate::command::FeatureAction;
-use crate::event::{EventKind, Write};
-use crate::features::{ColumnKind, FeatureId, Shape};
-use crate::model::{resolve, ConfigStore, FeatureValue, Mode, Rev, Row};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommandKind, Completion, Ctx, Family, Help};
+use crate::features::{quote_if_needed as q, ColumnKind, FeatureId, Shape, CATALOGUE, MASK};
+use crate::lexer::{ParseError, Words};
+use crate::mode::Mode;
+use crate::roles::{ModeRule, Permission, Role};
 use crate::session::Pending;
+use crate::store::{inherited, resolve, Definitions};
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
-use super::Ctx;
-
-/// The revision of an item in a store: its definition's, or its tombstone's.
-pub fn current_rev(store: &ConfigStore, mode: &Mode, feature: FeatureId) -> Option<Rev> {
-    store
-        .get(mode, feature)
-        .map(|s| s.rev.clone())
-        .or_else(|| store.tombstone(mode, feature).cloned())
+/// What a feature command does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", content = "cells", rename_all = "snake_case")]
+pub enum FeatureAction {
+    Print,
+    /// Adds a row (table features).
+    New(Vec<String>),
+    /// Replaces the row with the same key (table features).
+    Edit(Vec<String>),
+    /// Removes the row with this key (table features).
+    Delete(String),
+    /// Sets the one row (single-row features, e.g. `setgateway 10.0.0.1`).
+    Set(Vec<String>),
 }
 
-/// Where a mode inherits `feature` from, and the value (DOMAIN 5.4: the real source).
-pub fn inherited(ctx: &Ctx, store: &ConfigStore, mode: &Mode, feature: FeatureId) -> (Mode, FeatureValue) {
-    crate::view::inherited(ctx.fleet, store, mode, feature)
+/// `<feature> [print | new ... | edit ... | delete <key>]`, or `<feature> <value>` for a single-row one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureCmd {
+    pub feature: FeatureId,
+    pub action: FeatureAction,
 }
 
-/// The value in effect at a mode: its own definition, else what it inherits.
-pub fn value_at(ctx: &Ctx, store: &ConfigStore, mode: &Mode, feature: FeatureId) -> FeatureValue {
-    match mode {
-        Mode::Machine(h) => {
-            let r = resolve(store, h, ctx.fleet.group_of(h), feature);
-            r.setting
-                .map(|s| s.value.clone())
-                .unwrap_or_else(|| feature.schema().default_value())
+fn port_number(s: &str) -> Result<String, String> {
+    match s.parse::<u32>() {
+        Ok(1..=65535) => Ok(s.to_string()),
+        _ => Err("a port is a number from 1 to 65535".into()),
+    }
+}
+
+/// `interfaceconfig new|edit <name> <ip> [ssh[=<port>]] [ccs[=<port>]]` (rules §14.5).
+fn interface_row(w: &mut Words) -> Result<Vec<String>, ParseError> {
+    let name = w.word("an interface name")?;
+    let ip = w.word("an IP address")?;
+    let mut ssh = "0".to_string();
+    let mut ccs = "0".to_string();
+    while let Some(t) = w.peek() {
+        let lower = t.text.to_ascii_lowercase();
+        let (key, value) = match lower.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (lower.clone(), None),
+        };
+        let column = t.column;
+        let slot = match key.as_str() {
+            "ssh" => &mut ssh,
+            "ccs" => &mut ccs,
+            _ => return Err(w.err("ssh[=<port>] or ccs[=<port>]")),
+        };
+        *slot = match value {
+            None if key == "ssh" => "22".into(),
+            None => "2222".into(),
+            Some(v) => port_number(&v).map_err(|reason| ParseError {
+                column,
+                expected: format!("{key}=<port>"),
+                found: format!("\"{}\" ({reason})", t.text),
+            })?,
+        };
+        w.advance();
+    }
+    Ok(vec![name, ip, ssh, ccs])
+}
+
+/// The `interfaceconfig` row in its one-line form.
+fn interface_cells(row: &[String]) -> String {
+    let mut out = format!(
+        "{} {}",
+        q(row.first().map(String::as_str).unwrap_or("")),
+        q(row.get(1).map(String::as_str).unwrap_or(""))
+    );
+    match row.get(2).map(String::as_str) {
+        None | Some("0") => {}
+        Some("22") => out.push_str(" ssh"),
+        Some(p) => out.push_str(&format!(" ssh={p}")),
+    }
+    match row.get(3).map(String::as_str) {
+        None | Some("0") => {}
+        Some("2222") => out.push_str(" ccs"),
+        Some(p) => out.push_str(&format!(" ccs={p}")),
+    }
+    out
+}
+
+fn cells(cells: &[String]) -> String {
+    cells.iter().map(|c| q(c)).collect::<Vec<_>>().join(" ")
+}
+
+impl Family for FeatureCmd {
+    fn owns(word: &str) -> bool {
+        FeatureId::from_command(word).is_some()
+    }
+
+    fn words() -> Vec<&'static str> {
+        CATALOGUE.iter().map(|s| s.command).collect()
+    }
+
+    fn parse(word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        let feature = FeatureId::from_command(word).ok_or_else(|| w.err("a feature command"))?;
+        let schema = feature.schema();
+        let action = if schema.shape == Shape::Single {
+            if w.is_empty() || w.keyword(&["print"]).is_some() {
+                FeatureAction::Print
+            } else {
+                FeatureAction::Set(w.rest())
+            }
+        } else {
+            let actions: &[&str] = if feature == FeatureId::Users {
+                &["print", "list", "new", "edit", "delete"]
+            } else {
+                &["print", "new", "edit", "delete"]
+            };
+            if w.is_empty() {
+                FeatureAction::Print
+            } else {
+                match w.expect_keyword(actions)?.as_str() {
+                    "print" | "list" => FeatureAction::Print,
+                    "new" if feature == FeatureId::IpInterfaces => FeatureAction::New(interface_row(w)?),
+                    "edit" if feature == FeatureId::IpInterfaces => FeatureAction::Edit(interface_row(w)?),
+                    verb @ ("new" | "edit") => {
+                        let cells = w.rest();
+                        if cells.is_empty() {
+                            return Err(w.err(format!("the row: {}", schema.row_syntax())));
+                        }
+                        if verb == "new" {
+                            FeatureAction::New(cells)
+                        } else {
+                            FeatureAction::Edit(cells)
+                        }
+                    }
+                    _ => {
+                        FeatureAction::Delete(w.word(&format!("the <{}> to delete", schema.columns[0].name))?)
+                    }
+                }
+            }
+        };
+        w.done()?;
+        Ok(FeatureCmd { feature, action })
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cmd = self.feature.command();
+        let is_interface = self.feature == FeatureId::IpInterfaces;
+        match &self.action {
+            FeatureAction::Print => write!(f, "{cmd} print"),
+            FeatureAction::New(c) if is_interface => write!(f, "{cmd} new {}", interface_cells(c)),
+            FeatureAction::Edit(c) if is_interface => write!(f, "{cmd} edit {}", interface_cells(c)),
+            FeatureAction::New(c) => write!(f, "{cmd} new {}", cells(c)),
+            FeatureAction::Edit(c) => write!(f, "{cmd} edit {}", cells(c)),
+            FeatureAction::Delete(k) => write!(f, "{cmd} delete {}", q(k)),
+            // A first cell that reads as the `print` keyword is quoted so it stays a value.
+            FeatureAction::Set(c) if c.first().is_some_and(|x| x.eq_ignore_ascii_case("print")) => {
+                write!(f, "{cmd} \"{}\"", c[0])?;
+                for x in &c[1..] {
+                    write!(f, " {}", q(x))?;
+                }
+                Ok(())
+            }
+            FeatureAction::Set(c) => write!(f, "{cmd} {}", cells(c)),
         }
-        _ => crate::view::value_at(ctx.fleet, store, mode, feature),
+    }
+
+    fn word(&self) -> &'static str {
+        self.feature.command()
+    }
+
+    fn kind(&self) -> CommandKind {
+        match self.action {
+            FeatureAction::Print => CommandKind::Read,
+            _ => CommandKind::Stage,
+        }
+    }
+
+    fn permission(&self) -> Permission {
+        match (self.feature, &self.action) {
+            (_, FeatureAction::Print) => Permission::Read,
+            (FeatureId::Users, _) => Permission::Admin,
+            _ => Permission::Stage,
+        }
+    }
+
+    fn mode_rule(&self, _role: Role) -> ModeRule {
+        crate::roles::mode_rule(self.feature.command())
+    }
+
+    fn redacted(&self) -> Self {
+        let mut c = self.clone();
+        if let FeatureAction::New(cells) | FeatureAction::Edit(cells) | FeatureAction::Set(cells) =
+            &mut c.action
+        {
+            for (i, column) in self.feature.schema().columns.iter().enumerate() {
+                if column.kind == ColumnKind::Secret {
+                    if let Some(cell) = cells.get_mut(i) {
+                        *cell = MASK.into();
+                    }
+                }
+            }
+        }
+        c
+    }
+
+    fn check(&self, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+        check(ctx, self.feature, &self.action, asker)
+    }
+
+    fn help(word: &str) -> Option<Help> {
+        let s = FeatureId::from_command(word)?.schema();
+        let mut usage = vec![format!("Levels: {}. GUI: {}.", s.levels.describe(), s.gui_page)];
+        match s.shape {
+            Shape::Table => {
+                usage.push(format!("{word} [print]"));
+                usage.push(format!("{word} new {}", s.row_syntax()));
+                usage.push(format!("{word} edit {}", s.row_syntax()));
+                usage.push(format!("{word} delete <{}>", s.columns[0].name));
+            }
+            Shape::Single => {
+                usage.push(format!("{word} [print]"));
+                usage.push(format!("{word} {}", s.row_syntax()));
+            }
+        }
+        Some(Help {
+            synopsis: s.synopsis,
+            usage,
+        })
+    }
+
+    fn complete(word: &str, done: &[&str], _c: &Completion) -> Vec<String> {
+        let table = FeatureId::from_command(word).is_some_and(|f| f.schema().shape == Shape::Table);
+        if done.is_empty() && table {
+            vec!["print".into(), "new".into(), "edit".into(), "delete".into()]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -42,58 +253,39 @@ fn print(ctx: &Ctx, feature: FeatureId, mode: &Mode) -> Vec<String> {
     let value = if ctx.cluster().is_none() {
         out.push("Defined at standalone".to_string());
         ctx.view
-            .get(mode, feature)
-            .map(|s| s.value.clone())
+            .defined(mode, feature)
+            .cloned()
             .unwrap_or_else(|| schema.default_value())
     } else {
-        if ctx.view.get(mode, feature).is_some() {
+        let group = match mode {
+            Mode::Machine(h) => ctx.fleet.group_of(h),
+            _ => None,
+        };
+        let resolved = resolve(&ctx.view, mode, group, feature);
+        if ctx.view.defined(mode, feature).is_some() {
             out.push(format!("Defined at {mode}"));
         } else {
-            let source = match mode {
-                Mode::Machine(h) => resolve(&ctx.view, h, ctx.fleet.group_of(h), feature).mode,
-                _ => inherited(ctx, &ctx.view, mode, feature).0,
-            };
-            out.push(format!("Inherited from {source}"));
+            out.push(format!("Inherited from {}", resolved.source));
         }
-        value_at(ctx, &ctx.view, mode, feature)
+        resolved.value_or_default(feature)
     };
     if value.rows.is_empty() {
         out.push("(no entries)".to_string());
     }
     for row in &value.rows {
-        out.push(render(feature, row));
+        out.push(schema.render_row(row));
     }
     out
 }
 
-/// A row as `print` shows it (DOMAIN 10.3).
-pub fn render(feature: FeatureId, row: &Row) -> String {
-    if feature == FeatureId::IpInterfaces {
-        let mut s = format!("{} {}", row.cell(0), row.cell(1));
-        if row.cell(2) != "0" {
-            s.push_str(&format!(" ssh={}", row.cell(2)));
-        }
-        if row.cell(3) != "0" && !row.cell(3).is_empty() {
-            s.push_str(&format!(" ccs={}", row.cell(3)));
-        }
-        return s;
-    }
-    feature.schema().render_row(row)
-}
-
-pub(super) fn check(
-    ctx: &Ctx,
-    feature: FeatureId,
-    action: &FeatureAction,
-    asker: &mut Asker,
-) -> Result<Plan, Stop> {
+fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Asker) -> Result<Plan, Stop> {
     let schema = feature.schema();
     let mode = ctx.edit_mode();
     if ctx.cluster().is_some() {
         if !schema.levels.allows(mode.level()) {
             return Err(Rejection::LevelNotAllowed {
                 feature,
-                level: mode.level().to_string(),
+                level: mode.level(),
                 levels: schema.levels.describe(),
             }
             .into());
@@ -120,25 +312,22 @@ pub(super) fn check(
     };
     if let (FeatureAction::Set(_), Some(row)) = (action, &row) {
         if schema.shape != Shape::Single {
-            return Err(Rejection::Other(format!(
-                "{feature} takes new, edit or delete; see help {feature}."
-            ))
-            .into());
+            return Err(Rejection::TableFeature { feature }.into());
         }
         if feature == FeatureId::Hostname {
             let host = match &mode {
                 Mode::Machine(h) => h.clone(),
                 _ => ctx.host().clone(),
             };
-            if row.cell(0) != host.as_str() {
+            if row.key() != host.as_str() {
                 return Err(Rejection::HostnameChange { host }.into());
             }
         }
     } else if schema.shape == Shape::Single {
-        return Err(Rejection::Other(format!(
-            "{feature} holds one value: set it with \"{feature} {}\".",
-            schema.row_syntax()
-        ))
+        return Err(Rejection::SingleValueFeature {
+            feature,
+            syntax: schema.row_syntax(),
+        }
         .into());
     }
     if let FeatureAction::Delete(key) = action {
@@ -146,11 +335,15 @@ pub(super) fn check(
             return Err(Rejection::AdminIsPermanent.into());
         }
     }
-    let defined = ctx.view.get(&mode, feature).map(|s| s.value.clone());
-    let start = match defined {
-        Some(v) => v,
+    let mut value = match ctx.view.defined(&mode, feature) {
+        Some(v) => v.clone(),
         None => {
-            let (source, inherited_value) = inherited(ctx, &ctx.view, &mode, feature);
+            let group = match &mode {
+                Mode::Machine(h) => ctx.fleet.group_of(h),
+                _ => None,
+            };
+            let from = inherited(&ctx.view, &mode, group, feature);
+            let source = &from.source;
             let question = format!(
                 "{feature} is not defined at {mode}; it inherits from {source}.\n\
                  1. Start with the default settings\n\
@@ -158,11 +351,10 @@ pub(super) fn check(
             );
             match asker.choose(question, 2, 2)? {
                 1 => schema.default_value(),
-                _ => inherited_value,
+                _ => from.value_or_default(feature),
             }
         }
     };
-    let mut value = start;
     let summary = match (action, row) {
         (FeatureAction::New(_), Some(row)) => {
             if value.row(row.key()).is_some() {
@@ -173,7 +365,7 @@ pub(super) fn check(
                 }
                 .into());
             }
-            let s = format!("added {}", render(feature, &row));
+            let s = format!("added {}", schema.render_row(&row));
             value.rows.push(row);
             s
         }
@@ -186,7 +378,7 @@ pub(super) fn check(
                 }
                 .into());
             };
-            let s = format!("changed {}", render(feature, &row));
+            let s = format!("changed {}", schema.render_row(&row));
             *slot = row;
             s
         }
@@ -204,44 +396,19 @@ pub(super) fn check(
             format!("deleted {key}")
         }
         (FeatureAction::Set(_), Some(row)) => {
-            let s = format!("set to {}", render(feature, &row));
+            let s = format!("set to {}", schema.render_row(&row));
             value.rows = vec![row];
             s
         }
         _ => String::new(),
     };
-    let base = super::commit::base_for(ctx, &mode, feature);
-    let mut after = ctx.view.clone().into_owned();
-    if let Some(s) = after.get(&mode, feature).cloned() {
-        after.set(
-            mode.clone(),
-            feature,
-            crate::model::Setting {
-                value: value.clone(),
-                rev: s.rev,
-            },
-        );
-    } else {
-        after.set(
-            mode.clone(),
-            feature,
-            crate::model::Setting {
-                value: value.clone(),
-                rev: Rev {
-                    at: ctx.now,
-                    user: ctx.user().clone(),
-                    origin: ctx.host().clone(),
-                    seq: u64::MAX,
-                },
-            },
-        );
-    }
+    let after = ctx.view.with(mode.clone(), feature, Some(value.clone()));
     let reach = super::reach(ctx, &ctx.view, &after, &[feature]);
     let item = Pending::Edit {
         mode: mode.clone(),
         feature,
         value: Some(value),
-        base,
+        base: ctx.base_for(&mode, feature),
     };
     let where_ = if ctx.cluster().is_some() {
         mode.to_string()
@@ -249,59 +416,11 @@ pub(super) fn check(
         "standalone".to_string()
     };
     Ok(Plan {
-        events: vec![ctx.event(EventKind::Staged {
-            session: ctx.session.id,
-            item,
-        })],
+        events: ctx.stage(vec![item]),
         output: vec![format!(
             "Staged: {feature} at {where_}: {summary}. Run commit to apply it."
         )],
         warnings: Vec::new(),
         reach,
-    })
-}
-
-/// `passwd <new>`: the user's own password, at once, at cluster level (or the standalone's own users).
-pub(super) fn passwd(ctx: &Ctx, password: &str) -> Result<Plan, Stop> {
-    crate::features::validate_cell(ColumnKind::Secret, password).map_err(|reason| {
-        Rejection::InvalidRow(format!("passwd: the new password is not valid: {reason}"))
-    })?;
-    let mode = if ctx.cluster().is_some() {
-        Mode::Cluster
-    } else {
-        ctx.login.own_mode()
-    };
-    let mut users = ctx
-        .login
-        .config
-        .get(&mode, FeatureId::Users)
-        .map(|s| s.value.clone())
-        .ok_or_else(|| Rejection::UserGone {
-            user: ctx.user().clone(),
-            host: ctx.host().clone(),
-        })?;
-    let Some(row) = users.rows.iter_mut().find(|r| r.key() == ctx.user().as_str()) else {
-        return Err(Rejection::UserGone {
-            user: ctx.user().clone(),
-            host: ctx.host().clone(),
-        }
-        .into());
-    };
-    row.0[2] = password.to_string();
-    Ok(Plan {
-        events: vec![ctx.event(EventKind::Committed {
-            session: None,
-            host: ctx.host().clone(),
-            user: ctx.user().clone(),
-            writes: vec![Write {
-                mode,
-                feature: FeatureId::Users,
-                value: Some(users),
-            }],
-            structure: Vec::new(),
-            comment: Some("passwd".into()),
-        })],
-        output: vec![format!("Password changed for {}.", ctx.user())],
-        ..Plan::default()
     })
 }

@@ -1,164 +1,153 @@
-//! `saveconfig`, `showconfig`, `loadconfig` (DOMAIN 3.12, 12.1, 14.5). Files live in the login host's own
-//! local store and are never replicated.
-//!
-//! File format (text, one item a line):
-//!
-//! ```text
-//! # Clusterdeck configuration
-//! asyncos 9.1.2
-//! host newyork.example.com
-//! passwords unmasked
-//! cluster Americas            (or: standalone)
-//! [cluster]
-//! = smtproutes                (the feature is defined here)
-//! + example.com mail.example.com
-//! [group:West]
-//! ...
-//! ```
+//! `saveconfig`, `showconfig`, `loadconfig` (rules §3.12, §12.1, §14.5). Files live in the login host's own
+//! local store and are never replicated; their format is [`crate::config_file`].
 
-use crate::cli::tokenize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommandKind, Ctx, Family, Help};
+use crate::config_file::{parse, render, ConfigFile};
 use crate::event::EventKind;
-use crate::features::{quote_if_needed, ColumnKind, FeatureId};
-use crate::model::{ConfigStore, FeatureValue, Mode, Row};
-use crate::names::Version;
+use crate::features::{FeatureId, FeatureValue};
+use crate::lexer::{ParseError, Words};
+use crate::mode::Mode;
+use crate::names::{FileName, Hostname};
+use crate::roles::Permission;
 use crate::session::Pending;
-use crate::verdict::{Plan, Rejection, Stop};
+use crate::store::Definitions;
+use crate::verdict::{Asker, Plan, Rejection, Stop};
 
-use super::Ctx;
-
-const MASK: &str = "********";
-
-/// A parsed configuration file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigFile {
-    pub version: Version,
-    pub masked: bool,
-    /// `None` for a standalone machine's file.
-    pub cluster: Option<String>,
-    pub sections: Vec<(Mode, Vec<(FeatureId, FeatureValue)>)>,
+/// `saveconfig`, `showconfig`, `loadconfig` (login host only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FilesCmd {
+    /// `saveconfig [<name>] [masked]`: passwords are saved unmasked unless `masked` (rules §14.5).
+    Save {
+        name: Option<FileName>,
+        masked: bool,
+    },
+    Show,
+    /// `loadconfig <name>`: staged until commit.
+    Load {
+        name: FileName,
+    },
 }
 
-/// Renders the hierarchy the login host holds.
-pub fn render(ctx: &Ctx, masked: bool) -> String {
-    let store: &ConfigStore = &ctx.login.config;
-    let mut out = vec![
-        "# Clusterdeck configuration".to_string(),
-        format!("asyncos {}", ctx.login.version),
-        format!("host {}", ctx.login.hostname),
-        format!("passwords {}", if masked { "masked" } else { "unmasked" }),
-    ];
-    let modes: Vec<Mode> = match ctx.cluster() {
-        Some(c) => {
-            out.push(format!("cluster {}", c.name));
-            let mut m = vec![Mode::Cluster];
-            m.extend(c.groups.iter().map(|g| Mode::Group(g.clone())));
-            m.extend(ctx.members().iter().map(|x| x.own_mode()));
-            m
-        }
-        None => {
-            out.push("standalone".to_string());
-            vec![ctx.login.own_mode()]
-        }
-    };
-    for mode in modes {
-        let Some(settings) = store.modes.get(&mode) else {
-            continue;
-        };
-        out.push(format!("[{mode}]"));
-        for (feature, setting) in settings {
-            out.push(format!("= {}", feature.command()));
-            let schema = feature.schema();
-            for row in &setting.value.rows {
-                let cells: Vec<String> = schema
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        if masked && c.kind == ColumnKind::Secret {
-                            MASK.to_string()
-                        } else {
-                            quote_if_needed(row.cell(i))
-                        }
-                    })
-                    .collect();
-                out.push(format!("+ {}", cells.join(" ")));
-            }
-        }
+fn file_name(w: &mut Words) -> Result<FileName, ParseError> {
+    let column = w.column();
+    let t = w.next("a file name")?;
+    if !t.quoted && t.text.eq_ignore_ascii_case("masked") {
+        return Err(ParseError {
+            column,
+            expected: "a file name".into(),
+            found: "\"masked\" (\"masked\" is a keyword, not a file name)".into(),
+        });
     }
-    out.join("\n") + "\n"
-}
-
-/// Parses a configuration file; the error says which line is wrong.
-pub fn parse(text: &str) -> Result<ConfigFile, String> {
-    let mut version = None;
-    let mut masked = None;
-    let mut cluster: Option<Option<String>> = None;
-    let mut sections: Vec<(Mode, Vec<(FeatureId, FeatureValue)>)> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(mode) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            let mode = Mode::parse(mode).map_err(|e| format!("line {n}: {e}"))?;
-            sections.push((mode, Vec::new()));
-            continue;
-        }
-        if let Some(cmd) = line.strip_prefix("= ") {
-            let feature = FeatureId::from_command(cmd.trim())
-                .ok_or_else(|| format!("line {n}: unknown feature \"{cmd}\""))?;
-            let section = sections
-                .last_mut()
-                .ok_or_else(|| format!("line {n}: a feature outside a [mode] section"))?;
-            section.1.push((feature, FeatureValue::default()));
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("+ ") {
-            let section = sections
-                .last_mut()
-                .ok_or_else(|| format!("line {n}: a row outside a [mode] section"))?;
-            let (feature, value) = section
-                .1
-                .last_mut()
-                .ok_or_else(|| format!("line {n}: a row before any \"= <feature>\""))?;
-            let cells: Vec<String> = tokenize(rest)
-                .map_err(|e| format!("line {n}: {e}"))?
-                .into_iter()
-                .map(|t| t.text)
-                .collect();
-            let row = if cells.iter().any(|c| c == MASK) && *feature == FeatureId::Users {
-                Row(cells)
-            } else {
-                feature
-                    .schema()
-                    .parse_row(&cells)
-                    .map_err(|e| format!("line {n}: {e}"))?
-            };
-            value.rows.push(row);
-            continue;
-        }
-        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-        match key {
-            "asyncos" => version = Some(Version::parse(value.trim()).map_err(|e| format!("line {n}: {e}"))?),
-            "host" => {}
-            "passwords" => masked = Some(value.trim() == "masked"),
-            "cluster" => cluster = Some(Some(value.trim().to_string())),
-            "standalone" => cluster = Some(None),
-            _ => {
-                return Err(format!(
-                    "line {n}: unexpected \"{}\"",
-                    line.chars().take(40).collect::<String>()
-                ))
-            }
-        }
-    }
-    Ok(ConfigFile {
-        version: version.ok_or("no \"asyncos <version>\" line")?,
-        masked: masked.ok_or("no \"passwords\" line")?,
-        cluster: cluster.ok_or("no \"cluster <name>\" or \"standalone\" line")?,
-        sections,
+    FileName::parse(&t.text).map_err(|e| ParseError {
+        column,
+        expected: "a file name".into(),
+        found: format!(
+            "\"{}\" ({})",
+            t.text.chars().take(40).collect::<String>(),
+            e.reason
+        ),
     })
+}
+
+impl Family for FilesCmd {
+    fn owns(word: &str) -> bool {
+        matches!(word, "saveconfig" | "showconfig" | "loadconfig")
+    }
+
+    fn words() -> Vec<&'static str> {
+        vec!["saveconfig", "showconfig", "loadconfig"]
+    }
+
+    fn parse(word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        let cmd = match word {
+            "saveconfig" => {
+                let mut name = None;
+                let mut masked = false;
+                while let Some(t) = w.peek() {
+                    if !t.quoted && t.text.eq_ignore_ascii_case("masked") {
+                        masked = true;
+                        w.advance();
+                    } else if name.is_none() && !masked {
+                        name = Some(file_name(w)?);
+                    } else {
+                        return Err(w.err("masked or the end of the line"));
+                    }
+                }
+                FilesCmd::Save { name, masked }
+            }
+            "showconfig" => FilesCmd::Show,
+            _ => FilesCmd::Load { name: file_name(w)? },
+        };
+        w.done()?;
+        Ok(cmd)
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FilesCmd::Save { name, masked } => {
+                f.write_str("saveconfig")?;
+                if let Some(n) = name {
+                    write!(f, " {n}")?;
+                }
+                if *masked {
+                    f.write_str(" masked")?;
+                }
+                Ok(())
+            }
+            FilesCmd::Show => f.write_str("showconfig"),
+            FilesCmd::Load { name } => write!(f, "loadconfig {name}"),
+        }
+    }
+
+    fn word(&self) -> &'static str {
+        match self {
+            FilesCmd::Save { .. } => "saveconfig",
+            FilesCmd::Show => "showconfig",
+            FilesCmd::Load { .. } => "loadconfig",
+        }
+    }
+
+    fn kind(&self) -> CommandKind {
+        match self {
+            FilesCmd::Save { .. } => CommandKind::Immediate,
+            FilesCmd::Show => CommandKind::Read,
+            FilesCmd::Load { .. } => CommandKind::Stage,
+        }
+    }
+
+    fn permission(&self) -> Permission {
+        match self {
+            FilesCmd::Save { .. } | FilesCmd::Show => Permission::Upgrade,
+            FilesCmd::Load { .. } => Permission::Admin,
+        }
+    }
+
+    fn check(&self, ctx: &Ctx, _asker: &mut Asker) -> Result<Plan, Stop> {
+        match self {
+            FilesCmd::Save { name, masked } => saveconfig(ctx, name.as_ref(), *masked),
+            FilesCmd::Show => showconfig(ctx),
+            FilesCmd::Load { name } => loadconfig(ctx, name),
+        }
+    }
+
+    fn help(word: &str) -> Option<Help> {
+        Some(match word {
+            "saveconfig" => Help::new(
+                "Save the configuration to a file on the login host.",
+                "saveconfig [<name>] [masked]",
+            ),
+            "showconfig" => Help::new("Show the configuration as a file would hold it.", "showconfig"),
+            _ => Help::new(
+                "Load a configuration file saved on the login host (staged).",
+                "loadconfig <name>",
+            ),
+        })
+    }
 }
 
 fn default_name(ctx: &Ctx) -> String {
@@ -171,13 +160,12 @@ fn default_name(ctx: &Ctx) -> String {
     format!("config-{}-{stamp}.txt", ctx.login.hostname)
 }
 
-pub(super) fn saveconfig(ctx: &Ctx, name: Option<&str>, masked: bool) -> Result<Plan, Stop> {
+fn saveconfig(ctx: &Ctx, name: Option<&FileName>, masked: bool) -> Result<Plan, Stop> {
     let name = match name {
-        Some(n) => crate::cli::file_name(n)
-            .map_err(|reason| Rejection::Other(format!("Invalid file name \"{n}\": {reason}.")))?,
+        Some(n) => n.to_string(),
         None => default_name(ctx),
     };
-    let text = render(ctx, masked);
+    let text = render(ctx.fleet, ctx.login, masked);
     let mut output = vec![format!("Configuration saved as {name} on {}.", ctx.host())];
     if !masked {
         output.push("Passwords are saved unmasked; the file can be loaded back.".into());
@@ -193,13 +181,17 @@ pub(super) fn saveconfig(ctx: &Ctx, name: Option<&str>, masked: bool) -> Result<
     })
 }
 
-pub(super) fn showconfig(ctx: &Ctx) -> Result<Plan, Stop> {
+fn showconfig(ctx: &Ctx) -> Result<Plan, Stop> {
     Ok(Plan::output(
-        render(ctx, true).lines().map(str::to_string).collect(),
+        render(ctx.fleet, ctx.login, true)
+            .lines()
+            .map(str::to_string)
+            .collect(),
     ))
 }
 
-pub(super) fn loadconfig(ctx: &Ctx, name: &str) -> Result<Plan, Stop> {
+fn loadconfig(ctx: &Ctx, name: &FileName) -> Result<Plan, Stop> {
+    let name = name.as_str();
     let text = ctx
         .login
         .local
@@ -233,7 +225,7 @@ pub(super) fn loadconfig(ctx: &Ctx, name: &str) -> Result<Plan, Stop> {
     };
     let mut items: Vec<Pending> = Vec::new();
     let mut edit = |mode: &Mode, feature: FeatureId, value: Option<FeatureValue>| {
-        let base = super::commit::base_for(ctx, mode, feature);
+        let base = ctx.base_for(mode, feature);
         items.push(Pending::Edit {
             mode: mode.clone(),
             feature,
@@ -241,7 +233,7 @@ pub(super) fn loadconfig(ctx: &Ctx, name: &str) -> Result<Plan, Stop> {
             base,
         });
     };
-    let machine_section = |file: &ConfigFile, host: &crate::names::Hostname| {
+    let machine_section = |file: &ConfigFile, host: &Hostname| {
         let own = Mode::Machine(host.clone());
         match &file.cluster {
             None => file.sections.first().map(|(_, s)| s.clone()),
@@ -311,7 +303,7 @@ pub(super) fn loadconfig(ctx: &Ctx, name: &str) -> Result<Plan, Stop> {
                     .flat_map(|(_, s)| s.iter().map(|(f, _)| *f))
                     .collect();
                 for f in FeatureId::ALL {
-                    if ctx.view.get(&gm, f).is_some() && !in_file.contains(&f) {
+                    if ctx.view.defined(&gm, f).is_some() && !in_file.contains(&f) {
                         edit(&gm, f, None);
                     }
                 }

@@ -1,34 +1,287 @@
-//! `check`: decides what a command does, in the browser and on the server alike. One file per command
-//! family; this module holds the context every check reads and the order of checks (DOMAIN 14.1):
+//! Commands: one family per file, and each file owns everything about its family — the typed command,
+//! its parsing from CLI words, its one-line rendering, its permission and mode rule, its help text, its
+//! completion and its check. This module holds only what the families share: the [`Family`] trait, the
+//! [`Command`] that dispatches to them, the context a check reads ([`Ctx`]), and [`check`], which fixes
+//! the order of checks (rules §14.1, §14.7.1):
 //!
 //! 1. the session, its user and role, and whether the login host is upgrading;
-//! 2. the mode rule (DOMAIN 4): which mode the command needs and whether a switch must be offered;
-//! 3. the role (DOMAIN 14.4), then every rejection of the command itself, *before any question*;
-//! 4. the questions, in order: the mode switch first, then the command's own.
+//! 2. the mode rule (rules §4): which mode the command needs, and whether a switch must be offered;
+//! 3. the role, then every refusal of the command itself — all before any question;
+//! 4. the questions: the mode switch first (the [`Asker`] asks it just before the command's own first
+//!    question, or once the command has its plan), then the command's own.
+//!
+//! Adding a command to a family touches that family's file only; adding a family adds a file and one
+//! line to [`families!`].
 
 mod clustercheck;
 mod clusterconfig;
+mod clustermode;
 mod clusterset;
+mod clustershow;
 mod commit;
 mod feature;
 mod files;
-mod reads;
+mod help;
+mod passwd;
 mod runtime;
+mod status;
 mod upgrade;
 
-pub use clustercheck::{inconsistencies, Inconsistency};
-pub use feature::render as render_row;
-pub use runtime::{listener_states, traffic, Listener, ListenerState, Traffic};
-pub use upgrade::{due_events, upgrade_progress, UpgradePhase, UpgradeProgress, INSTALL_SECS, REBOOT_SECS};
+use std::fmt;
 
-use crate::command::Command;
+use serde::{Deserialize, Serialize};
+
+pub use clustercheck::{inconsistencies, ClusterCheckCmd, Inconsistency};
+pub use clusterconfig::{connstatus_lines, list_lines, ClusterConfigCmd, SOFT_MEMBER_LIMIT};
+pub use clustermode::ClusterModeCmd;
+pub use clusterset::{ClusterSetCmd, FeatureSel};
+pub use clustershow::ClusterShowCmd;
+pub use commit::CommitCmd;
+pub use feature::{FeatureAction, FeatureCmd};
+pub use files::FilesCmd;
+pub use help::HelpCmd;
+pub use passwd::PasswdCmd;
+pub use runtime::RuntimeCmd;
+pub use status::StatusCmd;
+pub use upgrade::{
+    due_events, offered_versions, upgrade_progress, UpgradeCmd, UpgradePhase, UpgradeProgress, INSTALL_SECS,
+    REBOOT_SECS,
+};
+
 use crate::event::{Event, EventKind};
 use crate::features::FeatureId;
-use crate::model::{Cluster, ConfigStore, Connection, Fleet, Machine, Mode, SessionId};
-use crate::names::{Hostname, Timestamp, UserName};
-use crate::roles::{ModeRule, Role};
-use crate::session::{session_view, Session};
-use crate::verdict::{Asker, Plan, Rejection, Stop, Verdict};
+use crate::fleet::{Cluster, Connection, Fleet, Machine};
+use crate::lexer::{ParseError, Words};
+use crate::mode::Mode;
+use crate::names::{GroupName, Hostname, Timestamp, UserName};
+use crate::roles::{ModeRule, Permission, Role};
+use crate::session::{Pending, Session, SessionId};
+use crate::store::{effective, Definitions, Overlay};
+use crate::structure::StructureOp;
+use crate::verdict::{yes_no_prompt, Asker, Plan, Rejection, Stop, Verdict};
+
+/// Whether a command reads, stages (never stale, rules §14.3.1) or acts at once (stale → 409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandKind {
+    Read,
+    Stage,
+    Immediate,
+}
+
+/// A command's help: a one-line synopsis and the usage lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Help {
+    pub synopsis: &'static str,
+    pub usage: Vec<String>,
+}
+
+impl Help {
+    fn new(synopsis: &'static str, usage: &str) -> Help {
+        Help {
+            synopsis,
+            usage: usage.lines().map(|l| l.trim_start().to_string()).collect(),
+        }
+    }
+}
+
+/// What completion offers for the words after a command word: the fleet as the login host sees it.
+pub struct Completion<'a> {
+    pub fleet: &'a Fleet,
+    pub login_host: &'a Hostname,
+}
+
+impl Completion<'_> {
+    /// Every machine of the fleet (a standalone machine may join through any of them).
+    pub fn hosts(&self) -> Vec<String> {
+        self.fleet.machines.keys().map(|h| h.to_string()).collect()
+    }
+
+    /// The members of the login host's cluster.
+    pub fn members(&self) -> Vec<String> {
+        self.fleet
+            .modes_of(self.login_host)
+            .into_iter()
+            .filter_map(|m| match m {
+                Mode::Machine(h) => Some(h.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The groups of the login host's cluster.
+    pub fn groups(&self) -> Vec<String> {
+        self.fleet
+            .cluster_of(self.login_host)
+            .map(|c| c.groups.iter().map(|g| g.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The modes of the login host's cluster, in CLI notation.
+    pub fn modes(&self) -> Vec<String> {
+        self.fleet
+            .modes_of(self.login_host)
+            .iter()
+            .map(|m| m.to_string())
+            .collect()
+    }
+
+    pub fn features(&self) -> Vec<String> {
+        crate::features::CATALOGUE
+            .iter()
+            .map(|s| s.command.to_string())
+            .collect()
+    }
+}
+
+/// What every command family provides; [`Command`] dispatches each call to the family's file.
+pub trait Family: Sized + Clone {
+    /// Whether a line whose first word is `word` (lower case) belongs to this family.
+    fn owns(word: &str) -> bool;
+    /// The command words the family owns, for `help` and completion.
+    fn words() -> Vec<&'static str>;
+    /// Parses the words after `word`.
+    fn parse(word: &str, w: &mut Words) -> Result<Self, ParseError>;
+    /// The one-line form the parser reads back (`parse(render(c)) == c`).
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+    /// The command word (`clusterconfig`, `smtproutes`, ...).
+    fn word(&self) -> &'static str;
+    fn kind(&self) -> CommandKind;
+    /// The permission family (rules §14.4).
+    fn permission(&self) -> Permission;
+    /// Where the command may run for `role` (rules §4.1 tables, §14.1.1 exceptions).
+    fn mode_rule(&self, _role: Role) -> ModeRule {
+        crate::roles::mode_rule(self.word())
+    }
+    /// Whether the command may run on a login host that is installing an upgrade or rebooting.
+    fn allowed_while_upgrading(&self) -> bool {
+        false
+    }
+    /// The same command with every password masked, for audit logs.
+    fn redacted(&self) -> Self {
+        self.clone()
+    }
+    /// The command's refusals, questions and plan.
+    fn check(&self, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>;
+    /// Help for one of the family's words.
+    fn help(word: &str) -> Option<Help>;
+    /// Completion candidates for the next word, given the words typed after the command word.
+    fn complete(_word: &str, _done: &[&str], _c: &Completion) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Declares the command families: the [`Command`] enum and its dispatch.
+macro_rules! families {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        /// A typed command: one variant per family; everything about a command lives in its family's
+        /// file under `cmd/`.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "command", rename_all = "snake_case")]
+        pub enum Command {
+            $($variant($ty)),*
+        }
+
+        impl Command {
+            /// The CLI command word (`clusterconfig`, `smtproutes`, ...).
+            pub fn word(&self) -> &'static str {
+                match self { $(Command::$variant(c) => c.word()),* }
+            }
+
+            /// Read, staged or immediate (rules §14.3.1). `commit` counts as immediate.
+            pub fn kind(&self) -> CommandKind {
+                match self { $(Command::$variant(c) => c.kind()),* }
+            }
+
+            /// The permission family (rules §14.4).
+            pub fn permission(&self) -> Permission {
+                match self { $(Command::$variant(c) => c.permission()),* }
+            }
+
+            /// Where the command may run for `role`.
+            pub fn mode_rule(&self, role: Role) -> ModeRule {
+                match self { $(Command::$variant(c) => c.mode_rule(role)),* }
+            }
+
+            /// Whether the command may run on a login host that is upgrading (`version`, `status`).
+            pub fn allowed_while_upgrading(&self) -> bool {
+                match self { $(Command::$variant(c) => c.allowed_while_upgrading()),* }
+            }
+
+            /// The same command with every password replaced by `********`, for audit logs.
+            pub fn redacted(&self) -> Command {
+                match self { $(Command::$variant(c) => Command::$variant(c.redacted())),* }
+            }
+
+            fn run(&self, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+                match self { $(Command::$variant(c) => c.check(ctx, asker)),* }
+            }
+        }
+
+        impl fmt::Display for Command {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self { $(Command::$variant(c) => c.render(f)),* }
+            }
+        }
+
+        $(impl From<$ty> for Command {
+            fn from(c: $ty) -> Command {
+                Command::$variant(c)
+            }
+        })*
+
+        /// Parses the words after the command word `word`; `None` when no family owns it.
+        pub(crate) fn parse_words(word: &str, w: &mut Words) -> Option<Result<Command, ParseError>> {
+            $(if <$ty as Family>::owns(word) {
+                return Some(<$ty as Family>::parse(word, w).map(Command::$variant));
+            })*
+            None
+        }
+
+        /// Every command word, sorted.
+        pub fn command_words() -> Vec<&'static str> {
+            let mut words = Vec::new();
+            $(words.extend(<$ty as Family>::words());)*
+            words.sort_unstable();
+            words
+        }
+
+        /// The help of a command word.
+        pub fn help_of(word: &str) -> Option<Help> {
+            let word = word.to_ascii_lowercase();
+            $(if <$ty as Family>::owns(&word) {
+                return <$ty as Family>::help(&word);
+            })*
+            None
+        }
+
+        /// Completion candidates for the word after `done` (which starts with the command word).
+        pub(crate) fn complete_words(done: &[&str], c: &Completion) -> Vec<String> {
+            let Some(first) = done.first() else { return command_words().into_iter().map(String::from).collect() };
+            let word = first.to_ascii_lowercase();
+            $(if <$ty as Family>::owns(&word) {
+                return <$ty as Family>::complete(&word, &done[1..], c);
+            })*
+            Vec::new()
+        }
+    };
+}
+
+families! {
+    ClusterConfig(ClusterConfigCmd),
+    ClusterMode(ClusterModeCmd),
+    ClusterShow(ClusterShowCmd),
+    ClusterSet(ClusterSetCmd),
+    ClusterCheck(ClusterCheckCmd),
+    Commit(CommitCmd),
+    Feature(FeatureCmd),
+    Passwd(PasswdCmd),
+    Runtime(RuntimeCmd),
+    Status(StatusCmd),
+    Upgrade(UpgradeCmd),
+    Files(FilesCmd),
+    Help(HelpCmd),
+}
 
 /// Everything a check reads.
 pub struct Ctx<'a> {
@@ -40,7 +293,7 @@ pub struct Ctx<'a> {
     pub mode: Option<Mode>,
     pub now: Timestamp,
     /// The login host's replica with the session's staged edits on top.
-    pub view: std::borrow::Cow<'a, ConfigStore>,
+    pub view: Overlay<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -57,10 +310,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// The cluster, or a refusal naming the command for a standalone login host.
-    pub fn require_cluster(&self, command: &Command) -> Result<&'a Cluster, Rejection> {
+    pub fn require_cluster(&self, word: &str) -> Result<&'a Cluster, Rejection> {
         self.cluster().ok_or_else(|| Rejection::NotInCluster {
             host: self.session.host.clone(),
-            command: command.word().to_string(),
+            command: word.to_string(),
         })
     }
 
@@ -70,7 +323,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The machine a machine-level read or runtime command reports: the machine of the mode, else the
-    /// login host.
+    /// login host (rules §14.1.1).
     pub fn machine_of_mode(&self) -> &Hostname {
         match &self.mode {
             Some(Mode::Machine(h)) => h,
@@ -100,7 +353,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// One `Staged` event per item, for this session.
-    pub fn stage(&self, items: Vec<crate::session::Pending>) -> Vec<Event> {
+    pub fn stage(&self, items: Vec<Pending>) -> Vec<Event> {
         items
             .into_iter()
             .map(|item| {
@@ -112,21 +365,63 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
+    /// A plan that stages one structural change.
+    pub fn stage_structure(&self, op: StructureOp, warnings: Vec<String>) -> Plan {
+        let what = op.describe();
+        Plan {
+            events: self.stage(vec![Pending::Structure(op)]),
+            output: vec![format!("Staged: {what}. Run commit to apply it.")],
+            warnings,
+            ..Plan::default()
+        }
+    }
+
+    /// The revision the session's editing of an item starts from (rules §14.2.3).
+    pub fn base_for(&self, mode: &Mode, feature: FeatureId) -> Option<crate::store::Rev> {
+        self.session.base_for(&self.login.config, mode, feature)
+    }
+
+    /// The groups as the session's staged structural changes leave them.
+    pub fn staged_groups(&self, cluster: &Cluster) -> Vec<GroupName> {
+        self.session.staged_groups(&cluster.groups)
+    }
+
     pub fn user(&self) -> &UserName {
         &self.session.user
     }
 
-    /// The label of a mode in prompts (`Cluster Americas`) or `<host>` for a standalone machine.
+    /// The label of a mode in prompts (`Cluster Americas`), or `standalone`.
     pub fn mode_label(&self, mode: &Mode) -> String {
         match self.cluster() {
             Some(c) => mode.prompt_label(&c.name),
             None => "standalone".to_string(),
         }
     }
+
+    /// A refusal unless `mode` names the cluster, one of its groups or one of its members.
+    pub fn validate_mode(&self, word: &str, mode: &Mode) -> Result<(), Rejection> {
+        let cluster = self.require_cluster(word)?;
+        match mode {
+            Mode::Cluster => Ok(()),
+            Mode::Group(g) if cluster.groups.contains(g) => Ok(()),
+            Mode::Group(g) => Err(Rejection::UnknownGroup {
+                group: g.clone(),
+                cluster: cluster.name.clone(),
+            }),
+            Mode::Machine(h) => match self.fleet.machine(h) {
+                None => Err(Rejection::UnknownMachine { host: h.clone() }),
+                Some(m) if m.cluster() != Some(&cluster.name) => Err(Rejection::NotAMember {
+                    host: h.clone(),
+                    cluster: cluster.name.clone(),
+                }),
+                Some(_) => Ok(()),
+            },
+        }
+    }
 }
 
 /// The command prompt of a session: `(Cluster Americas)>`, `(Group West)>`, `(Machine sf.example.com)>`,
-/// or `<host>>` on a standalone machine (DOMAIN 14.1.6).
+/// or `<host>>` on a standalone machine (rules §14.1.6).
 pub fn prompt_of(fleet: &Fleet, session: &Session) -> String {
     match (&session.mode, fleet.cluster_of(&session.host)) {
         (Some(mode), Some(c)) => format!("({})>", mode.prompt_label(&c.name)),
@@ -134,95 +429,12 @@ pub fn prompt_of(fleet: &Fleet, session: &Session) -> String {
     }
 }
 
-/// The role of `user` in the user database `host` uses (its cluster's, or its own when standalone).
-pub fn user_role(fleet: &Fleet, host: &Hostname, user: &UserName) -> Option<Role> {
-    let machine = fleet.machine(host)?;
-    let mode = if machine.membership.is_some() {
-        Mode::Cluster
-    } else {
-        machine.own_mode()
-    };
-    let users = machine.config.get(&mode, FeatureId::Users)?;
-    let row = users.value.rows.iter().find(|r| r.key() == user.as_str())?;
-    Role::from_word(row.cell(1))
-}
-
-/// The stored password of `user` on `host` (as the caller stored it: plain in scripts, a hash on the server).
-pub fn stored_password<'f>(fleet: &'f Fleet, host: &Hostname, user: &UserName) -> Option<&'f str> {
-    let machine = fleet.machine(host)?;
-    let mode = if machine.membership.is_some() {
-        Mode::Cluster
-    } else {
-        machine.own_mode()
-    };
-    let users = machine.config.get(&mode, FeatureId::Users)?;
-    users
-        .value
-        .rows
-        .iter()
-        .find(|r| r.key() == user.as_str())
-        .map(|r| r.cell(2))
-}
-
-/// Why a login was refused. Deliberately does not say whether the user or the password was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LoginError {
-    #[error("Unknown login host {host}.")]
-    UnknownHost { host: String },
-    #[error("Login failed: wrong user name or password.")]
-    BadCredentials,
-}
-
-/// Checks a login against the login host's user database; `verify(stored, given)` compares passwords
-/// (plain equality in scripts, argon2 on the server). Returns the event that opens the session.
-pub fn login(
-    fleet: &Fleet,
-    user: &str,
-    password: &str,
-    host: &str,
-    now: Timestamp,
-    verify: impl Fn(&str, &str) -> bool,
-) -> Result<Event, LoginError> {
-    let host_name = Hostname::parse(host)
-        .ok()
-        .filter(|h| fleet.machines.contains_key(h))
-        .ok_or_else(|| LoginError::UnknownHost {
-            host: host.chars().take(80).collect(),
-        })?;
-    let user = UserName::parse(user).map_err(|_| LoginError::BadCredentials)?;
-    let stored = stored_password(fleet, &host_name, &user).ok_or(LoginError::BadCredentials)?;
-    if !verify(stored, password) {
-        return Err(LoginError::BadCredentials);
-    }
-    Ok(open_session(fleet, user, host_name, now))
-}
-
-/// The event that opens a session without a password check (scripts' `@as` without a password).
-pub fn open_session(fleet: &Fleet, user: UserName, host: Hostname, now: Timestamp) -> Event {
-    Event::new(
-        now,
-        EventKind::SessionOpened {
-            session: fleet.next_session,
-            user,
-            host,
-        },
-    )
-}
-
-/// The mode switch a command needs, with its question (DOMAIN 14.1.3).
-fn mode_switch(
-    ctx_mode: &Option<Mode>,
-    login: &Hostname,
-    role: Role,
-    command: &Command,
-) -> Option<(Mode, String)> {
+/// The mode switch a command needs, with its question (rules §14.1.3).
+fn mode_switch(ctx_mode: &Option<Mode>, login: &Hostname, rule: ModeRule) -> Option<(Mode, String)> {
     let mode = ctx_mode.as_ref()?; // standalone: mode tables do not apply
-    if matches!(command, Command::Passwd { .. }) && role == Role::Guest {
-        return None; // guests change their password from any mode, without a question (DOMAIN 3.8)
-    }
     let machine_q =
         |prefix: &str| format!("{prefix}  Would you like to switch to \"machine:{login}\" mode? [Y]>");
-    match command.mode_rule() {
+    match rule {
         ModeRule::Any => None,
         ModeRule::ClusterOnly if *mode != Mode::Cluster => Some((
             Mode::Cluster,
@@ -252,8 +464,9 @@ pub fn check(
         Ok(plan) => Verdict::Plan { plan },
         Err(Stop::Rejected(r)) => Verdict::rejected(r),
         Err(Stop::Ask(prompt)) => Verdict::Prompt { prompt },
-        // Only a probe stops this way, and check never hands a probe out.
-        Err(Stop::Probed) => Verdict::rejected(Rejection::Other("internal: a probe escaped".into())),
+        Err(Stop::Declined) => Verdict::Plan {
+            plan: Plan::default(),
+        },
     }
 }
 
@@ -271,10 +484,12 @@ fn check_inner(
     let login = fleet.machine(&session.host).ok_or(Rejection::UnknownMachine {
         host: session.host.clone(),
     })?;
-    let role = user_role(fleet, &session.host, &session.user).ok_or_else(|| Rejection::UserGone {
-        user: session.user.clone(),
-        host: session.host.clone(),
-    })?;
+    let role = fleet
+        .role_of(&session.host, &session.user)
+        .ok_or_else(|| Rejection::UserGone {
+            user: session.user.clone(),
+            host: session.host.clone(),
+        })?;
     if login.is_upgrading() && !command.allowed_while_upgrading() {
         let state = upgrade_progress(login, now)
             .map(|p| p.phase.word().to_string())
@@ -285,7 +500,7 @@ fn check_inner(
         }
         .into());
     }
-    let switch = mode_switch(&session.mode, &session.host, role, command);
+    let switch = mode_switch(&session.mode, &session.host, command.mode_rule(role));
     let mode = match &switch {
         Some((m, _)) => Some(m.clone()),
         None => session.mode.clone(),
@@ -307,78 +522,35 @@ fn check_inner(
         role,
         mode,
         now,
-        view: session_view(fleet, session),
+        view: session.view(&login.config),
     };
-    // Every rejection runs before any question: probe the body first.
-    match run(&ctx, command, &mut Asker::probe()) {
-        Err(Stop::Rejected(r)) => return Err(Stop::Rejected(r)),
-        Err(Stop::Ask(p)) => return Err(Stop::Ask(p)),
-        Ok(_) | Err(Stop::Probed) => {}
-    }
-    let mut asker = Asker::new(answers);
-    let mut events = Vec::new();
-    if let Some((mode, question)) = switch {
-        if !asker.yes_no(question, true)? {
-            return Ok(Plan::default());
+    let mut asker = match &switch {
+        Some((_, question)) => Asker::gated(answers, yes_no_prompt(question.clone(), true)),
+        None => Asker::new(answers),
+    };
+    let mut plan = command.run(&ctx, &mut asker)?;
+    if asker.pass_gate()? {
+        if let Some((mode, _)) = switch {
+            plan.events.insert(
+                0,
+                ctx.event(EventKind::ModeChanged {
+                    session: session_id,
+                    mode: Some(mode),
+                }),
+            );
         }
-        events.push(ctx.event(EventKind::ModeChanged {
-            session: session_id,
-            mode: Some(mode),
-        }));
     }
-    let mut plan = run(&ctx, command, &mut asker)?;
-    events.append(&mut plan.events);
-    plan.events = events;
     Ok(plan)
 }
 
-fn run(ctx: &Ctx, command: &Command, asker: &mut Asker) -> Result<Plan, Stop> {
-    use Command as C;
-    match command {
-        C::ClusterConfig
-        | C::Create { .. }
-        | C::Join { .. }
-        | C::PrepJoinPrint
-        | C::PrepJoinNew { .. }
-        | C::PrepJoinDelete { .. }
-        | C::List
-        | C::ConnStatus
-        | C::AddGroup { .. }
-        | C::RenameGroup { .. }
-        | C::DeleteGroup { .. }
-        | C::SetGroup { .. }
-        | C::SetName { .. }
-        | C::RemoveMachine { .. }
-        | C::Disconnect { .. }
-        | C::Reconnect { .. } => clusterconfig::check(ctx, command, asker),
-        C::ClusterMode { mode } => reads::clustermode(ctx, command, mode.as_ref()),
-        C::ClusterShow { feature } => reads::clustershow(ctx, command, *feature),
-        C::ClusterSet(op) => clusterset::check(ctx, command, op, asker),
-        C::ClusterCheck => clustercheck::check(ctx, command, asker),
-        C::Commit { comment } => commit::commit(ctx, comment.as_deref(), asker),
-        C::Clear => commit::clear(ctx),
-        C::Feature { feature, action } => feature::check(ctx, *feature, action, asker),
-        C::Passwd { password } => feature::passwd(ctx, password),
-        C::SuspendListener { listener } => runtime::suspend_listener(ctx, listener.as_deref()),
-        C::ResumeListener { listener } => runtime::resume_listener(ctx, listener.as_deref()),
-        C::Suspend => runtime::suspend(ctx),
-        C::Resume => runtime::resume(ctx),
-        C::Status => runtime::status(ctx),
-        C::Version => runtime::version(ctx),
-        C::ShowQueue => runtime::showqueue(ctx),
-        C::ShowQuarantine => runtime::showquarantine(ctx),
-        C::ShowLog => runtime::showlog(ctx),
-        C::Upgrade(op) => upgrade::check(ctx, op, asker),
-        C::SaveConfig { name, masked } => files::saveconfig(ctx, name.as_deref(), *masked),
-        C::ShowConfig => files::showconfig(ctx),
-        C::LoadConfig { name } => files::loadconfig(ctx, name),
-        C::Help { topic } => reads::help(topic.as_deref()),
-    }
-}
-
-/// Members whose effective value of any of `features` differs between two stores (what an edit reaches).
-pub fn reach(ctx: &Ctx, before: &ConfigStore, after: &ConfigStore, features: &[FeatureId]) -> Vec<Hostname> {
-    let hosts: Vec<(Hostname, Option<crate::names::GroupName>)> = if ctx.login.membership.is_some() {
+/// Members whose effective value of any of `features` differs between two views (what an edit reaches).
+pub fn reach<B: Definitions, A: Definitions>(
+    ctx: &Ctx,
+    before: &B,
+    after: &A,
+    features: &[FeatureId],
+) -> Vec<Hostname> {
+    let hosts: Vec<(Hostname, Option<GroupName>)> = if ctx.login.membership.is_some() {
         ctx.members()
             .iter()
             .map(|m| {
@@ -394,10 +566,9 @@ pub fn reach(ctx: &Ctx, before: &ConfigStore, after: &ConfigStore, features: &[F
     hosts
         .into_iter()
         .filter(|(h, g)| {
-            features.iter().any(|f| {
-                crate::model::effective_in(before, h, g.as_ref(), *f)
-                    != crate::model::effective_in(after, h, g.as_ref(), *f)
-            })
+            features
+                .iter()
+                .any(|f| effective(before, h, g.as_ref(), *f) != effective(after, h, g.as_ref(), *f))
         })
         .map(|(h, _)| h)
         .collect()

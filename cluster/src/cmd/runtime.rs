@@ -1,132 +1,157 @@
-//! Runtime commands (DOMAIN 3.10, 14.3.2): listeners, suspend/resume, and the reads of one machine
-//! (`status`, `version`, `showqueue`, `showquarantine`, `showlog`). Runtime state is never replicated.
+//! Runtime commands on the machine of the mode (rules §3.10, §14.3.2): `suspendlistener`,
+//! `resumelistener`, `suspend`, `resume`. They act at once, on that machine only, and are never
+//! replicated; the machine must be reachable from the login host.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::{CommandKind, Ctx, Family, Help};
 use crate::event::EventKind;
-use crate::features::FeatureId;
-use crate::model::{Fleet, Machine};
-use crate::names::{Hostname, Timestamp};
-use crate::verdict::{Plan, Rejection, Stop};
+use crate::features::quote_if_needed;
+use crate::fleet::Machine;
+use crate::lexer::{ParseError, Words};
+use crate::mail::listener_states;
+use crate::roles::Permission;
+use crate::verdict::{Asker, Plan, Rejection, Stop};
 
-use super::Ctx;
-
-/// What a listener is doing on one machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ListenerState {
-    Accepting,
-    Suspended,
-    /// Its interface does not exist on the machine (DOMAIN 2.8); wins over suspended.
-    Disabled,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RuntimeCmd {
+    /// `suspendlistener [<listener>]`: stop taking new connections (all listeners without a name).
+    SuspendListener { listener: Option<String> },
+    /// `resumelistener [<listener>]`.
+    ResumeListener { listener: Option<String> },
+    /// `suspend`: receiving and delivery.
+    Suspend,
+    /// `resume`: everything `suspend` or `suspendlistener` stopped.
+    Resume,
 }
 
-impl ListenerState {
-    pub fn word(self) -> &'static str {
+impl Family for RuntimeCmd {
+    fn owns(word: &str) -> bool {
+        matches!(word, "suspendlistener" | "resumelistener" | "suspend" | "resume")
+    }
+
+    fn words() -> Vec<&'static str> {
+        vec!["suspendlistener", "resumelistener", "suspend", "resume"]
+    }
+
+    fn parse(word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        let cmd = match word {
+            "suspendlistener" | "resumelistener" => {
+                let listener = if w.is_empty() {
+                    None
+                } else {
+                    Some(w.word("a listener name")?)
+                };
+                if word == "suspendlistener" {
+                    RuntimeCmd::SuspendListener { listener }
+                } else {
+                    RuntimeCmd::ResumeListener { listener }
+                }
+            }
+            "suspend" => RuntimeCmd::Suspend,
+            _ => RuntimeCmd::Resume,
+        };
+        w.done()?;
+        Ok(cmd)
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ListenerState::Accepting => "accepting",
-            ListenerState::Suspended => "suspended",
-            ListenerState::Disabled => "disabled",
+            RuntimeCmd::SuspendListener { listener: Some(l) } => {
+                write!(f, "suspendlistener {}", quote_if_needed(l))
+            }
+            RuntimeCmd::SuspendListener { listener: None } => f.write_str("suspendlistener"),
+            RuntimeCmd::ResumeListener { listener: Some(l) } => {
+                write!(f, "resumelistener {}", quote_if_needed(l))
+            }
+            RuntimeCmd::ResumeListener { listener: None } => f.write_str("resumelistener"),
+            RuntimeCmd::Suspend => f.write_str("suspend"),
+            RuntimeCmd::Resume => f.write_str("resume"),
         }
     }
-}
 
-/// One listener on one machine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listener {
-    pub name: String,
-    pub interface: String,
-    pub state: ListenerState,
-}
+    fn word(&self) -> &'static str {
+        match self {
+            RuntimeCmd::SuspendListener { .. } => "suspendlistener",
+            RuntimeCmd::ResumeListener { .. } => "resumelistener",
+            RuntimeCmd::Suspend => "suspend",
+            RuntimeCmd::Resume => "resume",
+        }
+    }
 
-/// The listeners `host` runs with (its own replica) and their states.
-pub fn listener_states(fleet: &Fleet, host: &Hostname) -> Vec<Listener> {
-    let Some(machine) = fleet.machine(host) else {
-        return Vec::new();
-    };
-    let interfaces = fleet.effective(host, FeatureId::IpInterfaces);
-    fleet
-        .effective(host, FeatureId::Listeners)
-        .rows
-        .iter()
-        .map(|row| {
-            let (name, interface) = (row.cell(0).to_string(), row.cell(1).to_string());
-            let state = if interfaces.row(&interface).is_none() {
-                ListenerState::Disabled
-            } else if machine.runtime.suspended || machine.runtime.suspended_listeners.contains(&name) {
-                ListenerState::Suspended
-            } else {
-                ListenerState::Accepting
-            };
-            Listener {
-                name,
-                interface,
-                state,
+    fn kind(&self) -> CommandKind {
+        CommandKind::Immediate
+    }
+
+    fn permission(&self) -> Permission {
+        Permission::Runtime
+    }
+
+    fn check(&self, ctx: &Ctx, _asker: &mut Asker) -> Result<Plan, Stop> {
+        let m = changing_target(ctx)?;
+        let host = m.hostname.clone();
+        let (event, output) = match self {
+            RuntimeCmd::SuspendListener { listener } => {
+                let listeners = listeners_named(ctx, m, listener.as_deref())?;
+                let output = listeners
+                    .iter()
+                    .map(|l| format!("Listener {l} on {host} stopped taking new connections."))
+                    .collect();
+                (EventKind::ListenersSuspended { host, listeners }, output)
             }
+            RuntimeCmd::ResumeListener { listener } => {
+                let listeners = listeners_named(ctx, m, listener.as_deref())?;
+                let output = listeners
+                    .iter()
+                    .map(|l| format!("Listener {l} on {host} takes new connections again."))
+                    .collect();
+                (EventKind::ListenersResumed { host, listeners }, output)
+            }
+            RuntimeCmd::Suspend => {
+                let output = vec![format!("Receiving and delivery stopped on {host}.")];
+                (EventKind::MachineSuspended { host }, output)
+            }
+            RuntimeCmd::Resume => {
+                let output = vec![format!(
+                    "Receiving and delivery resumed on {host}; every listener takes connections again."
+                )];
+                (EventKind::MachineResumed { host }, output)
+            }
+        };
+        Ok(Plan {
+            events: vec![ctx.event(event)],
+            output,
+            ..Plan::default()
         })
-        .collect()
-}
-
-/// Simulated mail traffic of a machine at `now` (DOMAIN 11): zero while nothing accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Traffic {
-    pub messages_per_minute: u32,
-    pub queue_depth: u32,
-}
-
-fn hash(s: &str) -> u32 {
-    // FNV-1a: a stable per-host number, the same in the browser and the server.
-    s.bytes().fold(2_166_136_261u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(16_777_619)
-    })
-}
-
-pub fn traffic(fleet: &Fleet, host: &Hostname, now: Timestamp) -> Traffic {
-    let Some(machine) = fleet.machine(host) else {
-        return Traffic {
-            messages_per_minute: 0,
-            queue_depth: 0,
-        };
-    };
-    if machine.is_upgrading() {
-        return Traffic {
-            messages_per_minute: 0,
-            queue_depth: 0,
-        };
     }
-    let listeners = listener_states(fleet, host);
-    let live = listeners
-        .iter()
-        .filter(|l| l.state != ListenerState::Disabled)
-        .count() as u32;
-    let accepting = listeners
-        .iter()
-        .filter(|l| l.state == ListenerState::Accepting)
-        .count() as u32;
-    if accepting == 0 || live == 0 {
-        return Traffic {
-            messages_per_minute: 0,
-            queue_depth: 0,
-        };
-    }
-    let h = hash(host.as_str());
-    let base = 120 + h % 180;
-    // A slow wave over the hour: ±25 %.
-    let minute = (now.0.div_euclid(60_000)).rem_euclid(60) as u32;
-    let wave = if minute < 30 {
-        75 + minute * 50 / 30
-    } else {
-        125 - (minute - 30) * 50 / 30
-    };
-    let mpm = base * wave / 100 * accepting / live;
-    Traffic {
-        messages_per_minute: mpm,
-        queue_depth: mpm / 5 + h % 7,
+
+    fn help(word: &str) -> Option<Help> {
+        Some(match word {
+            "suspendlistener" => Help::new(
+                "Stop a listener (or all) accepting connections on the machine of the mode.",
+                "suspendlistener [<listener>]   (machine mode)",
+            ),
+            "resumelistener" => Help::new(
+                "Resume a listener (or all) on the machine of the mode.",
+                "resumelistener [<listener>]   (machine mode)",
+            ),
+            "suspend" => Help::new(
+                "Suspend receiving and delivery on the machine of the mode.",
+                "suspend   (machine mode)",
+            ),
+            _ => Help::new(
+                "Resume everything suspended on the machine of the mode.",
+                "resume   (machine mode)",
+            ),
+        })
     }
 }
 
 /// The machine a runtime command acts on: the machine of the mode, reachable from the login host.
-fn target<'a>(ctx: &Ctx<'a>) -> Result<&'a Machine, Rejection> {
+pub(super) fn target<'a>(ctx: &Ctx<'a>) -> Result<&'a Machine, Rejection> {
     let host = ctx.machine_of_mode();
     let machine = ctx
         .fleet
@@ -141,6 +166,7 @@ fn target<'a>(ctx: &Ctx<'a>) -> Result<&'a Machine, Rejection> {
     Ok(machine)
 }
 
+/// The target, refused while it installs an upgrade or reboots.
 fn changing_target<'a>(ctx: &Ctx<'a>) -> Result<&'a Machine, Rejection> {
     let m = target(ctx)?;
     if m.is_upgrading() {
@@ -168,128 +194,4 @@ fn listeners_named(ctx: &Ctx, m: &Machine, listener: Option<&str>) -> Result<Vec
             listener: l.chars().take(80).collect(),
         }),
     }
-}
-
-pub(super) fn suspend_listener(ctx: &Ctx, listener: Option<&str>) -> Result<Plan, Stop> {
-    let m = changing_target(ctx)?;
-    let listeners = listeners_named(ctx, m, listener)?;
-    let output = listeners
-        .iter()
-        .map(|l| format!("Listener {l} on {} stopped taking new connections.", m.hostname))
-        .collect();
-    Ok(Plan {
-        events: vec![ctx.event(EventKind::ListenersSuspended {
-            host: m.hostname.clone(),
-            listeners,
-        })],
-        output,
-        ..Plan::default()
-    })
-}
-
-pub(super) fn resume_listener(ctx: &Ctx, listener: Option<&str>) -> Result<Plan, Stop> {
-    let m = changing_target(ctx)?;
-    let listeners = listeners_named(ctx, m, listener)?;
-    let output = listeners
-        .iter()
-        .map(|l| format!("Listener {l} on {} takes new connections again.", m.hostname))
-        .collect();
-    Ok(Plan {
-        events: vec![ctx.event(EventKind::ListenersResumed {
-            host: m.hostname.clone(),
-            listeners,
-        })],
-        output,
-        ..Plan::default()
-    })
-}
-
-pub(super) fn suspend(ctx: &Ctx) -> Result<Plan, Stop> {
-    let m = changing_target(ctx)?;
-    Ok(Plan {
-        events: vec![ctx.event(EventKind::MachineSuspended {
-            host: m.hostname.clone(),
-        })],
-        output: vec![format!("Receiving and delivery stopped on {}.", m.hostname)],
-        ..Plan::default()
-    })
-}
-
-pub(super) fn resume(ctx: &Ctx) -> Result<Plan, Stop> {
-    let m = changing_target(ctx)?;
-    Ok(Plan {
-        events: vec![ctx.event(EventKind::MachineResumed {
-            host: m.hostname.clone(),
-        })],
-        output: vec![format!(
-            "Receiving and delivery resumed on {}; every listener takes connections again.",
-            m.hostname
-        )],
-        ..Plan::default()
-    })
-}
-
-pub(super) fn status(ctx: &Ctx) -> Result<Plan, Stop> {
-    let m = target(ctx)?;
-    let fleet = ctx.fleet;
-    let mut out = vec![
-        format!("Machine: {}", m.hostname),
-        format!("AsyncOS version: {}", m.version),
-    ];
-    match m.cluster() {
-        Some(c) => out.push(format!("Cluster: {c} ({})", fleet.connection(&m.hostname).word())),
-        None => out.push("Cluster: none (standalone)".into()),
-    }
-    if let Some(p) = super::upgrade_progress(m, ctx.now) {
-        out.push(format!(
-            "Upgrade: {} AsyncOS {} ({}%)",
-            p.phase.word(),
-            p.version,
-            p.percent
-        ));
-    } else if let crate::model::Upgrade::Downloaded { version } = m.upgrade {
-        out.push(format!("Upgrade: AsyncOS {version} downloaded, ready to install"));
-    }
-    let t = traffic(fleet, &m.hostname, ctx.now);
-    out.push(format!("Messages per minute: {}", t.messages_per_minute));
-    out.push(format!("Queue depth: {} messages", t.queue_depth));
-    for l in listener_states(fleet, &m.hostname) {
-        out.push(format!("{}: {}", l.name, l.state.word()));
-    }
-    Ok(Plan::output(out))
-}
-
-pub(super) fn version(ctx: &Ctx) -> Result<Plan, Stop> {
-    let m = target(ctx)?;
-    Ok(Plan::output(vec![
-        format!("Machine: {}", m.hostname),
-        format!("AsyncOS version: {}", m.version),
-    ]))
-}
-
-pub(super) fn showqueue(ctx: &Ctx) -> Result<Plan, Stop> {
-    let m = target(ctx)?;
-    let t = traffic(ctx.fleet, &m.hostname, ctx.now);
-    Ok(Plan::output(vec![format!(
-        "Queue on {}: {} message(s)",
-        m.hostname, t.queue_depth
-    )]))
-}
-
-pub(super) fn showquarantine(ctx: &Ctx) -> Result<Plan, Stop> {
-    let m = target(ctx)?;
-    let mut out = vec![format!(
-        "Quarantine on {} ({} message(s)):",
-        m.hostname,
-        m.local.quarantine.len()
-    )];
-    out.extend(m.local.quarantine.iter().map(|q| format!("  {q}")));
-    Ok(Plan::output(out))
-}
-
-pub(super) fn showlog(ctx: &Ctx) -> Result<Plan, Stop> {
-    let m = target(ctx)?;
-    let mut out = vec![format!("Log of {}:", m.hostname)];
-    out.extend(m.local.log.iter().map(|l| format!("  {l}")));
-    Ok(Plan::output(out))
 }

@@ -1,18 +1,109 @@
-//! `upgrade` (DOMAIN 3.11, 6, 14.3.3): the state machine's commands and its time-driven transitions.
+//! `upgrade` (rules §3.11, §6, §14.3.3): the state machine's commands, the versions offered, and its
+//! time-driven transitions.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::UpgradeOp;
+use super::{CommandKind, Completion, Ctx, Family, Help};
 use crate::event::{Event, EventKind};
-use crate::model::{Fleet, Machine, Upgrade};
+use crate::fleet::{Fleet, Machine, Upgrade};
+use crate::lexer::{ParseError, Words};
 use crate::names::{Timestamp, Version};
+use crate::roles::{ModeRule, Permission, Role};
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
-use super::Ctx;
+/// `upgrade` forms. Every form acts on the login host, from any mode (rules §14.1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum UpgradeCmd {
+    /// Lists the versions offered.
+    List,
+    /// Downloads in the background (T11); no disconnect.
+    Download { version: Version },
+    /// Installs, then reboots.
+    Install { version: Version },
+}
+
+impl Family for UpgradeCmd {
+    fn owns(word: &str) -> bool {
+        word == "upgrade"
+    }
+
+    fn words() -> Vec<&'static str> {
+        vec!["upgrade"]
+    }
+
+    fn parse(_word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        let cmd = if w.is_empty() {
+            UpgradeCmd::List
+        } else if w.keyword(&["download"]).is_some() {
+            UpgradeCmd::Download {
+                version: w.version()?,
+            }
+        } else {
+            UpgradeCmd::Install {
+                version: w.version()?,
+            }
+        };
+        w.done()?;
+        Ok(cmd)
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpgradeCmd::List => f.write_str("upgrade"),
+            UpgradeCmd::Install { version } => write!(f, "upgrade {version}"),
+            UpgradeCmd::Download { version } => write!(f, "upgrade download {version}"),
+        }
+    }
+
+    fn word(&self) -> &'static str {
+        "upgrade"
+    }
+
+    fn kind(&self) -> CommandKind {
+        match self {
+            UpgradeCmd::List => CommandKind::Read,
+            _ => CommandKind::Immediate,
+        }
+    }
+
+    fn permission(&self) -> Permission {
+        match self {
+            UpgradeCmd::List => Permission::Read,
+            _ => Permission::Upgrade,
+        }
+    }
+
+    fn mode_rule(&self, _role: Role) -> ModeRule {
+        ModeRule::Any
+    }
+
+    fn check(&self, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
+        check(ctx, self, asker)
+    }
+
+    fn help(_word: &str) -> Option<Help> {
+        Some(Help::new(
+            "List or install AsyncOS upgrades on the login host.",
+            "upgrade                 lists the versions offered\nupgrade <version>       installs it; the machine reboots when done\nupgrade download <version>   downloads in the background\nUpgrading a connected member disconnects every member: disconnect it first.",
+        ))
+    }
+
+    fn complete(_word: &str, done: &[&str], c: &Completion) -> Vec<String> {
+        if !done.is_empty() {
+            return Vec::new();
+        }
+        let mut v: Vec<String> = c.fleet.upgrades_offered.iter().map(|v| v.to_string()).collect();
+        v.push("download".into());
+        v
+    }
+}
 
 /// Simulated seconds an installation takes before the reboot (T5).
 pub const INSTALL_SECS: i64 = 300;
-/// Simulated seconds the reboot takes (T6). Install + reboot stays within 600 s (DOMAIN 14.3.3).
+/// Simulated seconds the reboot takes (T6). Install + reboot stays within 600 s (rules §14.3.3).
 pub const REBOOT_SECS: i64 = 120;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +172,8 @@ pub fn due_events(fleet: &Fleet, now: Timestamp) -> Vec<Event> {
     out
 }
 
-fn offered_newer(fleet: &Fleet, machine: &Machine) -> Vec<Version> {
+/// The versions `upgrade` offers `machine`: those offered that are newer than it runs, oldest first.
+pub fn offered_versions(fleet: &Fleet, machine: &Machine) -> Vec<Version> {
     let mut v: Vec<Version> = fleet
         .upgrades_offered
         .iter()
@@ -119,12 +211,12 @@ fn validate(ctx: &Ctx, version: Version) -> Result<(), Rejection> {
     Ok(())
 }
 
-pub(super) fn check(ctx: &Ctx, op: &UpgradeOp, asker: &mut Asker) -> Result<Plan, Stop> {
+fn check(ctx: &Ctx, op: &UpgradeCmd, asker: &mut Asker) -> Result<Plan, Stop> {
     let login = ctx.login;
     let host = &login.hostname;
     match op {
-        UpgradeOp::List => {
-            let versions = offered_newer(ctx.fleet, login);
+        UpgradeCmd::List => {
+            let versions = offered_versions(ctx.fleet, login);
             if versions.is_empty() {
                 return Ok(Plan::output(vec![format!(
                     "No upgrades available for {host} (AsyncOS {}).",
@@ -143,7 +235,7 @@ pub(super) fn check(ctx: &Ctx, op: &UpgradeOp, asker: &mut Asker) -> Result<Plan
             );
             Ok(Plan::output(out))
         }
-        UpgradeOp::Download(version) => {
+        UpgradeCmd::Download { version } => {
             validate(ctx, *version)?;
             Ok(Plan {
                 events: vec![ctx.event(EventKind::UpgradeDownloaded { host: host.clone(), version: *version })],
@@ -153,7 +245,7 @@ pub(super) fn check(ctx: &Ctx, op: &UpgradeOp, asker: &mut Asker) -> Result<Plan
                 ..Plan::default()
             })
         }
-        UpgradeOp::Install(version) => {
+        UpgradeCmd::Install { version } => {
             validate(ctx, *version)?;
             let question = match ctx.cluster() {
                 Some(c) => format!(

@@ -1,12 +1,21 @@
-//! The feature catalogue (DOMAIN 2.5): every family of settings, its typed schema, the levels it may be
+//! The feature catalogue (rules §2.5): every family of settings, its typed schema, the levels it may be
 //! stored at, its CLI command and row syntax, and its defaults. The console renders its forms from these
 //! schemas, so they are plain data (`&'static`), serialisable for the browser.
+//!
+//! - [`cells`] — what each column kind accepts ([`CellError`]).
+//! - [`rows`] — [`Row`], [`FeatureValue`], [`RowError`] and the typed rows the rules read.
+
+mod cells;
+mod rows;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{FeatureValue, Row};
+pub use cells::{is_ipv4, quote_if_needed, CellError};
+pub use rows::{FeatureValue, InterfaceRow, ListenerRow, Row, RowError, TypedRow, UserRow};
+
+use crate::mode::Level;
 
 /// One family of settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -111,8 +120,7 @@ impl Levels {
         machine: true,
     };
 
-    pub fn allows(self, level: crate::model::Level) -> bool {
-        use crate::model::Level;
+    pub fn allows(self, level: Level) -> bool {
         match level {
             Level::Cluster => self.cluster,
             Level::Group => self.group,
@@ -233,7 +241,7 @@ impl FeatureSchema {
             rows: self
                 .defaults
                 .iter()
-                .map(|r| Row(r.iter().map(|c| c.to_string()).collect()))
+                .map(|r| Row::from_cells(r.iter().map(|c| c.to_string()).collect()))
                 .collect(),
         }
     }
@@ -267,40 +275,68 @@ impl FeatureSchema {
         for (i, column) in self.columns.iter().enumerate() {
             match cells.get(i) {
                 Some(value) => {
-                    validate_cell(column.kind, value).map_err(|reason| RowError::BadValue {
+                    cells::validate(column.kind, value).map_err(|reason| RowError::BadValue {
                         feature: self.id,
-                        column: column.name.to_string(),
+                        column: column.name,
                         value: value.chars().take(80).collect(),
                         reason,
                     })?;
-                    out.push(normalise_cell(column.kind, value));
+                    out.push(cells::normalise(column.kind, value));
                 }
                 None => match column.default {
                     Some(d) => out.push(d.to_string()),
                     None => {
                         return Err(RowError::MissingValue {
                             feature: self.id,
-                            column: column.name.to_string(),
+                            column: column.name,
                             syntax: self.row_syntax(),
                         })
                     }
                 },
             }
         }
-        Ok(Row(out))
+        Ok(Row::from_cells(out))
     }
 
-    /// A row as `print` shows it (secrets masked).
+    /// The cells of a row as a page shows them, one per column (secrets masked).
+    pub fn display(&self, row: &Row) -> Vec<String> {
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if c.kind == ColumnKind::Secret {
+                    MASK.to_string()
+                } else {
+                    row.cell(i).to_string()
+                }
+            })
+            .collect()
+    }
+
+    /// A row as `print` shows it (rules §10.3; secrets masked).
     pub fn render_row(&self, row: &Row) -> String {
         match self.id {
             FeatureId::SmtpRoutes => format!("{} -> {}", row.cell(0), row.cell(1)),
+            FeatureId::IpInterfaces => match InterfaceRow::from_row(row) {
+                Ok(i) => {
+                    let mut s = format!("{} {}", i.name, i.ip);
+                    if let Some(p) = i.ssh {
+                        s.push_str(&format!(" ssh={p}"));
+                    }
+                    if let Some(p) = i.ccs {
+                        s.push_str(&format!(" ccs={p}"));
+                    }
+                    s
+                }
+                Err(_) => row.cells().join(" "),
+            },
             _ => self
                 .columns
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
                     if c.kind == ColumnKind::Secret {
-                        "********".to_string()
+                        MASK.to_string()
                     } else {
                         quote_if_needed(row.cell(i))
                     }
@@ -311,170 +347,10 @@ impl FeatureSchema {
     }
 }
 
-/// Quotes a word for the CLI when it contains spaces, quotes or is empty.
-pub fn quote_if_needed(word: &str) -> String {
-    if !word.is_empty() && !word.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\') {
-        return word.to_string();
-    }
-    let mut out = String::with_capacity(word.len() + 2);
-    out.push('"');
-    for c in word.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
+/// What a page and `print` show instead of a secret.
+pub const MASK: &str = "********";
 
-/// A row that does not fit its feature's schema.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-pub enum RowError {
-    #[error("{feature}: too many values ({got}, expected at most {expected}); syntax: {syntax}")]
-    TooManyValues {
-        feature: FeatureId,
-        expected: usize,
-        got: usize,
-        syntax: String,
-    },
-    #[error("{feature}: missing <{column}>; syntax: {syntax}")]
-    MissingValue {
-        feature: FeatureId,
-        column: String,
-        syntax: String,
-    },
-    #[error("{feature}: <{column}> \"{value}\" is not valid: {reason}")]
-    BadValue {
-        feature: FeatureId,
-        column: String,
-        value: String,
-        reason: String,
-    },
-}
-
-fn normalise_cell(kind: ColumnKind, value: &str) -> String {
-    match kind {
-        ColumnKind::Domain | ColumnKind::DomainOrAddress | ColumnKind::DestinationList => {
-            value.to_ascii_lowercase()
-        }
-        ColumnKind::Choice { .. } => value.to_ascii_lowercase(),
-        _ => value.to_string(),
-    }
-}
-
-fn validate_domain(value: &str) -> Result<(), String> {
-    let bare = value.strip_prefix('.').unwrap_or(value);
-    crate::names::Hostname::parse(bare)
-        .map(|_| ())
-        .map_err(|e| e.reason.to_string())
-}
-
-fn validate_ipv4(value: &str) -> Result<(), String> {
-    let parts: Vec<&str> = value.split('.').collect();
-    if parts.len() != 4
-        || !parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok())
-    {
-        return Err("expected an IPv4 address like 192.168.1.10".to_string());
-    }
-    Ok(())
-}
-
-/// Checks one cell against its column kind; the error says what is expected.
-pub fn validate_cell(kind: ColumnKind, value: &str) -> Result<(), String> {
-    if value.chars().any(|c| c.is_control()) {
-        return Err("control characters are not allowed".to_string());
-    }
-    if value.len() > 255 {
-        return Err("longer than 255 characters".to_string());
-    }
-    match kind {
-        ColumnKind::Domain => validate_domain(value),
-        ColumnKind::DomainOrAddress => match value.split_once('@') {
-            Some((local, domain)) => {
-                if local.is_empty() || local.chars().any(|c| c.is_whitespace() || c == '@') {
-                    return Err("the part before '@' is not a valid mailbox".to_string());
-                }
-                validate_domain(domain)
-            }
-            None => validate_domain(value),
-        },
-        ColumnKind::DestinationList => {
-            for dest in value.split(',') {
-                let (host, port) = match dest.rsplit_once(':') {
-                    Some((h, p)) => (h, Some(p)),
-                    None => (dest, None),
-                };
-                if host.eq_ignore_ascii_case("/dev/null") {
-                    continue;
-                }
-                if validate_ipv4(host).is_err() {
-                    crate::names::Hostname::parse(host)
-                        .map_err(|_| format!("destination \"{dest}\" is not a host name or IP address"))?;
-                }
-                if let Some(p) = port {
-                    match p.parse::<u32>() {
-                        Ok(1..=65535) => {}
-                        _ => return Err(format!("port \"{p}\" must be a number from 1 to 65535")),
-                    }
-                }
-            }
-            Ok(())
-        }
-        ColumnKind::Ipv4 => validate_ipv4(value),
-        ColumnKind::Ipv4Network => {
-            let (ip, len) = value
-                .split_once('/')
-                .ok_or("expected a network like 10.0.0.0/8")?;
-            validate_ipv4(ip)?;
-            match len.parse::<u8>() {
-                Ok(0..=32) => Ok(()),
-                _ => Err("the prefix length must be a number from 0 to 32".to_string()),
-            }
-        }
-        ColumnKind::Name => {
-            if value.is_empty() {
-                Err("must not be empty".to_string())
-            } else if !value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            {
-                Err("may contain only letters, digits, '_', '-' and '.'".to_string())
-            } else {
-                Ok(())
-            }
-        }
-        ColumnKind::Text => {
-            if value.is_empty() {
-                Err("must not be empty".to_string())
-            } else {
-                Ok(())
-            }
-        }
-        ColumnKind::Integer { min, max } => match value.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(()),
-            _ => Err(format!("must be a whole number from {min} to {max}")),
-        },
-        ColumnKind::Choice { choices } => {
-            if choices.iter().any(|c| c.eq_ignore_ascii_case(value)) {
-                Ok(())
-            } else {
-                Err(format!("must be one of: {}", choices.join(", ")))
-            }
-        }
-        ColumnKind::Secret => {
-            if value.chars().count() < 6 {
-                Err("must be at least 6 characters long".to_string())
-            } else {
-                Ok(())
-            }
-        }
-    }
-}
-
-/// Roles (DOMAIN 2.7, 14.4), as `userconfig` spells them.
+/// Roles (rules §2.7, §14.4), as `userconfig` spells them.
 pub const ROLE_WORDS: &[&str] = &["administrator", "operator", "readonly", "helpdesk", "guest"];
 const ON_OFF: &[&str] = &["on", "off"];
 
@@ -852,7 +728,7 @@ mod tests {
         let ok = s
             .parse_row(&["Example.COM".into(), "mx1.example.com:25,10.0.0.2".into()])
             .unwrap();
-        assert_eq!(ok.cell(0), "example.com");
+        assert_eq!(ok.key(), "example.com");
         let err = s
             .parse_row(&["example.com".into(), "bad host!".into()])
             .unwrap_err();
@@ -863,6 +739,6 @@ mod tests {
             .schema()
             .parse_row(&["In".into(), "Data1".into()])
             .unwrap();
-        assert_eq!(l.cell(2), "public");
+        assert_eq!(l.cells()[2], "public");
     }
 }

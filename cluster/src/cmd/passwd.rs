@@ -1,0 +1,120 @@
+//! `passwd <new-password>`: the user's own password, at once, in the user database the login host uses
+//! (rules §3.8, §14.4). A guest changes it from any mode without the cluster-mode question.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommandKind, Ctx, Family, Help};
+use crate::event::{EventKind, Write};
+use crate::features::{quote_if_needed, FeatureId, FeatureValue, TypedRow, UserRow, MASK};
+use crate::lexer::{ParseError, Words};
+use crate::names::password_policy;
+use crate::roles::{ModeRule, Permission, Role};
+use crate::verdict::{Asker, Plan, Rejection, Stop};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswdCmd {
+    pub password: String,
+}
+
+impl Family for PasswdCmd {
+    fn owns(word: &str) -> bool {
+        word == "passwd"
+    }
+
+    fn words() -> Vec<&'static str> {
+        vec!["passwd"]
+    }
+
+    fn parse(_word: &str, w: &mut Words) -> Result<Self, ParseError> {
+        let password = w.word("the new password")?;
+        w.done()?;
+        Ok(PasswdCmd { password })
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "passwd {}", quote_if_needed(&self.password))
+    }
+
+    fn word(&self) -> &'static str {
+        "passwd"
+    }
+
+    fn kind(&self) -> CommandKind {
+        CommandKind::Immediate
+    }
+
+    fn permission(&self) -> Permission {
+        Permission::OwnPassword
+    }
+
+    /// Guests change their password from any mode, without a question (rules §3.8).
+    fn mode_rule(&self, role: Role) -> ModeRule {
+        if role == Role::Guest {
+            ModeRule::Any
+        } else {
+            crate::roles::mode_rule("passwd")
+        }
+    }
+
+    fn redacted(&self) -> Self {
+        PasswdCmd {
+            password: MASK.into(),
+        }
+    }
+
+    fn check(&self, ctx: &Ctx, _asker: &mut Asker) -> Result<Plan, Stop> {
+        password_policy(&self.password).map_err(|reason| Rejection::PasswordPolicy { reason })?;
+        let mode = ctx.login.user_db_mode();
+        let gone = || Rejection::UserGone {
+            user: ctx.user().clone(),
+            host: ctx.host().clone(),
+        };
+        let users = ctx
+            .login
+            .config
+            .get(&mode, FeatureId::Users)
+            .map(|s| &s.value)
+            .ok_or_else(gone)?;
+        let mut found = false;
+        let rows = users
+            .rows
+            .iter()
+            .map(|row| match UserRow::from_row(row) {
+                Ok(mut u) if &u.name == ctx.user() => {
+                    found = true;
+                    u.password = self.password.clone();
+                    u.to_row()
+                }
+                _ => row.clone(),
+            })
+            .collect();
+        if !found {
+            return Err(gone().into());
+        }
+        Ok(Plan {
+            events: vec![ctx.event(EventKind::Committed {
+                session: None,
+                host: ctx.host().clone(),
+                user: ctx.user().clone(),
+                writes: vec![Write {
+                    mode,
+                    feature: FeatureId::Users,
+                    value: Some(FeatureValue { rows }),
+                }],
+                structure: Vec::new(),
+                comment: Some("passwd".into()),
+            })],
+            output: vec![format!("Password changed for {}.", ctx.user())],
+            ..Plan::default()
+        })
+    }
+
+    fn help(_word: &str) -> Option<Help> {
+        Some(Help::new(
+            "Change your own password (cluster level, at once).",
+            "passwd <new-password>",
+        ))
+    }
+}

@@ -1,0 +1,336 @@
+//! The fleet: machines, clusters, groups, per-member configuration replicas, sessions and runtime state.
+//!
+//! Everything here is plain data. Queries that derive state (effective values, connection state, the
+//! user database a login host uses, the modes of a cluster) live beside the data they read; changes
+//! happen only through [`crate::apply`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{FeatureId, FeatureValue, UserRow};
+use crate::mode::Mode;
+use crate::names::{ClusterName, GroupName, Hostname, Serial, Timestamp, UserKey, UserName, Version};
+use crate::session::{Session, SessionId};
+use crate::store::{effective, ConfigStore, Definitions};
+use crate::structure::{Addressing, PrepJoin};
+
+/// A cluster: facts of the fleet that every host sees (rules §14.2). Members are derived from
+/// machine memberships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub name: ClusterName,
+    pub addressing: Addressing,
+    pub groups: Vec<GroupName>,
+    pub prepjoin: Vec<PrepJoin>,
+}
+
+/// Where a member sits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub cluster: ClusterName,
+    pub group: GroupName,
+}
+
+/// The upgrade sub-state (rules §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Upgrade {
+    #[default]
+    Idle,
+    Downloaded {
+        version: Version,
+    },
+    Installing {
+        version: Version,
+        started: Timestamp,
+    },
+}
+
+/// Per-machine runtime state; never replicated (I8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Runtime {
+    /// Listeners stopped by `suspendlistener <name>` (or all of them, by `suspendlistener`).
+    pub suspended_listeners: BTreeSet<String>,
+    /// `suspend`: receiving and delivery stopped.
+    pub suspended: bool,
+}
+
+/// Data that stays on its machine (I8): queue, quarantine, logs, saved configuration files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LocalData {
+    pub quarantine: Vec<String>,
+    pub log: Vec<String>,
+    pub saved_configs: BTreeMap<String, String>,
+}
+
+/// One simulated appliance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    pub hostname: Hostname,
+    pub serial: Serial,
+    pub version: Version,
+    /// The key `clusterconfig prepjoin print` shows.
+    pub user_key: UserKey,
+    pub membership: Option<Membership>,
+    /// Set by `clusterconfig disconnect` or an upgrade of a connected member; cleared by `reconnect`.
+    pub detached: bool,
+    pub upgrade: Upgrade,
+    pub runtime: Runtime,
+    pub local: LocalData,
+    /// A member's replica of its cluster's store, or a standalone machine's own configuration.
+    pub config: ConfigStore,
+}
+
+impl Machine {
+    pub fn own_mode(&self) -> Mode {
+        Mode::Machine(self.hostname.clone())
+    }
+
+    pub fn cluster(&self) -> Option<&ClusterName> {
+        self.membership.as_ref().map(|m| &m.cluster)
+    }
+
+    pub fn is_upgrading(&self) -> bool {
+        matches!(self.upgrade, Upgrade::Installing { .. })
+    }
+
+    /// The mode that holds the user database this machine uses (rules §2.7, §14.2.5): the cluster's for
+    /// a member, its own for a standalone machine.
+    pub fn user_db_mode(&self) -> Mode {
+        if self.membership.is_some() {
+            Mode::Cluster
+        } else {
+            self.own_mode()
+        }
+    }
+
+    /// The users of the user database this machine uses, from its own replica.
+    pub fn users(&self) -> Vec<UserRow> {
+        self.config
+            .defined(&self.user_db_mode(), FeatureId::Users)
+            .map(|v| v.typed::<UserRow>().collect())
+            .unwrap_or_default()
+    }
+
+    /// One user of that database.
+    pub fn user(&self, name: &UserName) -> Option<UserRow> {
+        self.users().into_iter().find(|u| &u.name == name)
+    }
+}
+
+/// Broken links and names, set by the simulation (`@link`, `@dns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Network {
+    /// Links that are down, each pair stored with the smaller name first.
+    pub links_down: BTreeSet<(Hostname, Hostname)>,
+    /// Hosts whose main hostname does not resolve.
+    pub dns_off: BTreeSet<Hostname>,
+}
+
+impl Network {
+    pub fn link_up(&self, a: &Hostname, b: &Hostname) -> bool {
+        let key = if a <= b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
+        !self.links_down.contains(&key)
+    }
+}
+
+/// The whole world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fleet {
+    pub clusters: BTreeMap<ClusterName, Cluster>,
+    pub machines: BTreeMap<Hostname, Machine>,
+    /// Versions `upgrade` offers.
+    pub upgrades_offered: Vec<Version>,
+    pub network: Network,
+    /// Login sessions, with their modes and staged changes.
+    pub sessions: BTreeMap<SessionId, Session>,
+    /// The id the next session gets.
+    pub next_session: SessionId,
+    /// The number of events applied; every event increments it.
+    pub revision: u64,
+    /// The simulated time of the last event applied.
+    pub now: Timestamp,
+}
+
+/// A member's connection state (rules §6.1), as LIST and CONNSTATUS report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    Standalone,
+    Connected,
+    /// Disconnected on purpose (`clusterconfig disconnect`, or an upgrade).
+    Detached,
+    /// Installing an upgrade or rebooting.
+    Upgrading,
+    /// Accidental: every link to the rest of the cluster is down, or its hostname does not resolve.
+    LinkDown,
+}
+
+impl Connection {
+    pub fn is_connected(self) -> bool {
+        self == Connection::Connected
+    }
+
+    /// The word `clusterconfig list` and `connstatus` print (rules §10.1).
+    pub fn word(self) -> &'static str {
+        match self {
+            Connection::Standalone => "standalone",
+            Connection::Connected => "connected",
+            _ => "disconnected",
+        }
+    }
+
+    /// The state as a page names it, with the reason for a disconnection.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Connection::Standalone => "standalone",
+            Connection::Connected => "connected",
+            Connection::Detached => "disconnected (detached)",
+            Connection::Upgrading => "disconnected (upgrading)",
+            Connection::LinkDown => "disconnected (link down)",
+        }
+    }
+}
+
+impl Fleet {
+    pub fn machine(&self, host: &Hostname) -> Option<&Machine> {
+        self.machines.get(host)
+    }
+
+    /// Members of `cluster`, in hostname order.
+    pub fn members<'a>(&'a self, cluster: &'a ClusterName) -> impl Iterator<Item = &'a Machine> + 'a {
+        self.machines
+            .values()
+            .filter(move |m| m.cluster() == Some(cluster))
+    }
+
+    /// Members of `group` in `cluster`, in hostname order.
+    pub fn group_members<'a>(
+        &'a self,
+        cluster: &'a ClusterName,
+        group: &'a GroupName,
+    ) -> impl Iterator<Item = &'a Machine> + 'a {
+        self.members(cluster)
+            .filter(move |m| m.membership.as_ref().is_some_and(|ms| &ms.group == group))
+    }
+
+    /// The cluster `host` belongs to.
+    pub fn cluster_of(&self, host: &Hostname) -> Option<&Cluster> {
+        self.machines
+            .get(host)
+            .and_then(|m| m.cluster())
+            .and_then(|c| self.clusters.get(c))
+    }
+
+    /// The group of a member.
+    pub fn group_of(&self, host: &Hostname) -> Option<&GroupName> {
+        self.machines
+            .get(host)
+            .and_then(|m| m.membership.as_ref())
+            .map(|ms| &ms.group)
+    }
+
+    /// The value `host` runs with for `feature`, read from its own replica.
+    pub fn effective(&self, host: &Hostname, feature: FeatureId) -> FeatureValue {
+        match self.machines.get(host) {
+            Some(m) => effective(&m.config, host, self.group_of(host), feature),
+            None => feature.schema().default_value(),
+        }
+    }
+
+    /// The role of `user` in the user database `host` uses (its cluster's, or its own when standalone).
+    pub fn role_of(&self, host: &Hostname, user: &UserName) -> Option<crate::roles::Role> {
+        self.machine(host)?.user(user).map(|u| u.role)
+    }
+
+    /// Every mode of `host`'s cluster, in the order the mode drop-down and `clustershow` list them: the
+    /// cluster, each group, each member (rules §9). Empty for a standalone machine.
+    pub fn modes_of(&self, host: &Hostname) -> Vec<Mode> {
+        let Some(c) = self.cluster_of(host) else {
+            return Vec::new();
+        };
+        let mut out = vec![Mode::Cluster];
+        out.extend(c.groups.iter().map(|g| Mode::Group(g.clone())));
+        out.extend(self.members(&c.name).map(|m| m.own_mode()));
+        out
+    }
+
+    pub fn standalone_machines(&self) -> impl Iterator<Item = &Machine> {
+        self.machines.values().filter(|m| m.membership.is_none())
+    }
+
+    /// Whether the member may take part in cluster traffic at all (not detached, not upgrading, its
+    /// name resolves when the cluster addresses by hostname).
+    fn eligible(&self, m: &Machine) -> bool {
+        let Some(cluster) = m.cluster().and_then(|c| self.clusters.get(c)) else {
+            return false;
+        };
+        let unresolvable =
+            cluster.addressing == Addressing::Hostname && self.network.dns_off.contains(&m.hostname);
+        !(m.detached || m.is_upgrading() || unresolvable)
+    }
+
+    /// The eligible members `host` can reach over up links (including itself), possibly through other
+    /// members (route table, rules §2.10). Empty when `host` itself is not eligible.
+    pub fn reachable_from(&self, host: &Hostname) -> BTreeSet<Hostname> {
+        let mut seen = BTreeSet::new();
+        let Some(start) = self.machines.get(host) else {
+            return seen;
+        };
+        if !self.eligible(start) {
+            return seen;
+        }
+        let Some(cluster) = start.cluster() else {
+            return seen;
+        };
+        let peers: Vec<&Machine> = self.members(cluster).filter(|m| self.eligible(m)).collect();
+        let mut stack = vec![host.clone()];
+        seen.insert(host.clone());
+        while let Some(h) = stack.pop() {
+            for p in &peers {
+                if !seen.contains(&p.hostname) && self.network.link_up(&h, &p.hostname) {
+                    seen.insert(p.hostname.clone());
+                    stack.push(p.hostname.clone());
+                }
+            }
+        }
+        seen
+    }
+
+    /// LIST / CONNSTATUS state of a machine.
+    pub fn connection(&self, host: &Hostname) -> Connection {
+        let Some(m) = self.machines.get(host) else {
+            return Connection::Standalone;
+        };
+        let Some(cluster) = m.cluster() else {
+            return Connection::Standalone;
+        };
+        if m.is_upgrading() {
+            return Connection::Upgrading;
+        }
+        if m.detached {
+            return Connection::Detached;
+        }
+        if !self.eligible(m) {
+            return Connection::LinkDown;
+        }
+        let eligible = self.members(cluster).filter(|p| self.eligible(p)).count();
+        if eligible <= 1 || self.reachable_from(host).len() >= 2 {
+            Connection::Connected
+        } else {
+            Connection::LinkDown
+        }
+    }
+
+    /// The version every connected member of `cluster` runs (I3), if any member is connected.
+    pub fn cluster_version(&self, cluster: &ClusterName) -> Option<Version> {
+        self.members(cluster)
+            .find(|m| self.connection(&m.hostname).is_connected())
+            .map(|m| m.version)
+    }
+}

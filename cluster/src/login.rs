@@ -1,0 +1,84 @@
+//! Logging in (rules §2.7, §12.9): a user logs into a login host with that host's user database — its
+//! cluster's for a member, its own for a standalone machine. How a stored credential is compared is the
+//! caller's ([`PasswordCheck`]: plain text in scripts, argon2id on the server); everything else is here.
+
+use crate::event::{Event, EventKind};
+use crate::fleet::Fleet;
+use crate::names::{Hostname, Timestamp, UserName};
+use crate::roles::Role;
+
+/// Compares a given password with a stored credential. `stored` is `None` for an unknown user: an
+/// implementation should then spend what a real comparison costs, so timing does not tell the two apart.
+pub trait PasswordCheck {
+    fn matches(&self, stored: Option<&str>, given: &str) -> bool;
+}
+
+/// Stored credentials in plain text (scripts and tests).
+pub struct PlainPasswords;
+
+impl PasswordCheck for PlainPasswords {
+    fn matches(&self, stored: Option<&str>, given: &str) -> bool {
+        stored == Some(given)
+    }
+}
+
+/// Why a login was refused. Deliberately does not say whether the user or the password was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    #[error("Unknown login host \"{host}\".")]
+    UnknownHost { host: String },
+    #[error("Login failed: wrong user name or password.")]
+    BadCredentials,
+}
+
+/// An accepted login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub user: UserName,
+    pub host: Hostname,
+    pub role: Role,
+}
+
+/// The login host a login names, if it is a machine of the fleet.
+pub fn login_host(fleet: &Fleet, host: &str) -> Result<Hostname, LoginError> {
+    Hostname::parse(host)
+        .ok()
+        .filter(|h| fleet.machines.contains_key(h))
+        .ok_or_else(|| LoginError::UnknownHost {
+            host: host.chars().take(80).collect(),
+        })
+}
+
+/// Checks a login against the login host's user database.
+pub fn login(
+    fleet: &Fleet,
+    user: &str,
+    password: &str,
+    host: &str,
+    check: &impl PasswordCheck,
+) -> Result<Login, LoginError> {
+    let host = login_host(fleet, host)?;
+    let machine = fleet.machine(&host).ok_or(LoginError::BadCredentials)?;
+    let account = UserName::parse(user).ok().and_then(|u| machine.user(&u));
+    let ok = check.matches(account.as_ref().map(|a| a.password.as_str()), password);
+    match account {
+        Some(a) if ok => Ok(Login {
+            user: a.name,
+            host,
+            role: a.role,
+        }),
+        _ => Err(LoginError::BadCredentials),
+    }
+}
+
+/// The event that opens a session for an accepted login (or, in scripts, `@as` without a password).
+pub fn open_session(fleet: &Fleet, user: UserName, host: Hostname, now: Timestamp) -> Event {
+    Event::new(
+        now,
+        EventKind::SessionOpened {
+            session: fleet.next_session,
+            user,
+            host,
+        },
+    )
+}
