@@ -135,7 +135,7 @@ fn command() -> impl Strategy<Value = Command> {
         })),
         word().prop_map(|entry| stage(StructureOp::PrepJoinDelete { entry })),
         Just(cc(CC::List)),
-        Just(cc(CC::ConnStatus)),
+        any::<bool>().prop_map(|detail| Command::ClusterConfig(CC::ConnStatus { detail })),
         group().prop_map(|group| stage(StructureOp::AddGroup { group })),
         (group(), group()).prop_map(|(old, new)| stage(StructureOp::RenameGroup { old, new })),
         (group(), prop::option::of(group()))

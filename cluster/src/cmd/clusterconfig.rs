@@ -39,7 +39,10 @@ pub enum ClusterConfigCmd {
     },
     PrepJoinPrint,
     List,
-    ConnStatus,
+    /// `connstatus [detail]`: with `detail`, each member's version, cluster service and routes too.
+    ConnStatus {
+        detail: bool,
+    },
     RemoveMachine {
         host: Hostname,
     },
@@ -148,7 +151,9 @@ impl Family for ClusterConfigCmd {
                 }),
             },
             "list" => C::List,
-            "connstatus" => C::ConnStatus,
+            "connstatus" => C::ConnStatus {
+                detail: w.keyword(&["detail"]).is_some(),
+            },
             "addgroup" => C::Stage(StructureOp::AddGroup { group: w.group()? }),
             "renamegroup" => C::Stage(StructureOp::RenameGroup {
                 old: w.group()?,
@@ -214,7 +219,8 @@ impl Family for ClusterConfigCmd {
             }
             C::PrepJoinPrint => f.write_str("clusterconfig prepjoin print"),
             C::List => f.write_str("clusterconfig list"),
-            C::ConnStatus => f.write_str("clusterconfig connstatus"),
+            C::ConnStatus { detail: false } => f.write_str("clusterconfig connstatus"),
+            C::ConnStatus { detail: true } => f.write_str("clusterconfig connstatus detail"),
             C::RemoveMachine { host } => write!(f, "clusterconfig removemachine {host}"),
             C::Disconnect { hosts } => write!(f, "clusterconfig disconnect {}", hosts_list(hosts)),
             C::Reconnect { hosts } => write!(f, "clusterconfig reconnect {}", hosts_list(hosts)),
@@ -248,7 +254,7 @@ impl Family for ClusterConfigCmd {
     fn kind(&self) -> CommandKind {
         use ClusterConfigCmd as C;
         match self {
-            C::Summary | C::PrepJoinPrint | C::List | C::ConnStatus => CommandKind::Read,
+            C::Summary | C::PrepJoinPrint | C::List | C::ConnStatus { .. } => CommandKind::Read,
             C::Stage(_) => CommandKind::Stage,
             C::Create { .. }
             | C::Join { .. }
@@ -261,7 +267,7 @@ impl Family for ClusterConfigCmd {
     fn permission(&self) -> Permission {
         use ClusterConfigCmd as C;
         match self {
-            C::Summary | C::PrepJoinPrint | C::List | C::ConnStatus => Permission::Read,
+            C::Summary | C::PrepJoinPrint | C::List | C::ConnStatus { .. } => Permission::Read,
             C::Stage(_) | C::Disconnect { .. } | C::Reconnect { .. } => Permission::Structure,
             C::Create { .. } | C::Join { .. } | C::RemoveMachine { .. } => Permission::Admin,
         }
@@ -278,7 +284,7 @@ impl Family for ClusterConfigCmd {
              clusterconfig create <name> [hostname|ip]\n\
              clusterconfig join <member-host> [ccs] [port <n>] [group <g>] [by ip]\n\
              clusterconfig prepjoin print | new <serial> <host> <user-key> | delete <serial|host>\n\
-             clusterconfig list | connstatus\n\
+             clusterconfig list | connstatus [detail]\n\
              clusterconfig addgroup <g> | renamegroup <old> <new> | deletegroup <g> [<dest>] | setgroup <host> <g> | setname <name>\n\
              clusterconfig removemachine <host>\n\
              clusterconfig disconnect <host>... | reconnect <host>...\n\
@@ -294,6 +300,7 @@ impl Family for ClusterConfigCmd {
             (Some("disconnect" | "reconnect" | "removemachine" | "setgroup"), 1) => c.members(),
             (Some("renamegroup" | "deletegroup"), 1) => c.groups(),
             (Some("prepjoin"), 1) => vec!["print".into(), "new".into(), "delete".into()],
+            (Some("connstatus"), 1) => vec!["detail".into()],
             (Some("disconnect" | "reconnect"), _) => c.members(),
             (Some("setgroup" | "deletegroup"), _) => c.groups(),
             (Some("join"), _) => vec!["ccs".into(), "port".into(), "group".into(), "by".into()],
@@ -352,10 +359,14 @@ fn check(command: &ClusterConfigCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Pla
             Ok(Plan::output(out))
         }
         C::List => Ok(Plan::output(list_lines(ctx.fleet, ctx.require_cluster(word)?))),
-        C::ConnStatus => Ok(Plan::output(connstatus_lines(
-            ctx.fleet,
-            ctx.require_cluster(word)?,
-        ))),
+        C::ConnStatus { detail } => {
+            let cluster = ctx.require_cluster(word)?;
+            let mut out = connstatus_lines(ctx.fleet, cluster);
+            if *detail {
+                out.extend(connstatus_detail(ctx.fleet, cluster));
+            }
+            Ok(Plan::output(out))
+        }
         C::Stage(op) => stage(ctx, op),
         C::RemoveMachine { host } => {
             let cluster = ctx.require_cluster(word)?;
@@ -488,7 +499,7 @@ fn detached_host_rule(ctx: &Ctx, command: &ClusterConfigCmd) -> Result<(), Rejec
     use ClusterConfigCmd as C;
     let me = ctx.host();
     let ok = match command {
-        C::Summary | C::List | C::ConnStatus | C::PrepJoinPrint => true,
+        C::Summary | C::List | C::ConnStatus { .. } | C::PrepJoinPrint => true,
         C::Disconnect { hosts } | C::Reconnect { hosts } => hosts.iter().all(|h| h == me),
         _ => false,
     };
@@ -587,6 +598,44 @@ pub fn connstatus_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
                 if up { "up" } else { "down" }
             ));
         }
+    }
+    out
+}
+
+/// `connstatus detail`: per member, its version, the cluster service it offers (the first interface with
+/// SSH or CCS, rules §2.1, §8.1), and the members it reaches over up links, directly or through others
+/// (rules §2.10).
+pub fn connstatus_detail(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
+    let mut out = vec!["Detail:".to_string()];
+    for m in fleet.members(&cluster.name) {
+        let interfaces: Vec<InterfaceRow> = fleet
+            .effective(&m.hostname, FeatureId::IpInterfaces)
+            .typed()
+            .collect();
+        let service = interfaces
+            .iter()
+            .find_map(|i| i.ssh.map(|p| format!("SSH port {p} on {} ({})", i.name, i.ip)))
+            .or_else(|| {
+                interfaces
+                    .iter()
+                    .find_map(|i| i.ccs.map(|p| format!("CCS port {p} on {} ({})", i.name, i.ip)))
+            })
+            .unwrap_or_else(|| "no interface offers SSH or CCS".to_string());
+        let reached: Vec<String> = fleet
+            .reachable_from(&m.hostname)
+            .into_iter()
+            .filter(|h| h != &m.hostname)
+            .map(|h| h.to_string())
+            .collect();
+        let reaches = if reached.is_empty() {
+            "reaches no other member".to_string()
+        } else {
+            format!("reaches {}", reached.join(", "))
+        };
+        out.push(format!(
+            "{}: AsyncOS {}, {service}, {reaches}",
+            m.hostname, m.version
+        ));
     }
     out
 }
