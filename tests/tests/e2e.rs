@@ -244,7 +244,7 @@ async fn a_refusal_shown_before_sending_matches_the_server() -> anyhow::Result<(
     // The server, asked the same thing, says the same.
     let ny = tests::ApiSession::login(&h.server, "admin", "ironport", "newyork.example.com").await?;
     let (status, body) = ny
-        .command(serde_json::json!({"command": "reconnect", "hosts": ["losangeles.example.com"]}))
+        .command(serde_json::json!({"command": "cluster_config", "op": "reconnect", "hosts": ["losangeles.example.com"]}))
         .await?;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["message"].as_str(), Some(shown.as_str()));
