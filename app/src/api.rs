@@ -69,18 +69,6 @@ pub async fn logout() -> Result<(), Failure> {
     }
 }
 
-/// `GET /api/v1/health`: the simulated clock.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Health {
-    pub revision: u64,
-    pub now: i64,
-    pub speed: f64,
-}
-
-pub async fn health() -> Result<Health, Failure> {
-    decode(Request::get("/api/v1/health").send().await.map_err(network)?).await
-}
-
 async fn post<B: serde::Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
     let request = Request::post(url).json(body).map_err(|e| Failure {
         status: 0,

@@ -14,14 +14,13 @@ pub fn ConnectionBadge(connection: Connection) -> impl IntoView {
     view! { <span class=class>{connection.describe()}</span> }
 }
 
-/// A labelled progress bar.
+/// A labelled progress bar: a native `<progress>` (no inline style, which the CSP forbids).
 #[component]
 pub fn Progress(label: String, percent: u8) -> impl IntoView {
     let text = format!("{label}: {percent}%");
     view! {
-        <div class="progress" role="progressbar" aria-label=label aria-valuemin="0" aria-valuemax="100"
-            aria-valuenow=percent.to_string()>
-            <div class="progress-fill" style=format!("width: {percent}%")></div>
+        <div class="progress">
+            <progress max="100" value=percent.to_string() aria-label=label.clone()>{text.clone()}</progress>
             <span class="progress-text">{text}</span>
         </div>
     }
@@ -35,10 +34,7 @@ pub fn ModeBar(mode: Mode, page: String) -> impl IntoView {
     let navigate = use_navigate();
     let current = mode.path();
     let options = move || {
-        let login = console.session.with(|s| {
-            s.as_ref()
-                .and_then(|s| cluster::Hostname::parse(&s.login_host).ok())
-        });
+        let login = console.session.with(|s| s.as_ref().map(|s| s.login_host.clone()));
         console.fleet.with(|f| match (f.as_ref(), login) {
             (Some(f), Some(login)) => cluster::view::mode_options(f, &login),
             _ => Vec::new(),
@@ -130,23 +126,28 @@ pub fn OutcomeView(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
     }
 }
 
-/// A button that runs `command`. Before the click it shows the browser's verdict: why it would be
-/// refused (and is disabled), or which machines it reaches.
+/// A button that runs `command` in the mode the page names (`mode`; none: a page without modes). Before
+/// the click it shows the browser's verdict: why it would be refused (and is disabled), or which machines
+/// it reaches.
 #[component]
 pub fn ActionButton(
     #[prop(into)] label: String,
     command: Signal<Option<Command>>,
     outcome: RwSignal<Option<Outcome>>,
+    /// The mode of the page the button is on (`None`: a page without modes, or the session's own).
+    #[prop(optional_no_strip)]
+    mode: Option<Mode>,
     /// Answers the form already collected (e.g. the start of a new definition).
     #[prop(optional)]
     preset: Vec<String>,
 ) -> impl IntoView {
     let console = use_console();
     let preset = StoredValue::new(preset);
+    let mode = StoredValue::new(mode);
     let verdict = Memo::new(move |_| {
         command
             .get()
-            .and_then(|c| console.preview_with(&c, &preset.get_value()))
+            .and_then(|c| console.preview_with(&c, mode.get_value().as_ref(), &preset.get_value()))
     });
     let refusal = move || match verdict.get() {
         Some(Verdict::Rejected { message, .. }) => Some(message),
@@ -166,7 +167,7 @@ pub fn ActionButton(
     };
     let click = move |_| {
         if let Some(c) = command.get_untracked() {
-            console.act_with(c, preset.get_value(), outcome);
+            console.act_with(c, mode.get_value(), preset.get_value(), outcome);
         }
     };
     view! {

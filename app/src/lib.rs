@@ -47,8 +47,14 @@ pub fn App() -> impl IntoView {
     let logged_in = Memo::new(move |_| console.session.with(|s| s.is_some()));
     let whoami = Memo::new(move |_| {
         console.session.with(|s| {
-            s.as_ref()
-                .map(|s| format!("{} ({}) on {}", s.user, s.role.word(), s.login_host))
+            s.as_ref().map(|s| {
+                let fleet = if s.fleet == "default" {
+                    String::new()
+                } else {
+                    format!(", fleet {}", s.fleet)
+                };
+                format!("{} ({}) on {}{fleet}", s.user, s.role.word(), s.login_host)
+            })
         })
     });
     let logout = move |_| {

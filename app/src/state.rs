@@ -1,10 +1,12 @@
-//! The console's state: the session, a local replica of the fleet kept by applying the server's event
-//! stream with `cluster::apply`, the simulated clock, and the one way actions are taken
-//! ([`Console::perform`]): `cluster::check` runs here first — a refusal shows at once, questions are asked
-//! in a dialog — and only a plan is sent to the server, which checks again and decides.
+//! The console's state: the session (its own mode and staged changes, private to it), a local replica of
+//! the fleet as the session's role may see it, kept by applying the server's event stream with
+//! `cluster::apply`, the fleet's simulated clock, and the one way actions are taken
+//! ([`Console::perform`]): `cluster::check` runs here first, in the mode the page names — a refusal shows
+//! at once, questions are asked in a dialog — and only a plan is sent to the server, which checks again
+//! and decides.
 
 use cluster::wire::{CommandRequest, CommandResponse, EventRecord, SessionInfo};
-use cluster::{Command, Fleet, Plan, Prompt, Timestamp, Verdict};
+use cluster::{Command, Fleet, Mode, Plan, Prompt, Timestamp, Verdict};
 use futures_channel::oneshot;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -82,9 +84,6 @@ impl Console {
     /// Loads the fleet and subscribes to the event stream.
     pub fn start(self) {
         spawn_local(async move {
-            if let Ok(h) = api::health().await {
-                self.clock.set((h.now, h.speed, local_ms()));
-            }
             self.reload().await;
         });
         let tick = self.tick;
@@ -103,6 +102,7 @@ impl Console {
         match api::fetch_fleet().await {
             Ok(r) => {
                 crate::timing::fleet_received();
+                self.clock.set((r.clock.now, r.clock.speed, local_ms()));
                 self.fleet.set(Some(r.fleet));
                 self.error.set(None);
                 self.subscribe(r.revision);
@@ -130,10 +130,25 @@ impl Console {
         let on_resync = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
             spawn_local(async move { self.reload().await });
         });
+        // This session's own changes (made in another tab, or by the fleet it follows).
+        let on_session = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let Some(text) = e.data().as_string() else { return };
+            if let Ok(info) = serde_json::from_str::<SessionInfo>(&text) {
+                self.session.set(Some(info));
+            }
+        });
+        let on_ended = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+            self.session.set(None);
+            self.fleet.set(None);
+        });
         let _ = source.add_event_listener_with_callback("event", on_event.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("resync", on_resync.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("session", on_session.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("ended", on_ended.as_ref().unchecked_ref());
         on_event.forget();
         on_resync.forget();
+        on_session.forget();
+        on_ended.forget();
         self.source.set_value(Some(source));
     }
 
@@ -156,44 +171,15 @@ impl Console {
         if gap {
             spawn_local(async move { self.reload().await });
         }
-        self.refresh_session();
     }
 
-    /// Keeps the session info (mode, prompt) in step with the replica.
-    fn refresh_session(self) {
-        let Some(id) = self.session_id() else { return };
-        let info = self.fleet.with_untracked(|f| {
-            let fleet = f.as_ref()?;
-            let s = fleet.sessions.get(&id)?;
-            Some((s.mode.clone(), cluster::cmd::prompt_of(fleet, s)))
-        });
-        if let Some((mode, prompt)) = info {
-            let changed = self
-                .session
-                .with_untracked(|s| s.as_ref().is_some_and(|s| s.mode != mode || s.prompt != prompt));
-            if changed {
-                self.session.update(|s| {
-                    if let Some(s) = s.as_mut() {
-                        s.mode = mode;
-                        s.prompt = prompt;
-                    }
-                });
-            }
-        }
-    }
-
-    /// What `cluster::check` says about `command` now, without asking anything.
-    pub fn preview(&self, command: &Command) -> Option<Verdict> {
-        self.preview_with(command, &[])
-    }
-
-    /// What `cluster::check` says with some answers already given.
-    pub fn preview_with(&self, command: &Command, answers: &[String]) -> Option<Verdict> {
-        let id = self.session.with(|s| s.as_ref().map(|s| s.session))?;
+    /// What `cluster::check` says about `command` at the page's mode `at`, with some answers already given.
+    pub fn preview_with(&self, command: &Command, at: Option<&Mode>, answers: &[String]) -> Option<Verdict> {
+        let session = self.session.with(|s| s.as_ref().map(|s| s.session()))?;
         let now = self.now();
         self.fleet.with(|f| {
             f.as_ref()
-                .map(|fleet| cluster::check(fleet, id, command, answers, now))
+                .map(|fleet| cluster::check(fleet, &session, command, at, answers, now))
         })
     }
 
@@ -209,25 +195,25 @@ impl Console {
         answer
     }
 
-    /// Checks `command` here (refusals show at once, questions are asked), then sends it with the answers
-    /// and the revision checked against; the server's answer decides.
-    pub async fn perform(self, command: Command) -> Outcome {
-        self.perform_with(command, Vec::new()).await
+    /// Checks `command` here in the page's mode `at` (refusals show at once, questions are asked), then
+    /// sends it with that mode, the answers and the revision checked against; the server's answer decides.
+    pub async fn perform(self, command: Command, at: Option<Mode>) -> Outcome {
+        self.perform_with(command, at, Vec::new()).await
     }
 
     /// As [`Console::perform`], with the first answers already given (a form that asked them itself).
-    pub async fn perform_with(self, command: Command, preset: Vec<String>) -> Outcome {
+    pub async fn perform_with(self, command: Command, at: Option<Mode>, preset: Vec<String>) -> Outcome {
         let mut answers: Vec<String> = preset.clone();
         for _attempt in 0..4 {
             // 1. The browser's verdict, asking every question first.
             loop {
-                let Some(id) = self.session_id() else {
+                let Some(session) = self.session.with_untracked(|s| s.as_ref().map(|s| s.session())) else {
                     return Outcome::Refused("Log in first.".into());
                 };
                 let now = self.now();
                 let verdict = self.fleet.with_untracked(|f| {
                     f.as_ref()
-                        .map(|fleet| cluster::check(fleet, id, &command, &answers, now))
+                        .map(|fleet| cluster::check(fleet, &session, &command, at.as_ref(), &answers, now))
                 });
                 match verdict {
                     None => return Outcome::Refused("The fleet is still loading.".into()),
@@ -236,7 +222,7 @@ impl Console {
                         Some(a) => answers.push(a),
                         None => return Outcome::Cancelled,
                     },
-                    Some(Verdict::Plan { plan }) if plan.events.is_empty() => {
+                    Some(Verdict::Plan { plan }) if plan.events.is_empty() && plan.session.is_empty() => {
                         return Outcome::Done(lines(&plan))
                     }
                     Some(Verdict::Plan { .. }) => break,
@@ -246,6 +232,7 @@ impl Console {
             let revision = self.fleet.with_untracked(|f| f.as_ref().map(|f| f.revision));
             let request = CommandRequest {
                 command: command.clone(),
+                mode: at.clone(),
                 revision,
                 answers: answers.clone(),
             };
@@ -254,9 +241,11 @@ impl Console {
                     events,
                     output,
                     warnings,
+                    session,
                     ..
                 }) => {
                     self.apply(&events);
+                    self.session.set(Some(session));
                     return Outcome::Done(warnings.into_iter().chain(output).collect());
                 }
                 Ok(CommandResponse::Prompt { prompt, .. }) => match self.ask_user(prompt).await {
@@ -278,16 +267,22 @@ impl Console {
         Outcome::Refused("The fleet kept changing; try again.".into())
     }
 
-    /// Runs `command` in the background and stores its outcome in `result`.
-    pub fn act(self, command: Command, result: RwSignal<Option<Outcome>>) {
-        self.act_with(command, Vec::new(), result);
+    /// Runs `command` at the page's mode `at` in the background and stores its outcome in `result`.
+    pub fn act(self, command: Command, at: Option<Mode>, result: RwSignal<Option<Outcome>>) {
+        self.act_with(command, at, Vec::new(), result);
     }
 
     /// As [`Console::act`], with the first answers already given.
-    pub fn act_with(self, command: Command, preset: Vec<String>, result: RwSignal<Option<Outcome>>) {
+    pub fn act_with(
+        self,
+        command: Command,
+        at: Option<Mode>,
+        preset: Vec<String>,
+        result: RwSignal<Option<Outcome>>,
+    ) {
         spawn_local(async move {
             result.set(None);
-            let outcome = self.perform_with(command, preset).await;
+            let outcome = self.perform_with(command, at, preset).await;
             result.set(Some(outcome));
         });
     }

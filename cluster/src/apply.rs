@@ -24,43 +24,7 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
     let seq = fleet.revision;
     let at = event.at;
     match &event.kind {
-        EventKind::SessionOpened { session, user, host } => {
-            let mode = fleet
-                .machine(host)
-                .and_then(|m| m.membership.as_ref())
-                .map(|_| Mode::Cluster);
-            fleet.sessions.insert(
-                *session,
-                Session {
-                    id: *session,
-                    user: user.clone(),
-                    host: host.clone(),
-                    mode,
-                    pending: Vec::new(),
-                },
-            );
-            fleet.next_session = fleet.next_session.max(session + 1);
-        }
-        EventKind::SessionClosed { session } => {
-            fleet.sessions.remove(session);
-        }
-        EventKind::ModeChanged { session, mode } => {
-            if let Some(s) = fleet.sessions.get_mut(session) {
-                s.mode = mode.clone();
-            }
-        }
-        EventKind::Staged { session, item } => {
-            if let Some(s) = fleet.sessions.get_mut(session) {
-                s.stage(item.clone());
-            }
-        }
-        EventKind::Cleared { session } => {
-            if let Some(s) = fleet.sessions.get_mut(session) {
-                s.pending.clear();
-            }
-        }
         EventKind::Committed {
-            session,
             host,
             user,
             writes,
@@ -76,11 +40,6 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
             write_reachable(fleet, host, writes, &rev);
             for item in structure {
                 apply_structure(fleet, host, item);
-            }
-            if let Some(id) = session {
-                if let Some(s) = fleet.sessions.get_mut(id) {
-                    s.pending.clear();
-                }
             }
         }
         EventKind::Forced {
@@ -221,6 +180,49 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
     }
 }
 
+/// Keeps a session consistent with a fleet event (rules §14.2.6): a session whose mode names a renamed
+/// group follows the rename; a deleted group or a removed machine puts it back in cluster mode; the
+/// sessions on a machine that creates, joins or leaves a cluster start over (cluster mode, or none on a
+/// standalone machine, and nothing staged). `before` is the fleet the event applies to.
+pub fn follow(session: &mut Session, before: &Fleet, event: &Event) {
+    match &event.kind {
+        EventKind::Committed { host, structure, .. } if !structure.is_empty() => {
+            let cluster_of = |h: &Hostname| before.machine(h).and_then(|m| m.cluster()).cloned();
+            if cluster_of(host).is_none() || cluster_of(host) != cluster_of(&session.host) {
+                return;
+            }
+            for op in structure {
+                match op {
+                    StructureOp::RenameGroup { old, new }
+                        if session.mode == Some(Mode::Group(old.clone())) =>
+                    {
+                        session.mode = Some(Mode::Group(new.clone()));
+                    }
+                    StructureOp::DeleteGroup { group, .. }
+                        if session.mode == Some(Mode::Group(group.clone())) =>
+                    {
+                        session.mode = Some(Mode::Cluster);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        EventKind::ClusterCreated { host, .. } | EventKind::Joined { host, .. } if host == &session.host => {
+            session.mode = Some(Mode::Cluster);
+            session.pending.clear();
+        }
+        EventKind::MachineRemoved { host } => {
+            if host == &session.host {
+                session.mode = None;
+                session.pending.clear();
+            } else if session.mode.as_ref() == Some(&Mode::Machine(host.clone())) {
+                session.mode = Some(Mode::Cluster);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The hosts a commit from `host` reaches: every member reachable over up links, or only itself when it
 /// is disconnected or standalone.
 pub fn targets(fleet: &Fleet, host: &Hostname) -> BTreeSet<Hostname> {
@@ -288,11 +290,6 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &StructureOp) {
                     }
                 }
             }
-            for s in fleet.sessions.values_mut() {
-                if s.mode == Some(Mode::Group(old.clone())) && members.contains(&s.host) {
-                    s.mode = Some(Mode::Group(new.clone()));
-                }
-            }
         }
         StructureOp::DeleteGroup { group, dest } => {
             if let Some(c) = fleet.clusters.get_mut(&cluster_name) {
@@ -306,11 +303,6 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &StructureOp) {
                             ms.group = d.clone();
                         }
                     }
-                }
-            }
-            for s in fleet.sessions.values_mut() {
-                if s.mode == Some(Mode::Group(group.clone())) && members.contains(&s.host) {
-                    s.mode = Some(Mode::Cluster);
                 }
             }
         }
@@ -395,12 +387,6 @@ fn create(fleet: &mut Fleet, host: &Hostname, name: &crate::names::ClusterName, 
             prepjoin: Vec::new(),
         },
     );
-    for s in fleet.sessions.values_mut() {
-        if &s.host == host {
-            s.mode = Some(Mode::Cluster);
-            s.pending.clear();
-        }
-    }
 }
 
 fn admin_user() -> UserName {
@@ -467,12 +453,6 @@ fn join(
             c.prepjoin.retain(|e| &e.host != host);
         }
     }
-    for s in fleet.sessions.values_mut() {
-        if &s.host == host {
-            s.mode = Some(Mode::Cluster);
-            s.pending.clear();
-        }
-    }
 }
 
 fn remove_machine(fleet: &mut Fleet, host: &Hostname) {
@@ -517,14 +497,6 @@ fn remove_machine(fleet: &mut Fleet, host: &Hostname) {
     }
     if others.is_empty() {
         fleet.clusters.remove(&cluster);
-    }
-    for s in fleet.sessions.values_mut() {
-        if &s.host == host {
-            s.mode = None;
-            s.pending.clear();
-        } else if s.mode.as_ref() == Some(&own) {
-            s.mode = Some(Mode::Cluster);
-        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::features::{FeatureId, FeatureValue};
 use crate::fleet::Machine;
 use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
-use crate::session::{Pending, SessionId};
+
 use crate::store::Setting;
 use crate::structure::{Addressing, StructureOp};
 
@@ -28,30 +28,10 @@ pub struct Write {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
-    SessionOpened {
-        session: SessionId,
-        user: UserName,
-        host: Hostname,
-    },
-    SessionClosed {
-        session: SessionId,
-    },
-    ModeChanged {
-        session: SessionId,
-        mode: Option<Mode>,
-    },
-    Staged {
-        session: SessionId,
-        item: Pending,
-    },
-    Cleared {
-        session: SessionId,
-    },
     /// A commit from `host` by `user`: the writes go to every replica reachable from `host` (only its own
-    /// when it is disconnected); structural items change the fleet. `session` (if any) has its staged
-    /// changes cleared. Also used, without a session, for `passwd` and a `clustercheck` force.
+    /// when it is disconnected); structural items change the fleet. Also used for `passwd` and a
+    /// `clustercheck` force.
     Committed {
-        session: Option<SessionId>,
         host: Hostname,
         user: UserName,
         writes: Vec<Write>,

@@ -349,8 +349,6 @@ fn empty_fleet() -> Fleet {
         machines: Default::default(),
         upgrades_offered: vec![Version::new(9, 5, 0), Version::new(9, 7, 0)],
         network: Network::default(),
-        sessions: Default::default(),
-        next_session: 1,
         revision: 0,
         now: CLOCK_START,
     }

@@ -1,4 +1,5 @@
-//! The fleet: machines, clusters, groups, per-member configuration replicas, sessions and runtime state.
+//! The fleet: machines, clusters, groups, per-member configuration replicas and runtime state. Login
+//! sessions are not part of it (rules §14.7.4): they are their own, private to each session.
 //!
 //! Everything here is plain data. Queries that derive state (effective values, connection state, the
 //! user database a login host uses, the modes of a cluster) live beside the data they read; changes
@@ -11,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureId, FeatureValue, UserRow};
 use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Serial, Timestamp, UserKey, UserName, Version};
-use crate::session::{Session, SessionId};
 use crate::store::{effective, ConfigStore, Definitions};
 use crate::structure::{Addressing, PrepJoin};
 
@@ -147,10 +147,6 @@ pub struct Fleet {
     /// Versions `upgrade` offers.
     pub upgrades_offered: Vec<Version>,
     pub network: Network,
-    /// Login sessions, with their modes and staged changes.
-    pub sessions: BTreeMap<SessionId, Session>,
-    /// The id the next session gets.
-    pub next_session: SessionId,
     /// The number of events applied; every event increments it.
     pub revision: u64,
     /// The simulated time of the last event applied.

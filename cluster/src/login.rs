@@ -2,10 +2,10 @@
 //! cluster's for a member, its own for a standalone machine. How a stored credential is compared is the
 //! caller's ([`PasswordCheck`]: plain text in scripts, argon2id on the server); everything else is here.
 
-use crate::event::{Event, EventKind};
 use crate::fleet::Fleet;
-use crate::names::{Hostname, Timestamp, UserName};
+use crate::names::{Hostname, UserName};
 use crate::roles::Role;
+use crate::session::{Session, SessionId};
 
 /// Compares a given password with a stored credential. `stored` is `None` for an unknown user: an
 /// implementation should then spend what a real comparison costs, so timing does not tell the two apart.
@@ -71,14 +71,9 @@ pub fn login(
     }
 }
 
-/// The event that opens a session for an accepted login (or, in scripts, `@as` without a password).
-pub fn open_session(fleet: &Fleet, user: UserName, host: Hostname, now: Timestamp) -> Event {
-    Event::new(
-        now,
-        EventKind::SessionOpened {
-            session: fleet.next_session,
-            user,
-            host,
-        },
-    )
+/// The session an accepted login opens (or, in scripts, `@as` without a password), with the id the
+/// caller gives it.
+pub fn open_session(fleet: &Fleet, id: SessionId, user: UserName, host: Hostname) -> Session {
+    let member = fleet.cluster_of(&host).is_some();
+    Session::open(id, user, host, member)
 }

@@ -46,7 +46,7 @@ impl Role {
         use Role as R;
         match p {
             P::Read | P::OwnPassword => true,
-            P::Stage => matches!(self, R::Administrator | R::Operator | R::ReadOnly),
+            P::Stage | P::ReadConfig => matches!(self, R::Administrator | R::Operator | R::ReadOnly),
             P::Commit | P::Structure | P::Upgrade => matches!(self, R::Administrator | R::Operator),
             P::Runtime => matches!(self, R::Administrator | R::Operator | R::HelpDesk),
             P::Admin | P::ReadAudit => self == R::Administrator,
@@ -69,8 +69,12 @@ impl fmt::Display for Role {
 /// The command families of rules §14.4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// `print`, `list`, `connstatus`, `clustershow`, `status`, `version`, `showqueue`, `help`, `clustermode`.
+    /// Status reads (rules §14.7.2): `status`, `version`, `showqueue`, `clusterconfig list` and
+    /// `connstatus`, `help`, `clustermode`; the overview, topology and machine status.
     Read,
+    /// Configuration reads (rules §14.7.2): a feature's `print`, `clustershow`, `userconfig list`,
+    /// `showconfig`, `saveconfig`, the settings pages, one's own pending changes.
+    ReadConfig,
     /// Stage feature edits, `clear`.
     Stage,
     /// `commit`, `clusterset`, `clustercheck`.
@@ -94,7 +98,7 @@ impl Permission {
     pub fn who(self) -> &'static str {
         match self {
             Permission::Read | Permission::OwnPassword => "every role",
-            Permission::Stage => "administrators, operators and read-only operators",
+            Permission::Stage | Permission::ReadConfig => "administrators, operators and read-only operators",
             Permission::Commit | Permission::Structure | Permission::Upgrade => {
                 "administrators and operators"
             }

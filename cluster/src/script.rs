@@ -22,7 +22,7 @@ use crate::fixture;
 use crate::fleet::Fleet;
 use crate::login::{login, open_session, PlainPasswords};
 use crate::names::{Hostname, Timestamp, UserName, Version};
-use crate::session::SessionId;
+use crate::session::{Session, SessionId};
 use crate::verdict::Verdict;
 
 /// Why a script failed: the line and what was wrong.
@@ -62,6 +62,9 @@ struct Pending {
 struct Runner {
     fleet: Fleet,
     clock: Timestamp,
+    /// Every session opened, by id; sessions live beside the fleet, not in it (rules §14.7.4).
+    live: BTreeMap<SessionId, Session>,
+    /// The session of each `user@host`, resumed by `@as`.
     sessions: BTreeMap<String, SessionId>,
     current: Option<SessionId>,
     last: Vec<String>,
@@ -100,6 +103,7 @@ pub fn run(text: &str, fixture: Option<&str>) -> ScriptOutcome {
     let mut r = Runner {
         fleet,
         clock,
+        live: BTreeMap::new(),
         sessions: BTreeMap::new(),
         current: None,
         last: Vec::new(),
@@ -138,7 +142,11 @@ pub fn run(text: &str, fixture: Option<&str>) -> ScriptOutcome {
 }
 
 impl Runner {
+    /// Applies a fleet event; every session follows it first (rules §14.2.6).
     fn apply(&mut self, event: &Event) {
+        for s in self.live.values_mut() {
+            crate::apply::follow(s, &self.fleet, event);
+        }
         crate::apply::apply(&mut self.fleet, event);
     }
 
@@ -179,8 +187,7 @@ impl Runner {
             .current
             .ok_or("no session: start with \"@as <user>@<host>\"")?;
         let prompt = self
-            .fleet
-            .sessions
+            .live
             .get(&session)
             .map(|s| prompt_of(&self.fleet, s))
             .unwrap_or_default();
@@ -212,10 +219,18 @@ impl Runner {
 
     fn run(&mut self, p: Pending) -> Result<(), String> {
         self.settle();
-        match cmd::check(&self.fleet, p.session, &p.command, &p.answers, self.clock) {
+        let Some(session) = self.live.get(&p.session) else {
+            return Err("internal: the session is gone".into());
+        };
+        match cmd::check(&self.fleet, session, &p.command, None, &p.answers, self.clock) {
             Verdict::Plan { plan } => {
                 for e in &plan.events {
                     self.apply(e);
+                }
+                if let Some(s) = self.live.get_mut(&p.session) {
+                    for change in &plan.session {
+                        s.apply(change);
+                    }
                 }
                 self.last = plan.lines().cloned().collect();
                 self.transcript.extend(self.last.iter().cloned());
@@ -309,28 +324,25 @@ impl Runner {
                         } else if self.fleet.role_of(&host, &user).is_none() {
                             Err(format!("Login failed: no user {user} on {host}."))
                         } else {
-                            Ok(open_session(&self.fleet, user, host, self.clock))
+                            Ok((user, host))
                         }
                     }
                     [password] => login(&self.fleet, user, password, host, &PlainPasswords)
-                        .map(|l| open_session(&self.fleet, l.user, l.host, self.clock))
+                        .map(|l| (l.user, l.host))
                         .map_err(|e| e.to_string()),
                     _ => return bad("@as <user>@<host> [<password>]"),
                 };
                 match (result, expect_reject) {
-                    (Ok(event), false) => {
-                        // Resume the session of that user@host when it still exists (and has no password check).
+                    (Ok((user, host)), false) => {
+                        // Resume the session of that user@host (a login with a password opens a new one).
                         if let (Some(id), []) = (self.sessions.get(&key), tail) {
-                            if self.fleet.sessions.contains_key(id) {
+                            if self.live.contains_key(id) {
                                 self.current = Some(*id);
                                 return Ok(());
                             }
                         }
-                        let EventKind::SessionOpened { session, .. } = &event.kind else {
-                            return Err("internal: not a login".into());
-                        };
-                        let id = *session;
-                        self.apply(&event);
+                        let id = self.live.len() as SessionId + 1;
+                        self.live.insert(id, open_session(&self.fleet, id, user, host));
                         self.sessions.insert(key, id);
                         self.current = Some(id);
                         self.last = Vec::new();

@@ -1,7 +1,9 @@
-//! Login sessions (rules §2.11): user, login host, current mode and staged changes — and the staging
-//! helpers every staging command uses: the session's view (its login host's replica with its own edits
-//! laid over it, rules §14.2.3), the revision an item's editing started from, and the groups as the
-//! staged structural changes leave them.
+//! Login sessions (rules §2.11, §14.7.4): user, login host, the terminal's current mode and staged
+//! changes. A session is private: it is not part of the fleet, never advances the fleet's revision, and
+//! changes only by the [`SessionChange`]s its own commands produce (and by following the fleet, see
+//! `crate::apply::follow`). Here also live the staging helpers every staging command uses: the session's
+//! view (its login host's replica with its own edits laid over it, rules §14.2.3), the revision an
+//! item's editing started from, and the groups as the staged structural changes leave them.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +60,18 @@ impl Pending {
     }
 }
 
+/// A change of a session, produced by its own commands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum SessionChange {
+    /// The terminal's mode (`clustermode`, or an accepted mode-switch question).
+    Mode { mode: Option<Mode> },
+    /// One more staged item.
+    Stage { item: Pending },
+    /// Every staged item is gone (`clear`, or a `commit`).
+    Clear,
+}
+
 /// A login session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -70,6 +84,27 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session of `user` on `host`; a member starts in cluster mode, a standalone machine has no
+    /// mode (rules §12.9).
+    pub fn open(id: SessionId, user: UserName, host: Hostname, member: bool) -> Session {
+        Session {
+            id,
+            user,
+            host,
+            mode: member.then_some(Mode::Cluster),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Applies one of the session's own changes.
+    pub fn apply(&mut self, change: &SessionChange) {
+        match change {
+            SessionChange::Mode { mode } => self.mode = mode.clone(),
+            SessionChange::Stage { item } => self.stage(item.clone()),
+            SessionChange::Clear => self.pending.clear(),
+        }
+    }
+
     /// The staged edit of `(mode, feature)`, if any.
     pub fn pending_edit(&self, mode: &Mode, feature: FeatureId) -> Option<&Pending> {
         self.pending

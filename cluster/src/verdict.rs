@@ -12,6 +12,7 @@ use crate::features::{FeatureId, RowError};
 use crate::mode::{Level, Mode};
 use crate::names::{ClusterName, GroupName, Hostname, NameError, UserName, Version};
 use crate::roles::Role;
+use crate::session::SessionChange;
 
 /// A refusal. Every variant names the rule and the objects; `Display` is the message users see
 /// (without the `Error: ` prefix the CLI adds).
@@ -24,8 +25,6 @@ pub enum Rejection {
     InvalidRow(RowError),
     #[error("passwd: the new password is not valid: {reason}")]
     PasswordPolicy { reason: &'static str },
-    #[error("session {session} does not exist; log in again")]
-    UnknownSession { session: u64 },
     #[error("user {user} no longer exists on {host}; log in again")]
     UserGone { user: UserName, host: Hostname },
     #[error("{role} {user} may not run {command}: {why}")]
@@ -215,7 +214,10 @@ pub struct Prompt {
 /// What a command does when it is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Plan {
+    /// Changes of the fleet (each advances its revision).
     pub events: Vec<Event>,
+    /// Changes of the command's own session (never seen by anyone else).
+    pub session: Vec<SessionChange>,
     /// Lines the command prints (warnings are separate and printed first).
     pub output: Vec<String>,
     /// Each starts with `Warning:`.

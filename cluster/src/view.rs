@@ -205,3 +205,14 @@ pub fn upgrade_warning(fleet: &Fleet, host: &Hostname) -> Option<String> {
         )
     })
 }
+
+/// The mode a page about the whole cluster names (cluster operations, rules §9.1): the cluster's, for a
+/// member; none for a standalone machine (it has no modes).
+pub fn cluster_page_mode(fleet: &Fleet, login_host: &Hostname) -> Option<Mode> {
+    fleet.cluster_of(login_host).map(|_| Mode::Cluster)
+}
+
+/// The mode the Users page names: the one holding the user database the login host uses (rules §2.7).
+pub fn users_page_mode(fleet: &Fleet, login_host: &Hostname) -> Option<Mode> {
+    fleet.machine(login_host).map(|m| m.user_db_mode())
+}

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::event::{Event, EventKind, Write};
 use crate::features::{ColumnKind, FeatureId, FeatureValue, MASK};
 use crate::fleet::Fleet;
-use crate::session::Pending;
+use crate::roles::{Permission, Role};
+use crate::session::{Pending, Session};
 use crate::store::ConfigStore;
 
 /// Calls `f` on every secret cell of a value of `feature`.
@@ -41,7 +42,8 @@ fn try_store_secrets<E>(
     Ok(())
 }
 
-fn try_pending_secrets<E>(
+/// Calls `f` on every secret cell a staged item carries.
+pub fn try_pending_secrets<E>(
     item: &mut Pending,
     f: &mut impl FnMut(&mut String) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -56,7 +58,7 @@ fn try_pending_secrets<E>(
     Ok(())
 }
 
-/// Calls `f` on every secret cell of the fleet: every replica and every staged edit.
+/// Calls `f` on every secret cell of the fleet (every replica).
 pub fn try_fleet_secrets<E>(
     fleet: &mut Fleet,
     f: &mut impl FnMut(&mut String) -> Result<(), E>,
@@ -64,10 +66,16 @@ pub fn try_fleet_secrets<E>(
     for m in fleet.machines.values_mut() {
         try_store_secrets(&mut m.config, f)?;
     }
-    for s in fleet.sessions.values_mut() {
-        for item in s.pending.iter_mut() {
-            try_pending_secrets(item, f)?;
-        }
+    Ok(())
+}
+
+/// Calls `f` on every secret cell a session's staged edits carry.
+pub fn try_session_secrets<E>(
+    session: &mut Session,
+    f: &mut impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    for item in session.pending.iter_mut() {
+        try_pending_secrets(item, f)?;
     }
     Ok(())
 }
@@ -78,7 +86,6 @@ pub fn try_event_secrets<E>(
     f: &mut impl FnMut(&mut String) -> Result<(), E>,
 ) -> Result<(), E> {
     match &mut event.kind {
-        EventKind::Staged { item, .. } => try_pending_secrets(item, f),
         EventKind::Committed { writes, .. } => {
             for Write { feature, value, .. } in writes.iter_mut() {
                 if let Some(v) = value {
@@ -115,6 +122,13 @@ pub fn redact_fleet(fleet: &Fleet) -> Fleet {
     f
 }
 
+/// A session as its own browser may see it: its staged passwords masked.
+pub fn redact_session(session: &Session) -> Session {
+    let mut s = session.clone();
+    let _ = try_session_secrets(&mut s, &mut mask);
+    s
+}
+
 /// A saved configuration file with its password hashes masked.
 fn redact_config_text(text: &str) -> String {
     text.lines()
@@ -143,6 +157,118 @@ pub fn redact_event(event: &Event) -> Event {
     e
 }
 
+/// The features a role without configuration reads still sees, because status reads need them: which
+/// listeners run on which interface (rules §14.7.2: status is for every role).
+pub const STATUS_FEATURES: &[FeatureId] =
+    &[FeatureId::Listeners, FeatureId::IpInterfaces, FeatureId::Hostname];
+
+/// What a role may see of the fleet and its history: the three views the server builds (rules §14.7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// Configuration and the audit-like history (commit comments): administrators.
+    Full,
+    /// Configuration: operators and read-only operators.
+    Config,
+    /// Status only: help desk and guests.
+    Status,
+}
+
+impl Audience {
+    pub const ALL: [Audience; 3] = [Audience::Full, Audience::Config, Audience::Status];
+
+    pub fn of(role: Role) -> Audience {
+        if role.may(Permission::ReadAudit) {
+            Audience::Full
+        } else if role.may(Permission::ReadConfig) {
+            Audience::Config
+        } else {
+            Audience::Status
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    fn config(self) -> bool {
+        self != Audience::Status
+    }
+
+    fn hidden(self, feature: FeatureId) -> bool {
+        !self.config() && !STATUS_FEATURES.contains(&feature)
+    }
+}
+
+fn blank_store(store: &mut ConfigStore, audience: Audience) {
+    for settings in store.modes.values_mut() {
+        for (feature, setting) in settings.iter_mut() {
+            if audience.hidden(*feature) {
+                setting.value = FeatureValue::default();
+            }
+        }
+    }
+}
+
+/// The fleet as a session of `role` may see it (rules §14.7.2), the one view the server sends: no
+/// secrets; without configuration reads, every feature but [`STATUS_FEATURES`] is blanked (definitions
+/// and their revisions stay, their rows do not) and saved files hold nothing.
+pub fn scope_fleet(fleet: &Fleet, role: Role) -> Fleet {
+    scope_fleet_for(fleet, Audience::of(role))
+}
+
+/// [`scope_fleet`] for an audience.
+pub fn scope_fleet_for(fleet: &Fleet, audience: Audience) -> Fleet {
+    let mut f = redact_fleet(fleet);
+    if !audience.config() {
+        for m in f.machines.values_mut() {
+            blank_store(&mut m.config, audience);
+            for text in m.local.saved_configs.values_mut() {
+                text.clear();
+            }
+        }
+    }
+    f
+}
+
+/// An event as a session of `role` may see it, so that applying the scoped events to the scoped fleet
+/// gives the scope of the fleet: secrets masked; without configuration reads, hidden features' values
+/// blanked and saved files empty; commit comments only for roles that may read the audit log.
+pub fn scope_event(event: &Event, role: Role) -> Event {
+    scope_event_for(event, Audience::of(role))
+}
+
+/// [`scope_event`] for an audience.
+pub fn scope_event_for(event: &Event, audience: Audience) -> Event {
+    let mut e = redact_event(event);
+    let config = audience.config();
+    match &mut e.kind {
+        EventKind::Committed { writes, comment, .. } => {
+            if audience != Audience::Full {
+                *comment = None;
+            }
+            for w in writes.iter_mut() {
+                if audience.hidden(w.feature) {
+                    if let Some(v) = w.value.as_mut() {
+                        *v = FeatureValue::default();
+                    }
+                }
+            }
+        }
+        EventKind::Forced { feature, setting, .. } if audience.hidden(*feature) => {
+            setting.value = FeatureValue::default();
+        }
+        EventKind::MachineAdded { machine } if !config => {
+            blank_store(&mut machine.config, audience);
+            for text in machine.local.saved_configs.values_mut() {
+                text.clear();
+            }
+        }
+        EventKind::ConfigSaved { text, .. } if !config => text.clear(),
+        _ => {}
+    }
+    e
+}
+
 /// One event of the stream, with the revision it produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventRecord {
@@ -150,10 +276,19 @@ pub struct EventRecord {
     pub event: Event,
 }
 
-/// `GET /api/v1/fleet`.
+/// The fleet's simulated clock: its time now (ms since the epoch) and how fast it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockInfo {
+    pub now: i64,
+    pub speed: f64,
+}
+
+/// `GET /api/v1/fleet`: the fleet as the session's role may see it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FleetResponse {
     pub revision: u64,
+    pub clock: ClockInfo,
     pub fleet: Fleet,
 }
 
@@ -168,6 +303,9 @@ pub struct ApiError {
     pub rule: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<u64>,
+    /// For a server error: the id of the request, to quote when reporting it (details are in the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// `POST /api/v1/login`.
@@ -177,21 +315,45 @@ pub struct LoginRequest {
     pub user: String,
     pub password: String,
     pub login_host: String,
+    /// The fleet to log into (absent: `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<String>,
 }
 
 /// The answer to a login, and `GET /api/v1/session`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
+    /// The fleet the session belongs to.
+    pub fleet: String,
     pub session: crate::session::SessionId,
-    pub user: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user: crate::names::UserName,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub role: crate::roles::Role,
-    pub login_host: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub login_host: crate::names::Hostname,
+    /// The terminal's mode (pages name their own).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub mode: Option<crate::mode::Mode>,
     /// The command prompt, e.g. `(Cluster Americas)>`.
     pub prompt: String,
+    /// This session's staged changes (secrets masked); nobody else sees them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub pending: Vec<crate::session::Pending>,
+}
+
+impl SessionInfo {
+    /// The session as `cluster::check` takes it (the browser checks against it before sending).
+    pub fn session(&self) -> Session {
+        Session {
+            id: self.session,
+            user: self.user.clone(),
+            host: self.login_host.clone(),
+            mode: self.mode.clone(),
+            pending: self.pending.clone(),
+        }
+    }
 }
 
 /// `POST /api/v1/cli`: one line, or the answer to the previous line's question.
@@ -221,6 +383,8 @@ pub struct CliResponse {
     /// The command prompt after the line.
     pub prompt: String,
     pub revision: u64,
+    /// The session after the line.
+    pub session: SessionInfo,
 }
 
 /// `POST /api/v1/commands`.
@@ -229,6 +393,10 @@ pub struct CliResponse {
 pub struct CommandRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub command: crate::cmd::Command,
+    /// The mode the page that sends the command shows (rules §14.7.3); absent: the session's own mode.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[serde(default)]
+    pub mode: Option<crate::mode::Mode>,
     /// The revision the client saw; an immediate command or commit made on a stale one gets 409.
     #[serde(default)]
     pub revision: Option<u64>,
@@ -246,6 +414,8 @@ pub enum CommandResponse {
         output: Vec<String>,
         warnings: Vec<String>,
         reach: Vec<crate::names::Hostname>,
+        /// The session after the command (its staged changes, its mode).
+        session: SessionInfo,
     },
     Prompt {
         revision: u64,

@@ -9,11 +9,14 @@ use cluster::features::{FeatureId, Shape};
 use cluster::fleet::Fleet;
 use cluster::mode::Mode;
 use cluster::names::{ClusterName, FileName, GroupName, Hostname, Serial, UserKey, UserName, Version};
+use cluster::roles::Role;
+use cluster::session::{Session, SessionId};
 use cluster::structure::{Addressing, PrepJoin, StructureOp};
-use cluster::wire::{redact_event, redact_fleet};
+use cluster::wire::{scope_event, scope_fleet};
 use cluster::Command;
 use cluster::{cli, Event, Verdict};
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
 const HOSTS: &[&str] = &[
     "newyork.example.com",
@@ -383,23 +386,41 @@ fn invariants(fleet: &Fleet) -> Result<(), String> {
     Ok(())
 }
 
+const ROLES: [Role; 5] = [
+    Role::Administrator,
+    Role::Operator,
+    Role::ReadOnly,
+    Role::HelpDesk,
+    Role::Guest,
+];
+
 fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
     let start = cluster::fixture::by_name(fixture).unwrap();
     let mut fleet = start.clone();
     let mut log: Vec<Event> = Vec::new();
     let mut clock = fleet.now;
-    let mut sessions = std::collections::BTreeMap::new();
-    // R3: a browser's replica, started from the redacted fleet and fed the redacted event stream.
-    let replica = std::cell::RefCell::new(redact_fleet(&start));
-    let push = |fleet: &mut Fleet, log: &mut Vec<Event>, e: Event| {
-        cluster::apply(fleet, &e);
-        cluster::apply(&mut replica.borrow_mut(), &redact_event(&e));
-        log.push(e);
-    };
+    // Sessions live beside the fleet (rules §14.7.4), each following the fleet's events.
+    let mut live: BTreeMap<SessionId, Session> = BTreeMap::new();
+    let mut by_user = BTreeMap::new();
+    // R3, per role: a browser's replica started from the fleet as that role sees it and fed that role's
+    // event stream equals the server's view for that role after every event.
+    let replicas = std::cell::RefCell::new(ROLES.map(|r| scope_fleet(&start, r)));
+    let push =
+        |fleet: &mut Fleet, live: &mut BTreeMap<SessionId, Session>, log: &mut Vec<Event>, e: Event| {
+            for s in live.values_mut() {
+                cluster::apply::follow(s, fleet, &e);
+            }
+            cluster::apply(fleet, &e);
+            for (i, r) in ROLES.iter().enumerate() {
+                cluster::apply(&mut replicas.borrow_mut()[i], &scope_event(&e, *r));
+            }
+            log.push(e);
+        };
     for (i, s) in steps.iter().enumerate() {
         for e in cluster::cmd::due_events(&fleet, clock) {
-            push(&mut fleet, &mut log, e);
+            push(&mut fleet, &mut live, &mut log, e);
         }
+        let revision = fleet.revision;
         match s {
             Step::Wait(secs) => clock = clock.plus_secs(*secs),
             Step::Link { a, b, up } => {
@@ -410,6 +431,7 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                 if a != b {
                     push(
                         &mut fleet,
+                        &mut live,
                         &mut log,
                         Event::new(clock, cluster::EventKind::LinkChanged { a, b, up: *up }),
                     );
@@ -419,50 +441,71 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                 let host = Hostname::parse(HOSTS[*host]).unwrap();
                 push(
                     &mut fleet,
+                    &mut live,
                     &mut log,
                     Event::new(clock, cluster::EventKind::DnsChanged { host, resolves: *on }),
                 );
             }
             Step::Line { who, line, answers } => {
                 let (user, host) = USERS[*who];
-                let key = (user, host);
-                let id = match sessions.get(&key) {
-                    Some(id) if fleet.sessions.contains_key(id) => *id,
-                    _ => {
-                        let Some(_) =
-                            fleet.role_of(&Hostname::parse(host).unwrap(), &UserName::parse(user).unwrap())
-                        else {
-                            continue;
-                        };
-                        let e = cluster::login::open_session(
-                            &fleet,
-                            UserName::parse(user).unwrap(),
-                            Hostname::parse(host).unwrap(),
-                            clock,
-                        );
-                        let id = fleet.next_session;
-                        push(&mut fleet, &mut log, e);
-                        sessions.insert(key, id);
-                        id
-                    }
-                };
+                let user = UserName::parse(user).unwrap();
+                let host = Hostname::parse(host).unwrap();
+                if fleet.role_of(&host, &user).is_none() {
+                    continue;
+                }
+                let id = *by_user.entry((user.clone(), host.clone())).or_insert_with(|| {
+                    let id = live.len() as SessionId + 1;
+                    live.insert(
+                        id,
+                        cluster::login::open_session(&fleet, id, user.clone(), host.clone()),
+                    );
+                    id
+                });
                 let command = cli::parse(LINES[*line]).unwrap();
                 let answers: Vec<String> = answers.iter().map(|a| a.to_string()).collect();
-                if let Verdict::Plan { plan } = cluster::check(&fleet, id, &command, &answers, clock) {
+                let before = fleet.revision;
+                let verdict = cluster::check(&fleet, &live[&id], &command, None, &answers, clock);
+                if let Verdict::Plan { plan } = verdict {
+                    let events_expected = plan.events.len() as u64;
                     for e in plan.events {
-                        push(&mut fleet, &mut log, e);
+                        push(&mut fleet, &mut live, &mut log, e);
                     }
+                    if let Some(s) = live.get_mut(&id) {
+                        for change in &plan.session {
+                            s.apply(change);
+                        }
+                    }
+                    // Only changes of the fleet advance its revision (rules §14.7.4).
+                    prop_assert_eq!(fleet.revision, before + events_expected);
                 }
             }
         }
+        if matches!(s, Step::Wait(_)) {
+            prop_assert_eq!(fleet.revision, revision, "waiting changes nothing by itself");
+        }
         invariants(&fleet).map_err(|e| TestCaseError::fail(format!("after step {i} {s:?}: {e}")))?;
-        prop_assert_eq!(
-            &*replica.borrow(),
-            &redact_fleet(&fleet),
-            "R3: the replica diverged after step {} {:?}",
-            i,
-            s
-        );
+        for (r, role) in ROLES.iter().enumerate() {
+            prop_assert_eq!(
+                &replicas.borrow()[r],
+                &scope_fleet(&fleet, *role),
+                "R3: the {} replica diverged after step {} {:?}",
+                role,
+                i,
+                s
+            );
+        }
+        // Sessions stay consistent with the fleet: a mode names a mode of the login host's cluster.
+        for s in live.values() {
+            if let Some(mode) = &s.mode {
+                prop_assert!(
+                    fleet.modes_of(&s.host).contains(mode),
+                    "session {} on {} is in mode {} which its cluster does not have",
+                    s.id,
+                    s.host,
+                    mode
+                );
+            }
+        }
     }
     // The state is the replay of the log, and survives a JSON round trip (snapshots, the wire).
     let mut replay = start;

@@ -26,7 +26,6 @@ fn commit(fleet: &mut Fleet, host: &str, mode: Mode, value: Option<FeatureValue>
     let e = Event::new(
         at,
         EventKind::Committed {
-            session: None,
             host: h(host),
             user: UserName::parse("admin").unwrap(),
             writes: vec![Write {

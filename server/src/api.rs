@@ -1,4 +1,6 @@
-//! HTTP API v1: thin handlers that parse, ask the engine, and map errors to JSON (`{"code", "message"}`).
+//! HTTP API v1: thin handlers that parse, ask a fleet's engine, and map errors to JSON (`{"code",
+//! "message"}`). [`AppError`] is the one place an [`EngineError`] becomes a status code; a server error
+//! carries a generic message and the request id, and its details go to the log.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cluster::wire::{
-    redact_fleet, ApiError, AuditEntry, CliRequest, CliResponse, CommandRequest, CommandResponse,
-    EventRecord, FleetResponse, LoginRequest, SessionInfo,
+    scope_fleet, ApiError, Audience, AuditEntry, CliRequest, CliResponse, ClockInfo, CommandRequest,
+    CommandResponse, EventRecord, FleetResponse, LoginRequest, SessionInfo,
 };
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -24,37 +26,112 @@ use tokio::sync::broadcast;
 use utoipa::OpenApi;
 
 use crate::auth::{self, Throttle};
-use crate::engine::{Engine, Failure, Request as EngineRequest};
+use crate::engine::{Engine, EngineError, Request as EngineRequest, SessionView};
+use crate::registry::{FleetId, Registry};
 
-/// The session cookie.
+/// The session cookie: `<fleet>.<token>`.
 pub const COOKIE: &str = "cd_session";
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
 pub struct AppState {
-    pub engine: Engine,
+    pub registry: Arc<Registry>,
     pub throttle: Arc<Mutex<Throttle>>,
 }
 
-/// An error response.
-pub struct AppError(pub Failure);
+tokio::task_local! {
+    /// The id of the request being handled (set by [`request_id`]).
+    static REQUEST_ID: String;
+}
 
-impl From<Failure> for AppError {
-    fn from(f: Failure) -> Self {
-        AppError(f)
+/// Gives every request an id (`x-request-id`, taken from the request or made here), sets it on the
+/// response, and makes it available to error bodies.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| auth::new_token().map(|t| t[..16].to_string()).unwrap_or_default());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert("x-request-id", v.clone());
+        let mut response = REQUEST_ID.scope(id, next.run(req)).await;
+        response.headers_mut().insert("x-request-id", v);
+        response
+    } else {
+        next.run(req).await
     }
+}
+
+/// An error response.
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub error: ApiError,
 }
 
 impl AppError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        AppError(Failure::new(status, code, message))
+        AppError {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            error: ApiError {
+                code: code.into(),
+                message: message.into(),
+                rule: None,
+                revision: None,
+                request_id: None,
+            },
+        }
+    }
+}
+
+/// The one mapping from what the engine says to HTTP.
+impl From<EngineError> for AppError {
+    fn from(e: EngineError) -> Self {
+        let message = e.to_string();
+        match e {
+            EngineError::Unauthenticated => AppError::new(401, "unauthenticated", message),
+            EngineError::LoginFailed => AppError::new(401, "login_failed", message),
+            EngineError::Rejected(r) => {
+                let rule = serde_json::to_value(&r)
+                    .ok()
+                    .and_then(|v| v.get("rule").and_then(|x| x.as_str()).map(str::to_string));
+                let (status, code) = match r {
+                    cluster::Rejection::NotPermitted { .. } => (403, "forbidden"),
+                    cluster::Rejection::UserGone { .. } => (401, "unauthenticated"),
+                    _ => (422, "rejected"),
+                };
+                let mut err = AppError::new(status, code, message);
+                err.error.rule = rule;
+                err
+            }
+            EngineError::Forbidden { .. } => AppError::new(403, "forbidden", message),
+            EngineError::Stale { current, .. } => {
+                let mut err = AppError::new(409, "stale_revision", message);
+                err.error.revision = Some(current);
+                err
+            }
+            EngineError::FutureRevision { .. } => AppError::new(400, "bad_revision", message),
+            EngineError::TooFarBehind => AppError::new(410, "resync", message),
+            EngineError::UnknownFleet { .. } => AppError::new(404, "unknown_fleet", message),
+            EngineError::FleetExists { .. } => AppError::new(409, "fleet_exists", message),
+            EngineError::Busy => AppError::new(503, "busy", message),
+            EngineError::Stopped => AppError::new(503, "stopped", message),
+            EngineError::Storage => AppError::new(503, "storage", message),
+        }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.0.error)).into_response()
+        let mut error = self.error;
+        if self.status.is_server_error() {
+            error.request_id = REQUEST_ID.try_with(|id| id.clone()).ok();
+        }
+        (self.status, Json(error)).into_response()
     }
 }
 
@@ -99,14 +176,17 @@ fn json_rejection(r: JsonRejection) -> AppError {
 /// Request bodies larger than this are refused (413).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// The session token from the cookie.
-pub struct Token(pub String);
+/// The session named by the cookie: its fleet and the hash of its token.
+pub struct Token {
+    pub fleet: FleetId,
+    pub hash: String,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Token {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        cookie_token(&parts.headers).map(Token).ok_or_else(|| {
+        cookie_token(&parts.headers).ok_or_else(|| {
             AppError::new(
                 401,
                 "unauthenticated",
@@ -116,7 +196,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Token {
     }
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+fn cookie_token(headers: &HeaderMap) -> Option<Token> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -124,18 +204,24 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .find_map(|v| {
             v.split(';').find_map(|kv| {
                 let (k, val) = kv.trim().split_once('=')?;
-                (k == COOKIE
-                    && !val.is_empty()
-                    && val.len() <= 128
-                    && val.chars().all(|c| c.is_ascii_hexdigit()))
-                .then(|| val.to_string())
+                if k != COOKIE {
+                    return None;
+                }
+                let (fleet, token) = val.split_once('.')?;
+                let fleet = FleetId::parse(fleet).ok()?;
+                (token.len() == 64 && token.chars().all(|c| c.is_ascii_hexdigit())).then(|| Token {
+                    fleet,
+                    hash: auth::token_hash(token),
+                })
             })
         })
 }
 
-fn session_cookie(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"))
-        .unwrap_or_else(|_| HeaderValue::from_static("cd_session=; Path=/"))
+fn session_cookie(fleet: &FleetId, token: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={fleet}.{token}; Path=/; HttpOnly; SameSite=Strict"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("cd_session=; Path=/"))
 }
 
 /// Refuses non-GET requests whose `Origin` is not this server (cross-site requests).
@@ -165,65 +251,84 @@ pub async fn check_origin(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// The engine of the cookie's fleet.
+async fn engine_of(state: &AppState, token: &Token) -> Result<Engine, AppError> {
+    state.registry.get(&token.fleet).await.map_err(|e| match e {
+        // A cookie of a fleet that is gone is just not a session any more.
+        EngineError::UnknownFleet { .. } => EngineError::Unauthenticated.into(),
+        other => other.into(),
+    })
+}
+
+/// The session of the cookie, with its engine.
+async fn session_of(state: &AppState, token: &Token) -> Result<(Engine, SessionView), AppError> {
+    let engine = engine_of(state, token).await?;
+    let hash = token.hash.clone();
+    let view = engine
+        .ask(|reply| EngineRequest::Session {
+            token_hash: hash,
+            reply,
+        })
+        .await?;
+    Ok((engine, view))
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 struct Health {
     status: &'static str,
-    revision: u64,
-    /// Simulated time (ms since the epoch) and how fast it runs.
-    now: i64,
-    speed: f64,
     version: &'static str,
 }
 
-/// Liveness, the fleet's revision and the simulated clock.
+/// Liveness.
 #[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
-async fn health(State(state): State<AppState>) -> Json<Health> {
-    let revision = state.engine.fleet.borrow().revision;
+async fn health() -> Json<Health> {
     Json(Health {
         status: "ok",
-        revision,
-        now: state.engine.clock.now().0,
-        speed: state.engine.clock.speed(),
         version: env!("CARGO_PKG_VERSION"),
     })
 }
 
-/// The whole fleet (secrets masked) with its revision.
+/// The fleet as the session's role may see it (secrets masked; without configuration reads, status
+/// only), with its revision and simulated clock.
 #[utoipa::path(get, path = "/api/v1/fleet", responses((status = 200, body = Object), (status = 401, body = ApiError)))]
 async fn fleet(State(state): State<AppState>, token: Token) -> Result<Json<FleetResponse>, AppError> {
-    state
-        .engine
-        .ask(|reply| EngineRequest::Session {
-            token: token.0,
-            reply,
-        })
-        .await?;
-    let fleet = state.engine.fleet.borrow().clone();
+    let (engine, view) = session_of(&state, &token).await?;
+    let fleet = engine.fleet.borrow().clone();
     Ok(Json(FleetResponse {
         revision: fleet.revision,
-        fleet: redact_fleet(&fleet),
+        clock: ClockInfo {
+            now: engine.clock.now().0,
+            speed: engine.clock.speed(),
+        },
+        fleet: scope_fleet(&fleet, view.role),
     }))
 }
 
-/// Logs in to a login host with that host's user database; sets the session cookie.
+/// Logs in to a login host of a fleet with that host's user database; sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
-    responses((status = 200, body = SessionInfo), (status = 401, body = ApiError), (status = 429, body = ApiError)))]
+    responses((status = 200, body = SessionInfo), (status = 401, body = ApiError), (status = 404, body = ApiError),
+              (status = 429, body = ApiError)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
+    let fleet_id = match &body.fleet {
+        Some(f) => FleetId::parse(f).map_err(|m| AppError::new(400, "bad_fleet", m))?,
+        None => FleetId::default_fleet(),
+    };
     let account = format!(
-        "{}@{}",
+        "{}@{}@{}",
         body.user.chars().take(64).collect::<String>(),
-        body.login_host.chars().take(255).collect::<String>()
+        body.login_host.chars().take(255).collect::<String>(),
+        fleet_id
     );
     let ip = Some(addr.ip());
     let now = Instant::now();
     if let Some(wait) = state
         .throttle
         .lock()
-        .map_err(|_| AppError::new(500, "internal", "throttle"))?
+        .map_err(|_| AppError::from(EngineError::Busy))?
         .blocked(&account, ip, now)
     {
         return Err(AppError::new(
@@ -232,7 +337,8 @@ async fn login(
             format!("Too many failed logins; try again in {wait} s."),
         ));
     }
-    let fleet = state.engine.fleet.borrow().clone();
+    let engine = state.registry.get(&fleet_id).await?;
+    let fleet = engine.fleet.borrow().clone();
     // The login host must exist before anything is verified.
     cluster::login::login_host(&fleet, &body.login_host).map_err(login_error)?;
     let (user, password, host) = (body.user.clone(), body.password.clone(), body.login_host.clone());
@@ -241,7 +347,7 @@ async fn login(
         cluster::login::login(&fleet, &user, &password, &host, &auth::Argon2Check)
     })
     .await
-    .map_err(|_| AppError::new(503, "busy", "The server is busy; retry shortly."))?;
+    .map_err(|_| AppError::from(EngineError::Busy))?;
     let accepted = match outcome {
         Ok(l) => l,
         Err(e) => {
@@ -251,24 +357,25 @@ async fn login(
             return Err(login_error(e));
         }
     };
-    let (user, host) = (accepted.user, accepted.host);
     if let Ok(mut t) = state.throttle.lock() {
         t.succeeded(&account);
     }
-    let token = auth::new_token().map_err(|e| AppError::new(500, "internal", format!("{e:#}")))?;
-    let info = state
-        .engine
+    let token = auth::new_token().map_err(|e| {
+        tracing::error!(error = %format!("{e:#}"), "no randomness for a session token");
+        AppError::from(EngineError::Busy)
+    })?;
+    let info = engine
         .ask(|reply| EngineRequest::OpenSession {
-            user,
-            host,
-            token: token.clone(),
+            user: accepted.user,
+            host: accepted.host,
+            token_hash: auth::token_hash(&token),
             reply,
         })
         .await?;
     let mut response = Json(info).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&token));
+        .insert(header::SET_COOKIE, session_cookie(&fleet_id, &token));
     Ok(response)
 }
 
@@ -283,10 +390,10 @@ fn login_error(e: cluster::login::LoginError) -> AppError {
 /// Ends the session and clears the cookie.
 #[utoipa::path(post, path = "/api/v1/logout", responses((status = 204), (status = 401, body = ApiError)))]
 async fn logout(State(state): State<AppState>, token: Token) -> Result<Response, AppError> {
-    state
-        .engine
+    let engine = engine_of(&state, &token).await?;
+    engine
         .ask(|reply| EngineRequest::Logout {
-            token: token.0,
+            token_hash: token.hash,
             reply,
         })
         .await?;
@@ -298,21 +405,13 @@ async fn logout(State(state): State<AppState>, token: Token) -> Result<Response,
     Ok(response)
 }
 
-/// The current session: user, role, login host, mode, prompt.
+/// The current session: fleet, user, role, login host, the terminal's mode and prompt, its staged changes.
 #[utoipa::path(get, path = "/api/v1/session", responses((status = 200, body = SessionInfo), (status = 401, body = ApiError)))]
 async fn session(State(state): State<AppState>, token: Token) -> Result<Json<SessionInfo>, AppError> {
-    Ok(Json(
-        state
-            .engine
-            .ask(|reply| EngineRequest::Session {
-                token: token.0,
-                reply,
-            })
-            .await?,
-    ))
+    Ok(Json(session_of(&state, &token).await?.1.info))
 }
 
-/// One CLI line (rules §10), or the answer to the previous line's question.
+/// One CLI line (rules §10), or the answer to the previous line's question, in the session's own mode.
 #[utoipa::path(post, path = "/api/v1/cli", request_body = CliRequest,
     responses((status = 200, body = CliResponse), (status = 401, body = ApiError)))]
 async fn cli(
@@ -327,11 +426,11 @@ async fn cli(
             format!("A CLI line has at most {} bytes.", cluster::cli::MAX_LINE),
         ));
     }
+    let engine = engine_of(&state, &token).await?;
     Ok(Json(
-        state
-            .engine
+        engine
             .ask(|reply| EngineRequest::Cli {
-                token: token.0,
+                token_hash: token.hash,
                 line: body.line,
                 reply,
             })
@@ -339,8 +438,9 @@ async fn cli(
     ))
 }
 
-/// A typed command with the revision the client saw and the answers so far: the plan's events, a
-/// question, a refusal (422, 403), or 409 when an immediate command was checked against a stale revision.
+/// A typed command with the mode of the page that sends it, the revision the client saw and the answers
+/// so far: the plan's events, a question, a refusal (422, 403), or 409 when an immediate command was
+/// checked against a stale revision.
 #[utoipa::path(post, path = "/api/v1/commands", request_body = CommandRequest,
     responses((status = 200, body = Object), (status = 409, body = ApiError), (status = 422, body = ApiError),
               (status = 403, body = ApiError), (status = 401, body = ApiError)))]
@@ -356,12 +456,13 @@ async fn commands(
             "At most 64 answers of at most 64 bytes each.",
         ));
     }
+    let engine = engine_of(&state, &token).await?;
     Ok(Json(
-        state
-            .engine
+        engine
             .ask(|reply| EngineRequest::Command {
-                token: token.0,
+                token_hash: token.hash,
                 command: Box::new(body.command),
+                at: body.mode,
                 answers: body.answers,
                 revision: body.revision,
                 reply,
@@ -378,7 +479,8 @@ struct AuditQuery {
     limit: Option<usize>,
 }
 
-/// The audit log, newest first: every command, accepted or refused (administrators).
+/// The audit log of the session's fleet, newest first: every command, accepted or refused
+/// (administrators).
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery),
     responses((status = 200, body = [AuditEntry]), (status = 403, body = ApiError)))]
 async fn audit(
@@ -388,11 +490,11 @@ async fn audit(
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
     let Query(q) = query.map_err(|e| AppError::new(400, "bad_query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let engine = engine_of(&state, &token).await?;
     Ok(Json(
-        state
-            .engine
+        engine
             .ask(|reply| EngineRequest::Audit {
-                token: token.0,
+                token_hash: token.hash,
                 before: q.before,
                 limit,
                 reply,
@@ -407,8 +509,9 @@ struct EventsQuery {
     since: u64,
 }
 
-/// Server-sent events: every event after `since`, then live ones. A client too far behind gets a
-/// `resync` event and should fetch the fleet again.
+/// Server-sent events of the session's fleet, as its role may see them: every event after `since`, then
+/// live ones (`event`), and this session's own changes (`session`; `ended` when it ends). A client too
+/// far behind gets a `resync` event and should fetch the fleet again.
 #[utoipa::path(get, path = "/api/v1/events", params(EventsQuery), responses((status = 200, content_type = "text/event-stream")))]
 async fn events(
     State(state): State<AppState>,
@@ -416,41 +519,38 @@ async fn events(
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, AppError> {
     let Query(q) = query.map_err(|e| AppError::new(400, "bad_query", e.body_text()))?;
-    state
-        .engine
-        .ask(|reply| EngineRequest::Session {
-            token: token.0,
-            reply,
-        })
-        .await?;
-    let live = state.engine.events.subscribe();
-    let backlog = match state
-        .engine
+    let (engine, view) = session_of(&state, &token).await?;
+    let audience = Audience::of(view.role);
+    let own = view.info.session;
+    let live = engine.events.subscribe();
+    let updates = engine.sessions.subscribe();
+    let backlog = match engine
         .ask(|reply| EngineRequest::EventsAfter {
             since: q.since,
+            audience,
             reply,
         })
         .await
     {
         Ok(b) => b,
-        Err(f) if f.status == 410 => {
+        Err(EngineError::TooFarBehind) => {
             let s = stream::once(async { Ok(resync_event()) }).boxed();
             return Ok(Sse::new(s).keep_alive(KeepAlive::default()));
         }
-        Err(f) => return Err(f.into()),
+        Err(e) => return Err(e.into()),
     };
     let last = backlog.last().map(|r| r.revision).unwrap_or(q.since);
     let first = stream::iter(backlog.into_iter().map(|r| Ok(record_event(&r))));
-    let rest = stream::unfold((live, last, false), |(mut rx, last, done)| async move {
+    let rest = stream::unfold((live, last, false), move |(mut rx, last, done)| async move {
         if done {
             return None;
         }
         loop {
             match rx.recv().await {
-                Ok(r) if r.revision <= last => continue,
-                Ok(r) => {
-                    let revision = r.revision;
-                    return Some((Ok(record_event(&r)), (rx, revision, false)));
+                Ok(p) if p.revision <= last => continue,
+                Ok(p) => {
+                    let revision = p.revision;
+                    return Some((Ok(record_event(p.for_audience(audience))), (rx, revision, false)));
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     return Some((Ok(resync_event()), (rx, last, true)))
@@ -459,7 +559,26 @@ async fn events(
             }
         }
     });
-    Ok(Sse::new(first.chain(rest).boxed()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let mine = stream::unfold((updates, false), move |(mut rx, done)| async move {
+        if done {
+            return None;
+        }
+        loop {
+            match rx.recv().await {
+                Ok(u) if u.session != own => continue,
+                Ok(u) => {
+                    return match &u.info {
+                        Some(info) => Some((Ok(session_event(info)), (rx, false))),
+                        None => Some((Ok(SseEvent::default().event("ended").data("{}")), (rx, true))),
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let merged = stream::select(first.chain(rest), mine);
+    Ok(Sse::new(merged.boxed()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn record_event(r: &EventRecord) -> SseEvent {
@@ -467,6 +586,12 @@ fn record_event(r: &EventRecord) -> SseEvent {
         .event("event")
         .id(r.revision.to_string())
         .data(serde_json::to_string(r).unwrap_or_else(|_| "{}".into()))
+}
+
+fn session_event(info: &SessionInfo) -> SseEvent {
+    SseEvent::default()
+        .event("session")
+        .data(serde_json::to_string(info).unwrap_or_else(|_| "{}".into()))
 }
 
 fn resync_event() -> SseEvent {
@@ -479,7 +604,7 @@ fn resync_event() -> SseEvent {
 #[openapi(
     info(
         title = "Clusterdeck API",
-        description = "Centralized management of a simulated appliance cluster."
+        description = "Centralized management of simulated appliance clusters, one fleet per session."
     ),
     paths(health, fleet, login, logout, session, cli, commands, audit, events, openapi)
 )]

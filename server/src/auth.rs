@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use cluster::login::PasswordCheck;
-use cluster::wire::{try_event_secrets, try_fleet_secrets};
+use cluster::wire::{try_event_secrets, try_fleet_secrets, try_pending_secrets};
 use cluster::{Event, Fleet};
 
 /// Hashes a password with argon2id and a random salt.
@@ -47,6 +47,16 @@ pub fn new_token() -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The hash a session token is stored under (BLAKE2b-256, hex): the store never holds a working token.
+pub fn token_hash(token: &str) -> String {
+    use blake2::digest::consts::U32;
+    use blake2::{Blake2b, Digest};
+    Blake2b::<U32>::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn is_hash(cell: &str) -> bool {
     cell.starts_with("$argon2")
 }
@@ -69,9 +79,27 @@ fn hash_cell(cell: &mut String, memo: &mut HashMap<String, String>) -> anyhow::R
     Ok(())
 }
 
-/// Hashes every plain password in the fleet (the fixture states them in plain text).
+/// Hashes every plain password in the fleet (a fresh salt for each distinct password).
 pub fn hash_fleet(fleet: &mut Fleet) -> anyhow::Result<()> {
     let mut memo = HashMap::new();
+    try_fleet_secrets(fleet, &mut |cell| hash_cell(cell, &mut memo))
+}
+
+/// Distinct demo passwords whose hashes are kept for the process.
+const DEMO_HASHES: usize = 64;
+
+/// Hashes the fixture's demo passwords (published in the README) once per process and reuses the hashes
+/// for every fleet made from a fixture: creating a fleet then costs no argon2 run. Only for the demo
+/// credentials — a deployment's own admin password always gets its own salt ([`hash_fleet`]).
+pub fn hash_demo_fleet(fleet: &mut Fleet) -> anyhow::Result<()> {
+    static MEMO: std::sync::OnceLock<std::sync::Mutex<HashMap<String, String>>> = std::sync::OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let mut memo = memo
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the demo password cache is poisoned"))?;
+    if memo.len() > DEMO_HASHES {
+        memo.clear();
+    }
     try_fleet_secrets(fleet, &mut |cell| hash_cell(cell, &mut memo))
 }
 
@@ -82,6 +110,12 @@ pub fn hash_events(events: &mut [Event]) -> anyhow::Result<()> {
         try_event_secrets(e, &mut |cell| hash_cell(cell, &mut memo))?;
     }
     Ok(())
+}
+
+/// Hashes plain passwords of a staged item before the session keeps it.
+pub fn hash_pending(item: &mut cluster::session::Pending) -> anyhow::Result<()> {
+    let mut memo = HashMap::new();
+    try_pending_secrets(item, &mut |cell| hash_cell(cell, &mut memo))
 }
 
 /// The domain's password comparison, with argon2id: an unknown user costs a real verification too.

@@ -17,6 +17,9 @@ pub struct CliOptions {
     /// The machine to log into (its user database decides).
     #[arg(long)]
     pub login_host: String,
+    /// The fleet to log into (default: the server's `default` fleet).
+    #[arg(long)]
+    pub fleet: Option<String>,
     /// Run this one line (answering questions from standard input) and exit.
     #[arg(short = 'c', long = "command")]
     pub command: Option<String>,
@@ -49,6 +52,7 @@ pub async fn run(opts: CliOptions) -> anyhow::Result<i32> {
             user: opts.user.clone(),
             password,
             login_host: opts.login_host.clone(),
+            fleet: opts.fleet.clone(),
         })
         .send()
         .await

@@ -1,24 +1,32 @@
-//! The engine: one thread owns the fleet and the store. Requests arrive on a channel and are handled in
-//! batches: each is checked with `cluster::check` (the server never trusts the browser's verdict), its
-//! events are applied, and the whole batch — events, audit lines, session tokens — is written in one
-//! transaction (group commit). Only then are the replies sent and the events broadcast: an answer
-//! always means durable.
+//! The engine of one fleet: one thread owns the fleet, its login sessions and its store. Requests arrive
+//! on a channel and are handled in batches: each command is checked with `cluster::check` (the server
+//! never trusts the browser's verdict), its fleet events applied and its session changes made, and the
+//! whole batch — events, audit lines, sessions — is written in one transaction (group commit). Only then
+//! are the replies sent and the events published: an answer always means durable.
+//!
+//! Sessions are the fleet's but not part of it (rules §14.7.4): logins, mode switches and staging never
+//! advance the fleet's revision. The engine speaks the domain: its errors are [`EngineError`], mapped to
+//! HTTP in one place (`api`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cluster::cmd::{due_events, prompt_of, CommandKind};
-use cluster::roles::Permission;
+use cluster::roles::{Permission, Role};
+use cluster::session::SessionId;
 use cluster::wire::{
-    redact_event, ApiError, AuditEntry, CliResponse, CliStatus, CommandResponse, EventRecord, SessionInfo,
+    redact_session, scope_event_for, Audience, AuditEntry, CliResponse, CliStatus, CommandResponse,
+    EventRecord, SessionInfo,
 };
-use cluster::{Command, Event, EventKind, Fleet, Hostname, Rejection, UserName, Verdict};
+use cluster::{Command, Event, Fleet, Hostname, Mode, Rejection, UserName, Verdict};
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::clock::SimClock;
-use crate::store::{Store, Stored};
+use crate::registry::FleetId;
+use crate::store::{Batch, ClockReading, SessionRow, Store, Stored};
 
 /// Events between snapshots.
 const SNAPSHOT_EVERY: u64 = 500;
@@ -26,57 +34,48 @@ const SNAPSHOT_EVERY: u64 = 500;
 const BATCH: usize = 256;
 /// A subscriber further behind than this is told to resync.
 pub const MAX_BACKLOG: usize = 1000;
+/// Sessions one fleet holds at most; a login past it ends the least recently used session.
+pub const MAX_SESSIONS: usize = 10_000;
 
-/// An error as the HTTP layer maps it: status and body.
+/// Why the engine did not do what it was asked. The HTTP layer maps each to a status code.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error("Log in first: this request has no valid session.")]
+    Unauthenticated,
+    #[error("Login failed: wrong user name or password.")]
+    LoginFailed,
+    #[error("{0}")]
+    Rejected(Rejection),
+    #[error("{message}")]
+    Forbidden { message: String },
+    #[error(
+        "The fleet changed (revision {current} now, you saw {seen}); check again against the new state."
+    )]
+    Stale { current: u64, seen: u64 },
+    #[error("Revision {since} is in the future; the fleet is at {current}.")]
+    FutureRevision { since: u64, current: u64 },
+    #[error("Too far behind: fetch the fleet again.")]
+    TooFarBehind,
+    #[error("No fleet named \"{fleet}\".")]
+    UnknownFleet { fleet: String },
+    #[error("A fleet named \"{fleet}\" already exists.")]
+    FleetExists { fleet: String },
+    #[error("The server is busy; retry shortly.")]
+    Busy,
+    #[error("The fleet is stopping; retry shortly.")]
+    Stopped,
+    #[error("The change could not be stored; nothing was changed.")]
+    Storage,
+}
+
+pub type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// A session as the HTTP layer sees it: who, with which role.
 #[derive(Debug, Clone)]
-pub struct Failure {
-    pub status: u16,
-    pub error: ApiError,
+pub struct SessionView {
+    pub info: SessionInfo,
+    pub role: Role,
 }
-
-impl Failure {
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Failure {
-            status,
-            error: ApiError {
-                code: code.into(),
-                message: message.into(),
-                rule: None,
-                revision: None,
-            },
-        }
-    }
-
-    fn rejected(r: &Rejection) -> Self {
-        let rule = serde_json::to_value(r)
-            .ok()
-            .and_then(|v| v.get("rule").and_then(|x| x.as_str()).map(str::to_string));
-        let (status, code) = match r {
-            Rejection::NotPermitted { .. } => (403, "forbidden"),
-            Rejection::UnknownSession { .. } | Rejection::UserGone { .. } => (401, "unauthenticated"),
-            _ => (422, "rejected"),
-        };
-        Failure {
-            status,
-            error: ApiError {
-                code: code.into(),
-                message: r.to_string(),
-                rule,
-                revision: None,
-            },
-        }
-    }
-
-    fn unauthenticated() -> Self {
-        Failure::new(
-            401,
-            "unauthenticated",
-            "Log in first: this request has no valid session.",
-        )
-    }
-}
-
-pub type Reply<T> = oneshot::Sender<Result<T, Failure>>;
 
 /// What the engine is asked to do.
 pub enum Request {
@@ -84,35 +83,38 @@ pub enum Request {
     OpenSession {
         user: UserName,
         host: Hostname,
-        token: String,
+        token_hash: String,
         reply: Reply<SessionInfo>,
     },
     Logout {
-        token: String,
+        token_hash: String,
         reply: Reply<()>,
     },
     Session {
-        token: String,
-        reply: Reply<SessionInfo>,
+        token_hash: String,
+        reply: Reply<SessionView>,
     },
     Command {
-        token: String,
+        token_hash: String,
         command: Box<Command>,
+        /// The mode of the page that sent it (`None`: the session's own mode).
+        at: Option<Mode>,
         answers: Vec<String>,
         revision: Option<u64>,
         reply: Reply<CommandResponse>,
     },
     Cli {
-        token: String,
+        token_hash: String,
         line: String,
         reply: Reply<CliResponse>,
     },
     EventsAfter {
         since: u64,
+        audience: Audience,
         reply: Reply<Vec<EventRecord>>,
     },
     Audit {
-        token: String,
+        token_hash: String,
         before: Option<u64>,
         limit: usize,
         reply: Reply<Vec<AuditEntry>>,
@@ -122,32 +124,73 @@ pub enum Request {
     },
 }
 
+/// One durable event as every audience sees it (built once, shared by every subscriber).
+#[derive(Debug)]
+pub struct Published {
+    pub revision: u64,
+    scoped: [EventRecord; 3],
+}
+
+impl Published {
+    pub fn for_audience(&self, audience: Audience) -> &EventRecord {
+        &self.scoped[audience.index()]
+    }
+}
+
+/// A session's new state (`None`: it ended), for that session's own event streams.
+#[derive(Debug, Clone)]
+pub struct SessionUpdate {
+    pub session: SessionId,
+    pub info: Option<SessionInfo>,
+}
+
 /// The handle the HTTP layer holds.
 #[derive(Clone)]
 pub struct Engine {
+    pub id: FleetId,
     tx: SyncSender<Request>,
     /// The latest durable state (not redacted).
     pub fleet: watch::Receiver<Arc<Fleet>>,
-    /// Every durable event, redacted, in order.
-    pub events: broadcast::Sender<Arc<EventRecord>>,
+    /// Every durable event, scoped for each audience, in order.
+    pub events: broadcast::Sender<Arc<Published>>,
+    /// Changes of sessions, for their own streams.
+    pub sessions: broadcast::Sender<Arc<SessionUpdate>>,
     pub clock: SimClock,
+    last_used: Arc<AtomicU64>,
+    running: Arc<AtomicBool>,
+    deleted: Arc<AtomicBool>,
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn process_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
 impl Engine {
-    /// Sends a request; fails with 503 when the engine is gone or its queue is full.
-    pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, Failure> {
+    /// Sends a request; fails with `Busy` when the queue is full, `Stopped` when the engine is gone.
+    pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, EngineError> {
+        self.touch();
         let (reply, rx) = oneshot::channel();
         match self.tx.try_send(make(reply)) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                return Err(Failure::new(503, "busy", "The server is busy; retry shortly."))
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(Failure::new(503, "stopped", "The server is stopping."))
-            }
+            Err(TrySendError::Full(_)) => return Err(EngineError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(EngineError::Stopped),
         }
-        rx.await
-            .unwrap_or_else(|_| Err(Failure::new(503, "stopped", "The server is stopping.")))
+        rx.await.unwrap_or(Err(EngineError::Stopped))
     }
 
     /// Asks the engine to write a final snapshot and stop.
@@ -157,82 +200,160 @@ impl Engine {
             let _ = rx.await;
         }
     }
+
+    pub fn touch(&self) {
+        self.last_used.store(process_ms(), Ordering::Relaxed);
+    }
+
+    pub fn last_used(&self) -> u64 {
+        self.last_used.load(Ordering::Relaxed)
+    }
+
+    pub fn idle_for(&self) -> Duration {
+        Duration::from_millis(process_ms().saturating_sub(self.last_used()))
+    }
+
+    /// How many event streams watch this fleet.
+    pub fn watchers(&self) -> usize {
+        self.events.receiver_count()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+
+    /// Whether the fleet's store was marked for deletion (`clusterdeck fleet delete`).
+    pub fn deleted(&self) -> bool {
+        self.deleted.load(Ordering::Relaxed)
+    }
 }
 
-/// Starts the engine thread on `fleet` (already loaded from `store`).
-pub fn start(fleet: Fleet, mut store: Box<dyn Store>, speed: f64) -> anyhow::Result<Engine> {
-    let tokens: HashMap<String, u64> = store.tokens()?.into_iter().collect();
-    let clock = SimClock::new(fleet.now, speed);
+/// Starts the engine thread of fleet `id` on `fleet` (already loaded from `store`). `clock` is the
+/// simulated clock's last stored reading: the clock resumes from it as if it had kept running, so it
+/// never goes back across a restart (not even after a crash).
+pub fn start(
+    id: FleetId,
+    fleet: Fleet,
+    mut store: Box<dyn Store>,
+    speed: f64,
+    clock: Option<ClockReading>,
+) -> anyhow::Result<Engine> {
+    let rows = store.sessions()?;
+    let base = clock.map_or(fleet.now, |c| c.resumed(speed, unix_ms()).max(fleet.now));
+    let clock = SimClock::new(base, speed);
     let (tx, rx) = std::sync::mpsc::sync_channel(4096);
     let (fleet_tx, fleet_rx) = watch::channel(Arc::new(fleet.clone()));
     let (events_tx, _) = broadcast::channel(4096);
+    let (sessions_tx, _) = broadcast::channel(1024);
+    let running = Arc::new(AtomicBool::new(true));
+    let deleted = Arc::new(AtomicBool::new(false));
+    let mut sessions = HashMap::new();
+    let mut by_token = HashMap::new();
+    let mut next_session = 1;
+    for row in rows {
+        next_session = next_session.max(row.session.id + 1);
+        by_token.insert(row.token_hash.clone(), row.session.id);
+        sessions.insert(row.session.id, row);
+    }
     let core = Core {
+        id: id.clone(),
         fleet,
         store,
-        tokens,
+        sessions,
+        by_token,
+        next_session,
         cli_pending: HashMap::new(),
         clock: clock.clone(),
         fleet_tx,
         events_tx: events_tx.clone(),
+        sessions_tx: sessions_tx.clone(),
         since_snapshot: 0,
+        running: running.clone(),
+        deleted: deleted.clone(),
+        last_check: Instant::now(),
+        clock_written: false,
     };
     std::thread::Builder::new()
-        .name("clusterdeck-engine".into())
+        .name(format!("fleet-{id}"))
         .spawn(move || core.run(rx))?;
-    Ok(Engine {
+    let engine = Engine {
+        id,
         tx,
         fleet: fleet_rx,
         events: events_tx,
+        sessions: sessions_tx,
         clock,
-    })
+        last_used: Arc::new(AtomicU64::new(0)),
+        running,
+        deleted,
+    };
+    engine.touch();
+    Ok(engine)
 }
 
 /// A reply waiting for the batch to be durable.
 enum Pending {
-    Session(Reply<SessionInfo>, Result<SessionInfo, Failure>),
-    Unit(Reply<()>, Result<(), Failure>),
-    Command(Reply<CommandResponse>, Result<CommandResponse, Failure>),
-    Cli(Reply<CliResponse>, Result<CliResponse, Failure>),
+    Session(Reply<SessionInfo>, Result<SessionInfo, EngineError>),
+    Unit(Reply<()>, Result<(), EngineError>),
+    Command(Reply<CommandResponse>, Result<CommandResponse, EngineError>),
+    Cli(Reply<CliResponse>, Result<CliResponse, EngineError>),
 }
 
 impl Pending {
     fn send(self, storage_failed: bool) {
-        let fail = || {
-            Failure::new(
-                503,
-                "storage",
-                "The change could not be stored; nothing was changed.",
-            )
-        };
+        fn pick<T>(v: Result<T, EngineError>, failed: bool) -> Result<T, EngineError> {
+            if failed {
+                Err(EngineError::Storage)
+            } else {
+                v
+            }
+        }
         match self {
-            Pending::Session(r, v) => drop(r.send(if storage_failed { Err(fail()) } else { v })),
-            Pending::Unit(r, v) => drop(r.send(if storage_failed { Err(fail()) } else { v })),
-            Pending::Command(r, v) => drop(r.send(if storage_failed { Err(fail()) } else { v })),
-            Pending::Cli(r, v) => drop(r.send(if storage_failed { Err(fail()) } else { v })),
+            Pending::Session(r, v) => drop(r.send(pick(v, storage_failed))),
+            Pending::Unit(r, v) => drop(r.send(pick(v, storage_failed))),
+            Pending::Command(r, v) => drop(r.send(pick(v, storage_failed))),
+            Pending::Cli(r, v) => drop(r.send(pick(v, storage_failed))),
         }
     }
 }
 
 struct Core {
+    id: FleetId,
     fleet: Fleet,
     store: Box<dyn Store>,
-    tokens: HashMap<String, u64>,
+    sessions: HashMap<SessionId, SessionRow>,
+    by_token: HashMap<String, SessionId>,
+    next_session: SessionId,
     /// A question the web terminal of a session has not answered yet: the command and answers so far.
-    cli_pending: HashMap<u64, (Command, Vec<String>)>,
+    cli_pending: HashMap<SessionId, (Command, Vec<String>)>,
     clock: SimClock,
     fleet_tx: watch::Sender<Arc<Fleet>>,
-    events_tx: broadcast::Sender<Arc<EventRecord>>,
+    events_tx: broadcast::Sender<Arc<Published>>,
+    sessions_tx: broadcast::Sender<Arc<SessionUpdate>>,
     since_snapshot: u64,
+    running: Arc<AtomicBool>,
+    deleted: Arc<AtomicBool>,
+    last_check: Instant,
+    clock_written: bool,
 }
 
-/// What one batch writes.
+/// What one batch does.
 #[derive(Default)]
-struct Batch {
-    events: Vec<Stored>,
-    audit: Vec<AuditEntry>,
-    tokens: Vec<(String, u64)>,
+struct Work {
+    batch: Batch,
     replies: Vec<Pending>,
+    /// Sessions changed in this batch (written, and published to their streams).
+    touched: BTreeSet<SessionId>,
+    ended: BTreeSet<SessionId>,
 }
+
+type Checkpoint = (
+    Fleet,
+    HashMap<SessionId, SessionRow>,
+    HashMap<String, SessionId>,
+    HashMap<SessionId, (Command, Vec<String>)>,
+    SessionId,
+);
 
 impl Core {
     fn run(mut self, rx: Receiver<Request>) {
@@ -249,43 +370,64 @@ impl Core {
                     Err(_) => break,
                 }
             }
-            let checkpoint = (self.fleet.clone(), self.tokens.clone(), self.cli_pending.clone());
-            let mut batch = Batch::default();
-            self.settle(&mut batch);
+            let checkpoint: Checkpoint = (
+                self.fleet.clone(),
+                self.sessions.clone(),
+                self.by_token.clone(),
+                self.cli_pending.clone(),
+                self.next_session,
+            );
+            let mut work = Work::default();
+            self.settle(&mut work);
             let mut shutdown = None;
             for r in requests {
                 match r {
                     Request::Shutdown { reply } => shutdown = Some(reply),
-                    other => self.handle(other, &mut batch),
+                    other => self.handle(other, &mut work),
                 }
             }
-            let failed = if batch.events.is_empty() && batch.audit.is_empty() && batch.tokens.is_empty() {
-                false
-            } else {
-                match self.store.append(&batch.events, &batch.audit, &batch.tokens) {
-                    Ok(()) => false,
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "cannot store a batch; rolled back");
-                        (self.fleet, self.tokens, self.cli_pending) = checkpoint;
-                        true
+            for id in &work.touched {
+                if let Some(row) = self.sessions.get(id) {
+                    work.batch.sessions.push(row.clone());
+                }
+            }
+            work.batch.ended = work.ended.iter().copied().collect();
+            if !work.batch.is_empty() || !self.clock_written {
+                // The clock's reading goes with every write (and once at start): a restart resumes from it.
+                work.batch.clock = Some(ClockReading {
+                    sim: self.clock.now(),
+                    real_ms: unix_ms(),
+                });
+                self.clock_written = true;
+            }
+            let failed = !work.batch.is_empty()
+                && {
+                    match self.store.append(&work.batch) {
+                        Ok(()) => false,
+                        Err(e) => {
+                            tracing::error!(fleet = %self.id, error = %format!("{e:#}"), "cannot store a batch; rolled back");
+                            (
+                                self.fleet,
+                                self.sessions,
+                                self.by_token,
+                                self.cli_pending,
+                                self.next_session,
+                            ) = checkpoint;
+                            true
+                        }
                     }
-                }
-            };
-            if !failed && !batch.events.is_empty() {
-                self.fleet_tx.send_replace(Arc::new(self.fleet.clone()));
-                for s in &batch.events {
-                    let _ = self.events_tx.send(Arc::new(EventRecord {
-                        revision: s.revision,
-                        event: redact_event(&s.event),
-                    }));
-                }
-                self.since_snapshot += batch.events.len() as u64;
-                if self.since_snapshot >= SNAPSHOT_EVERY {
-                    self.snapshot();
-                }
+                };
+            if !failed {
+                self.publish(&work);
             }
-            for p in batch.replies {
+            for p in work.replies {
                 p.send(failed);
+            }
+            if self.last_check.elapsed() >= Duration::from_secs(2) {
+                self.last_check = Instant::now();
+                if self.store.marked_deleted().unwrap_or(false) {
+                    self.deleted.store(true, Ordering::Relaxed);
+                }
             }
             if let Some(reply) = shutdown {
                 self.snapshot();
@@ -293,19 +435,72 @@ impl Core {
                 break;
             }
         }
-        tracing::info!(revision = self.fleet.revision, "engine stopped");
+        self.running.store(false, Ordering::Relaxed);
+        tracing::debug!(fleet = %self.id, revision = self.fleet.revision, "engine stopped");
     }
 
-    fn snapshot(&mut self) {
-        match self.store.write_snapshot(&self.fleet) {
-            Ok(()) => self.since_snapshot = 0,
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot write a snapshot"),
+    fn publish(&mut self, work: &Work) {
+        if !work.batch.events.is_empty() {
+            self.fleet_tx.send_replace(Arc::new(self.fleet.clone()));
+            for s in &work.batch.events {
+                let scoped = Audience::ALL.map(|a| EventRecord {
+                    revision: s.revision,
+                    event: scope_event_for(&s.event, a),
+                });
+                let _ = self.events_tx.send(Arc::new(Published {
+                    revision: s.revision,
+                    scoped,
+                }));
+            }
+            self.since_snapshot += work.batch.events.len() as u64;
+            if self.since_snapshot >= SNAPSHOT_EVERY {
+                self.snapshot();
+            }
+        }
+        for id in &work.touched {
+            if let Ok(info) = self.info(*id) {
+                let _ = self.sessions_tx.send(Arc::new(SessionUpdate {
+                    session: *id,
+                    info: Some(info),
+                }));
+            }
+        }
+        for id in &work.ended {
+            let _ = self.sessions_tx.send(Arc::new(SessionUpdate {
+                session: *id,
+                info: None,
+            }));
         }
     }
 
-    fn push(&mut self, batch: &mut Batch, event: Event) -> u64 {
+    fn snapshot(&mut self) {
+        let reading = Batch {
+            clock: Some(ClockReading {
+                sim: self.clock.now(),
+                real_ms: unix_ms(),
+            }),
+            ..Batch::default()
+        };
+        if let Err(e) = self.store.append(&reading) {
+            tracing::error!(fleet = %self.id, error = %format!("{e:#}"), "cannot store the clock");
+        }
+        match self.store.write_snapshot(&self.fleet) {
+            Ok(()) => self.since_snapshot = 0,
+            Err(e) => tracing::error!(fleet = %self.id, error = %format!("{e:#}"), "cannot write a snapshot"),
+        }
+    }
+
+    /// Applies a fleet event; every session follows it first (rules §14.2.6).
+    fn push(&mut self, work: &mut Work, event: Event) -> u64 {
+        for (id, row) in self.sessions.iter_mut() {
+            let before = row.session.clone();
+            cluster::apply::follow(&mut row.session, &self.fleet, &event);
+            if row.session != before {
+                work.touched.insert(*id);
+            }
+        }
         cluster::apply(&mut self.fleet, &event);
-        batch.events.push(Stored {
+        work.batch.events.push(Stored {
             revision: self.fleet.revision,
             event,
         });
@@ -313,54 +508,51 @@ impl Core {
     }
 
     /// Time-driven transitions (upgrades that have rebooted) due by now.
-    fn settle(&mut self, batch: &mut Batch) {
+    fn settle(&mut self, work: &mut Work) {
         for e in due_events(&self.fleet, self.clock.now()) {
-            self.push(batch, e);
+            self.push(work, e);
         }
     }
 
-    fn session_info(&self, id: u64) -> Result<SessionInfo, Failure> {
-        let s = self
-            .fleet
-            .sessions
-            .get(&id)
-            .ok_or_else(Failure::unauthenticated)?;
+    fn info(&self, id: SessionId) -> Result<SessionInfo, EngineError> {
+        let row = self.sessions.get(&id).ok_or(EngineError::Unauthenticated)?;
+        let s = &row.session;
         let role = self
             .fleet
             .role_of(&s.host, &s.user)
-            .ok_or_else(Failure::unauthenticated)?;
+            .ok_or(EngineError::Unauthenticated)?;
         Ok(SessionInfo {
+            fleet: self.id.to_string(),
             session: id,
-            user: s.user.to_string(),
+            user: s.user.clone(),
             role,
-            login_host: s.host.to_string(),
+            login_host: s.host.clone(),
             mode: s.mode.clone(),
             prompt: prompt_of(&self.fleet, s),
+            pending: redact_session(s).pending,
         })
     }
 
-    fn session_of(&self, token: &str) -> Result<u64, Failure> {
-        let id = *self.tokens.get(token).ok_or_else(Failure::unauthenticated)?;
-        if !self.fleet.sessions.contains_key(&id) {
-            return Err(Failure::unauthenticated());
-        }
-        Ok(id)
+    fn session_of(&self, token_hash: &str) -> Result<SessionId, EngineError> {
+        self.by_token
+            .get(token_hash)
+            .copied()
+            .ok_or(EngineError::Unauthenticated)
     }
 
-    fn audit(&self, batch: &mut Batch, session: u64, line: String, outcome: String) {
-        let (user, host, mode) = match self.fleet.sessions.get(&session) {
-            Some(s) => (
-                s.user.to_string(),
-                s.host.to_string(),
-                s.mode
-                    .as_ref()
+    fn audit(&self, work: &mut Work, session: SessionId, mode: Option<&Mode>, line: String, outcome: String) {
+        let (user, host, mode) = match self.sessions.get(&session) {
+            Some(r) => (
+                r.session.user.to_string(),
+                r.session.host.to_string(),
+                mode.or(r.session.mode.as_ref())
                     .map(|m| m.to_string())
                     .unwrap_or_else(|| "standalone".into()),
             ),
             None => ("?".into(), "?".into(), "?".into()),
         };
         // The store assigns the id.
-        batch.audit.push(AuditEntry {
+        work.batch.audit.push(AuditEntry {
             id: 0,
             at: self.clock.now().to_string(),
             user,
@@ -372,85 +564,106 @@ impl Core {
         });
     }
 
-    fn handle(&mut self, request: Request, batch: &mut Batch) {
+    fn end_session(&mut self, work: &mut Work, id: SessionId) {
+        if let Some(row) = self.sessions.remove(&id) {
+            self.by_token.remove(&row.token_hash);
+        }
+        self.cli_pending.remove(&id);
+        work.touched.remove(&id);
+        work.ended.insert(id);
+    }
+
+    fn handle(&mut self, request: Request, work: &mut Work) {
         match request {
             Request::OpenSession {
                 user,
                 host,
-                token,
+                token_hash,
                 reply,
             } => {
                 let result = if self.fleet.role_of(&host, &user).is_none() {
-                    Err(Failure::new(
-                        401,
-                        "login_failed",
-                        "Login failed: wrong user name or password.",
-                    ))
+                    Err(EngineError::LoginFailed)
                 } else {
-                    let event = cluster::login::open_session(&self.fleet, user, host, self.clock.now());
-                    let EventKind::SessionOpened { session, .. } = event.kind else {
-                        return;
-                    };
-                    self.push(batch, event);
-                    self.tokens.insert(token.clone(), session);
-                    batch.tokens.push((token, session));
-                    self.audit(batch, session, "login".into(), "accepted".into());
-                    self.session_info(session)
+                    if self.sessions.len() >= MAX_SESSIONS {
+                        if let Some(oldest) = self
+                            .sessions
+                            .values()
+                            .min_by_key(|r| r.last_seen)
+                            .map(|r| r.session.id)
+                        {
+                            self.end_session(work, oldest);
+                        }
+                    }
+                    let id = self.next_session;
+                    self.next_session += 1;
+                    let now = unix_now();
+                    let session = cluster::login::open_session(&self.fleet, id, user, host);
+                    self.by_token.insert(token_hash.clone(), id);
+                    self.sessions.insert(
+                        id,
+                        SessionRow {
+                            session,
+                            token_hash,
+                            created: now,
+                            last_seen: now,
+                        },
+                    );
+                    work.touched.insert(id);
+                    self.audit(work, id, None, "login".into(), "accepted".into());
+                    self.info(id)
                 };
-                batch.replies.push(Pending::Session(reply, result));
+                work.replies.push(Pending::Session(reply, result));
             }
-            Request::Logout { token, reply } => {
-                let result = match self.tokens.remove(&token) {
-                    Some(id) => {
-                        if let Err(e) = self.store.delete_token(&token) {
-                            tracing::error!(error = %format!("{e:#}"), "cannot delete a session token");
-                        }
-                        self.cli_pending.remove(&id);
-                        if self.fleet.sessions.contains_key(&id) {
-                            self.audit(batch, id, "logout".into(), "accepted".into());
-                            let e = Event::new(self.clock.now(), EventKind::SessionClosed { session: id });
-                            self.push(batch, e);
-                        }
+            Request::Logout { token_hash, reply } => {
+                let result = match self.session_of(&token_hash) {
+                    Ok(id) => {
+                        self.audit(work, id, None, "logout".into(), "accepted".into());
+                        self.end_session(work, id);
                         Ok(())
                     }
-                    None => Err(Failure::unauthenticated()),
+                    Err(e) => Err(e),
                 };
-                batch.replies.push(Pending::Unit(reply, result));
+                work.replies.push(Pending::Unit(reply, result));
             }
-            Request::Session { token, reply } => {
-                let result = self.session_of(&token).and_then(|id| self.session_info(id));
-                batch.replies.push(Pending::Session(reply, result));
+            Request::Session { token_hash, reply } => {
+                let result = self.session_of(&token_hash).and_then(|id| {
+                    let info = self.info(id)?;
+                    Ok(SessionView {
+                        role: info.role,
+                        info,
+                    })
+                });
+                let _ = reply.send(result);
             }
             Request::Command {
-                token,
+                token_hash,
                 command,
+                at,
                 answers,
                 revision,
                 reply,
             } => {
-                let result = self.command(batch, &token, &command, &answers, revision);
-                batch.replies.push(Pending::Command(reply, result));
+                let result = self.command(work, &token_hash, &command, at.as_ref(), &answers, revision);
+                work.replies.push(Pending::Command(reply, result));
             }
-            Request::Cli { token, line, reply } => {
-                let result = self.cli(batch, &token, &line);
-                batch.replies.push(Pending::Cli(reply, result));
+            Request::Cli {
+                token_hash,
+                line,
+                reply,
+            } => {
+                let result = self.cli(work, &token_hash, &line);
+                work.replies.push(Pending::Cli(reply, result));
             }
-            Request::EventsAfter { since, reply } => {
-                let result = if since > self.fleet.revision {
-                    Err(Failure::new(
-                        400,
-                        "bad_revision",
-                        format!(
-                            "Revision {since} is in the future; the fleet is at {}.",
-                            self.fleet.revision
-                        ),
-                    ))
-                } else if self.fleet.revision - since > MAX_BACKLOG as u64 {
-                    Err(Failure::new(
-                        410,
-                        "resync",
-                        "Too far behind: fetch the fleet again.",
-                    ))
+            Request::EventsAfter {
+                since,
+                audience,
+                reply,
+            } => {
+                let current = self.fleet.revision;
+                let result = if since > current {
+                    Err(EngineError::FutureRevision { since, current })
+                } else if current - since > MAX_BACKLOG as u64 {
+                    Err(EngineError::TooFarBehind)
                 } else {
                     self.store
                         .events_after(since, MAX_BACKLOG)
@@ -458,37 +671,39 @@ impl Core {
                             v.into_iter()
                                 .map(|s| EventRecord {
                                     revision: s.revision,
-                                    event: redact_event(&s.event),
+                                    event: scope_event_for(&s.event, audience),
                                 })
                                 .collect()
                         })
-                        .map_err(|e| Failure::new(500, "storage", format!("{e:#}")))
+                        .map_err(|e| {
+                            tracing::error!(fleet = %self.id, error = %format!("{e:#}"), "cannot read the event log");
+                            EngineError::Storage
+                        })
                 };
                 let _ = reply.send(result);
             }
             Request::Audit {
-                token,
+                token_hash,
                 before,
                 limit,
                 reply,
             } => {
-                let result = self.session_of(&token).and_then(|id| {
-                    let info = self.session_info(id)?;
+                let result = self.session_of(&token_hash).and_then(|id| {
+                    let info = self.info(id)?;
                     if !info.role.may(Permission::ReadAudit) {
-                        return Err(Failure::new(
-                            403,
-                            "forbidden",
-                            format!(
+                        return Err(EngineError::Forbidden {
+                            message: format!(
                                 "{} {} may not read the audit log: it is for {}.",
                                 info.role,
                                 info.user,
                                 Permission::ReadAudit.who()
                             ),
-                        ));
+                        });
                     }
-                    self.store
-                        .audit(before, limit)
-                        .map_err(|e| Failure::new(500, "storage", format!("{e:#}")))
+                    self.store.audit(before, limit).map_err(|e| {
+                        tracing::error!(fleet = %self.id, error = %format!("{e:#}"), "cannot read the audit log");
+                        EngineError::Storage
+                    })
                 });
                 let _ = reply.send(result);
             }
@@ -496,35 +711,66 @@ impl Core {
         }
     }
 
-    /// Runs a command with its answers; on a plan, applies and records its events.
+    /// Runs a command with its answers; on a plan, applies its fleet events and its session changes.
     fn run_command(
         &mut self,
-        batch: &mut Batch,
-        session: u64,
+        work: &mut Work,
+        id: SessionId,
         command: &Command,
+        at: Option<&Mode>,
         answers: &[String],
-    ) -> Result<(Verdict, Vec<EventRecord>), Failure> {
+    ) -> Result<(Verdict, Vec<EventRecord>), EngineError> {
         let now = self.clock.now();
-        let verdict = cluster::check(&self.fleet, session, command, answers, now);
+        let session = &self
+            .sessions
+            .get(&id)
+            .ok_or(EngineError::Unauthenticated)?
+            .session;
+        let role = self
+            .fleet
+            .role_of(&session.host, &session.user)
+            .ok_or(EngineError::Unauthenticated)?;
+        let verdict = cluster::check(&self.fleet, session, command, at, answers, now);
         let line = command.redacted().to_string();
         let mut records = Vec::new();
         match &verdict {
             Verdict::Plan { plan } => {
                 let mut events = plan.events.clone();
-                crate::auth::hash_events(&mut events)
-                    .map_err(|e| Failure::new(500, "internal", format!("{e:#}")))?;
+                crate::auth::hash_events(&mut events).map_err(|e| {
+                    tracing::error!(error = %format!("{e:#}"), "cannot hash a password");
+                    EngineError::Storage
+                })?;
+                let audience = Audience::of(role);
                 for e in events {
-                    let revision = self.push(batch, e.clone());
+                    let revision = self.push(work, e.clone());
                     records.push(EventRecord {
                         revision,
-                        event: redact_event(&e),
+                        event: scope_event_for(&e, audience),
                     });
                 }
-                self.audit(batch, session, line, "accepted".into());
+                // Staged passwords are hashed before they are kept (and stored with the session).
+                let mut changes = plan.session.clone();
+                for c in changes.iter_mut() {
+                    if let cluster::session::SessionChange::Stage { item } = c {
+                        crate::auth::hash_pending(item).map_err(|e| {
+                            tracing::error!(error = %format!("{e:#}"), "cannot hash a password");
+                            EngineError::Storage
+                        })?;
+                    }
+                }
+                if let Some(row) = self.sessions.get_mut(&id) {
+                    for c in &changes {
+                        row.session.apply(c);
+                    }
+                    if !changes.is_empty() {
+                        work.touched.insert(id);
+                    }
+                }
+                self.audit(work, id, at, line, "accepted".into());
             }
-            Verdict::Prompt { .. } => self.audit(batch, session, line, "prompt".into()),
+            Verdict::Prompt { .. } => self.audit(work, id, at, line, "prompt".into()),
             Verdict::Rejected { message, .. } => {
-                self.audit(batch, session, line, format!("rejected: {message}"))
+                self.audit(work, id, at, line, format!("rejected: {message}"))
             }
         }
         Ok((verdict, records))
@@ -532,25 +778,23 @@ impl Core {
 
     fn command(
         &mut self,
-        batch: &mut Batch,
-        token: &str,
+        work: &mut Work,
+        token_hash: &str,
         command: &Command,
+        at: Option<&Mode>,
         answers: &[String],
         revision: Option<u64>,
-    ) -> Result<CommandResponse, Failure> {
-        let session = self.session_of(token)?;
+    ) -> Result<CommandResponse, EngineError> {
+        let id = self.session_of(token_hash)?;
         if let Some(seen) = revision {
             if command.kind() == CommandKind::Immediate && seen != self.fleet.revision {
-                let mut f = Failure::new(
-                    409,
-                    "stale_revision",
-                    format!("The fleet changed (revision {} now, you saw {seen}); check again against the new state.", self.fleet.revision),
-                );
-                f.error.revision = Some(self.fleet.revision);
-                return Err(f);
+                return Err(EngineError::Stale {
+                    current: self.fleet.revision,
+                    seen,
+                });
             }
         }
-        let (verdict, events) = self.run_command(batch, session, command, answers)?;
+        let (verdict, events) = self.run_command(work, id, command, at, answers)?;
         match verdict {
             Verdict::Plan { plan } => Ok(CommandResponse::Ok {
                 revision: self.fleet.revision,
@@ -558,67 +802,70 @@ impl Core {
                 output: plan.output,
                 warnings: plan.warnings,
                 reach: plan.reach,
+                session: self.info(id)?,
             }),
             Verdict::Prompt { prompt } => Ok(CommandResponse::Prompt {
                 revision: self.fleet.revision,
                 prompt,
             }),
-            Verdict::Rejected { rejection, .. } => Err(Failure::rejected(&rejection)),
+            Verdict::Rejected { rejection, .. } => Err(EngineError::Rejected(rejection)),
         }
     }
 
-    fn cli(&mut self, batch: &mut Batch, token: &str, line: &str) -> Result<CliResponse, Failure> {
-        let session = self.session_of(token)?;
-        let (command, answers) = match self.cli_pending.remove(&session) {
+    fn cli(&mut self, work: &mut Work, token_hash: &str, line: &str) -> Result<CliResponse, EngineError> {
+        let id = self.session_of(token_hash)?;
+        let (command, answers) = match self.cli_pending.remove(&id) {
             Some((command, mut answers)) => {
                 answers.push(line.trim().to_string());
                 (command, answers)
             }
-            None if line.trim().is_empty() => {
-                return Ok(self.cli_response(session, CliStatus::Ok, Vec::new()))
-            }
+            None if line.trim().is_empty() => return self.cli_response(id, CliStatus::Ok, Vec::new()),
             None => match cluster::cli::parse(line) {
                 Ok(c) => (c, Vec::new()),
                 Err(e) => {
-                    let redacted: String = line
+                    let word: String = line
                         .split_whitespace()
                         .next()
                         .unwrap_or("")
                         .chars()
                         .take(40)
                         .collect();
-                    self.audit(batch, session, format!("{redacted} …"), format!("rejected: {e}"));
-                    return Ok(self.cli_response(session, CliStatus::Rejected, vec![format!("Error: {e}")]));
+                    self.audit(work, id, None, format!("{word} …"), format!("rejected: {e}"));
+                    return self.cli_response(id, CliStatus::Rejected, vec![format!("Error: {e}")]);
                 }
             },
         };
-        let (verdict, _) = self.run_command(batch, session, &command, &answers)?;
-        Ok(match verdict {
-            Verdict::Plan { plan } => {
-                self.cli_response(session, CliStatus::Ok, plan.lines().cloned().collect())
-            }
+        let (verdict, _) = self.run_command(work, id, &command, None, &answers)?;
+        match verdict {
+            Verdict::Plan { plan } => self.cli_response(id, CliStatus::Ok, plan.lines().cloned().collect()),
             Verdict::Prompt { prompt } => {
-                self.cli_pending.insert(session, (command, answers));
+                self.cli_pending.insert(id, (command, answers));
                 self.cli_response(
-                    session,
+                    id,
                     CliStatus::Prompt,
                     prompt.question.lines().map(str::to_string).collect(),
                 )
             }
             Verdict::Rejected { message, .. } => {
-                self.cli_response(session, CliStatus::Rejected, vec![format!("Error: {message}")])
+                self.cli_response(id, CliStatus::Rejected, vec![format!("Error: {message}")])
             }
-        })
+        }
     }
 
-    fn cli_response(&self, session: u64, status: CliStatus, output: Vec<String>) -> CliResponse {
-        let s = self.fleet.sessions.get(&session);
-        CliResponse {
+    fn cli_response(
+        &self,
+        id: SessionId,
+        status: CliStatus,
+        output: Vec<String>,
+    ) -> Result<CliResponse, EngineError> {
+        let session = self.info(id)?;
+        Ok(CliResponse {
             status,
             output,
-            mode: s.and_then(|s| s.mode.clone()),
-            prompt: s.map(|s| prompt_of(&self.fleet, s)).unwrap_or_default(),
+            mode: session.mode.clone(),
+            prompt: session.prompt.clone(),
             revision: self.fleet.revision,
-        }
+            session,
+        })
     }
 }

@@ -42,4 +42,5 @@ pub fn app(state: AppState, site_dir: PathBuf) -> Router {
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
         .layer(header(header::CACHE_CONTROL, "no-store"))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(api::request_id))
 }

@@ -2,9 +2,11 @@
 //!
 //! Module map:
 //!
-//! - [`engine`] — one thread owns the fleet: checks commands with `cluster::check`, appends their events
-//!   durably (group commit), then applies, broadcasts and answers.
+//! - [`registry`] — the fleets a server holds (one store file each), loaded on first use, unloaded idle.
+//! - [`engine`] — one thread per fleet owns the fleet and its sessions: checks commands with
+//!   `cluster::check`, appends their events durably (group commit), then applies, publishes and answers.
 //! - [`store`] — durable storage behind the [`store::Store`] trait (SQLite; in-memory for tests).
+//! - [`fleetctl`] — `clusterdeck fleet list | create | export | import | delete` on a data directory.
 //! - [`auth`] — argon2id hashes, session tokens, login throttling.
 //! - [`api`] — thin JSON handlers under `/api/v1`, SSE, the OpenAPI document.
 //! - [`http`] — the whole HTTP stack: routes, static site, security headers, limits.
@@ -19,6 +21,8 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod engine;
+pub mod fleetctl;
 pub mod http;
+pub mod registry;
 pub mod serve;
 pub mod store;

@@ -1,4 +1,4 @@
-//! `clusterdeck`: the server binary — `serve` (the default), `script`.
+//! `clusterdeck`: the server binary — `serve` (the default), `cli`, `fleet`, `verify`, `script`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,11 +23,16 @@ enum Command {
     Serve(server::serve::ServeOptions),
     /// Speak the CLI to a running server (interactive, or one line with -c).
     Cli(server::client::CliOptions),
-    /// Check a data directory: the latest snapshot plus its tail equals the replay of the whole log.
+    /// Check a data directory: for each fleet (or the one named), the latest snapshot plus its tail
+    /// equals the replay of the whole log.
     Verify {
         #[arg(long, env = "CLUSTERDECK_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
+        #[arg(long)]
+        fleet: Option<String>,
     },
+    /// Manage the fleets of a data directory: list, create, export, import, delete.
+    Fleet(server::fleetctl::FleetOptions),
     /// Run scripts against a fresh in-memory fleet and print their transcripts (rules §11).
     Script {
         /// The fixture a script starts from when it has no `@fixture` line.
@@ -49,7 +54,14 @@ fn main() -> ExitCode {
         Some(Command::Script { fixture, files }) => script(&fixture, &files),
         Some(Command::Serve(opts)) => serve(opts),
         Some(Command::Cli(opts)) => client(opts),
-        Some(Command::Verify { data_dir }) => verify(&data_dir),
+        Some(Command::Verify { data_dir, fleet }) => verify(&data_dir, fleet.as_deref()),
+        Some(Command::Fleet(opts)) => match server::fleetctl::run(opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("clusterdeck fleet: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         None => serve(server::serve::ServeOptions::parse_default()),
     }
 }
@@ -91,17 +103,43 @@ fn client(opts: server::client::CliOptions) -> ExitCode {
     }
 }
 
-fn verify(data_dir: &std::path::Path) -> ExitCode {
-    let result = server::store::SqliteStore::open(data_dir).and_then(|mut s| server::store::verify(&mut s));
-    match result {
-        Ok(revision) => {
-            println!("verified: revision {revision} equals the replay of the log");
-            ExitCode::SUCCESS
+fn verify(data_dir: &std::path::Path, fleet: Option<&str>) -> ExitCode {
+    use server::registry::{self, FleetId};
+    let fleets = match fleet {
+        Some(f) => FleetId::parse(f).map(|id| vec![id]).map_err(anyhow::Error::msg),
+        None => registry::list(data_dir),
+    };
+    let fleets = match fleets {
+        Ok(f) if f.is_empty() => {
+            eprintln!("clusterdeck verify: no fleets in {}", data_dir.display());
+            return ExitCode::FAILURE;
         }
+        Ok(f) => f,
         Err(e) => {
             eprintln!("clusterdeck verify: {e:#}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    let mut failed = false;
+    for id in fleets {
+        let path = registry::fleet_path(data_dir, &id);
+        let result = if path.exists() {
+            server::store::SqliteStore::open(&path).and_then(|mut s| server::store::verify(&mut s))
+        } else {
+            Err(anyhow::anyhow!("no fleet {id} in {}", data_dir.display()))
+        };
+        match result {
+            Ok(revision) => println!("verified {id}: revision {revision} equals the replay of the log"),
+            Err(e) => {
+                eprintln!("clusterdeck verify: {id}: {e:#}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -5,10 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use anyhow::{bail, Context};
 
 use crate::api::AppState;
-use crate::store::{self, SqliteStore};
+use crate::registry::{self, FleetId, Registry};
 
 /// Options of `clusterdeck serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,9 +31,16 @@ pub struct ServeOptions {
     /// needs CLUSTERDECK_ADMIN_PASSWORD, which replaces the demo passwords and removes the other demo users.
     #[arg(long, env = "CLUSTERDECK_DEMO")]
     pub demo: bool,
-    /// The fixture a new data directory is seeded with: americas (default), standalone, or scale-<n>.
+    /// The fixture a new data directory's default fleet is seeded with: americas (default), standalone,
+    /// or scale-<n>.
     #[arg(long, env = "CLUSTERDECK_FIXTURE", default_value = "americas")]
     pub fixture: String,
+    /// Unload a fleet nobody has used (or watched) for this many seconds; it loads again on next use.
+    #[arg(long, env = "CLUSTERDECK_FLEET_IDLE_SECS", default_value_t = 600)]
+    pub fleet_idle_secs: u64,
+    /// Fleets loaded at once at most; past it the idlest is unloaded.
+    #[arg(long, env = "CLUSTERDECK_MAX_LOADED_FLEETS", default_value_t = 1000)]
+    pub max_loaded_fleets: usize,
 }
 
 impl ServeOptions {
@@ -46,8 +55,8 @@ impl ServeOptions {
     }
 }
 
-/// The fleet a new data directory starts with.
-fn seed(demo: bool, fixture: &str) -> anyhow::Result<cluster::Fleet> {
+/// The default fleet of a new data directory.
+pub fn seed(demo: bool, fixture: &str) -> anyhow::Result<cluster::Fleet> {
     let mut fleet = cluster::fixture::by_name(fixture)
         .with_context(|| format!("unknown fixture \"{fixture}\": use americas, standalone or scale-<n>"))?;
     if !demo {
@@ -59,8 +68,10 @@ fn seed(demo: bool, fixture: &str) -> anyhow::Result<cluster::Fleet> {
             );
         }
         cluster::fixture::replace_demo_credentials(&mut fleet, &password);
+        crate::auth::hash_fleet(&mut fleet)?;
+    } else {
+        crate::auth::hash_demo_fleet(&mut fleet)?;
     }
-    crate::auth::hash_fleet(&mut fleet)?;
     Ok(fleet)
 }
 
@@ -71,23 +82,48 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             opts.speed
         );
     }
-    let mut store = SqliteStore::open(&opts.data_dir)?;
-    let mut seeded = None;
-    if store::Store::latest_snapshot(&mut store)?.is_none() {
-        seeded = Some(seed(opts.demo, &opts.fixture)?);
+    let legacy = opts.data_dir.join("clusterdeck.db");
+    if legacy.exists() {
+        bail!(
+            "{} was written by an earlier Clusterdeck that kept one fleet per data directory; this version keeps \
+             one file per fleet under {}. Move the old directory away (or pass another --data-dir) to start fresh.",
+            legacy.display(),
+            registry::fleets_dir(&opts.data_dir).display()
+        );
     }
-    let fleet = store::load(&mut store, || {
-        seeded.take().unwrap_or_else(cluster::fixture::americas)
-    })
-    .with_context(|| format!("cannot load the store in {}", opts.data_dir.display()))?;
-    tracing::info!(revision = fleet.revision, data_dir = %opts.data_dir.display(), "fleet loaded");
+    let registry = Registry::new(registry::Settings {
+        data_dir: opts.data_dir.clone(),
+        speed: opts.speed,
+        idle_unload: Duration::from_secs(opts.fleet_idle_secs),
+        max_loaded: opts.max_loaded_fleets,
+    });
+    let default = FleetId::default_fleet();
+    if !registry::fleet_path(&opts.data_dir, &default).exists() {
+        let fleet = seed(opts.demo, &opts.fixture)?;
+        registry.create(&default, fleet).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the default fleet in {}: {e}",
+                opts.data_dir.display()
+            )
+        })?;
+        tracing::info!(data_dir = %opts.data_dir.display(), "default fleet seeded");
+    }
     if !opts.site_dir.join("index.html").exists() {
         tracing::warn!(site_dir = %opts.site_dir.display(), "no index.html in the site directory: run `cargo xtask build`");
     }
-    let engine = crate::engine::start(fleet, Box::new(store), opts.speed)?;
     let state = AppState {
-        engine: engine.clone(),
+        registry: registry.clone(),
         throttle: Arc::new(Mutex::new(Default::default())),
+    };
+    let sweeper = {
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                registry.sweep().await;
+            }
+        })
     };
     let app = crate::http::app(state, opts.site_dir.clone());
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -99,8 +135,9 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    engine.shutdown().await;
-    tracing::info!("server stopped; store flushed");
+    sweeper.abort();
+    registry.shutdown().await;
+    tracing::info!("server stopped; stores flushed");
     Ok(())
 }
 

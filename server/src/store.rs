@@ -1,25 +1,78 @@
-//! Durable storage behind a small trait: an append-only event log (each row checksummed), periodic
-//! snapshots, the audit log and web-session tokens.
+//! Durable storage of one fleet behind a small trait: an append-only event log (each row checksummed),
+//! periodic snapshots, the audit log, the fleet's login sessions (tokens stored only as hashes), and a
+//! little metadata (the simulated clock's last reading, a deletion mark).
 //!
-//! [`SqliteStore`] is the real adapter (one file under the data directory, WAL, `synchronous=FULL`);
-//! [`MemoryStore`] serves unit tests. Both pass the same test suite (below).
+//! [`SqliteStore`] is the real adapter (one file per fleet, WAL, `synchronous=FULL`, created 0600);
+//! [`MemoryStore`] serves unit tests. Both pass the same test suite (below). [`export`] and [`import`]
+//! move a fleet's history as JSON Lines.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use cluster::session::Session;
 use cluster::wire::AuditEntry;
-use cluster::{Event, Fleet};
+use cluster::{Event, Fleet, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 
 /// An event with the revision it produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stored {
     pub revision: u64,
     pub event: Event,
 }
 
-/// What a store must do. `append` is durable when it returns: events, audit lines and tokens of one
-/// batch are written in one transaction.
+/// A login session as stored: the session, the hash of its token, and when (real time, Unix seconds) it
+/// was opened and last used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub session: Session,
+    pub token_hash: String,
+    pub created: i64,
+    pub last_seen: i64,
+}
+
+/// A reading of a fleet's simulated clock: its time, and the real time (Unix ms) it was read at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockReading {
+    pub sim: Timestamp,
+    pub real_ms: i64,
+}
+
+impl ClockReading {
+    /// The clock's time now, had it kept running at `speed` since the reading (a server that was down, or
+    /// killed, comes back at least where its clock had got to).
+    pub fn resumed(self, speed: f64, real_now_ms: i64) -> Timestamp {
+        let elapsed = (real_now_ms - self.real_ms).max(0) as f64 * speed;
+        Timestamp(self.sim.0.saturating_add(elapsed as i64))
+    }
+}
+
+/// What one batch writes, in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: Vec<Stored>,
+    pub audit: Vec<AuditEntry>,
+    /// Sessions opened or changed.
+    pub sessions: Vec<SessionRow>,
+    /// Sessions ended.
+    pub ended: Vec<u64>,
+    /// The simulated clock's reading and the real time of it, kept so it never goes back across restarts.
+    pub clock: Option<ClockReading>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+            && self.audit.is_empty()
+            && self.sessions.is_empty()
+            && self.ended.is_empty()
+            && self.clock.is_none()
+    }
+}
+
+/// What a store must do. `append` is durable when it returns.
 pub trait Store: Send {
     fn latest_snapshot(&mut self) -> anyhow::Result<Option<Fleet>>;
     /// The first snapshot ever written (the seeded fleet).
@@ -27,15 +80,13 @@ pub trait Store: Send {
     fn write_snapshot(&mut self, fleet: &Fleet) -> anyhow::Result<()>;
     /// Events with revision > `after`, in order; a corrupt or missing row is an error naming it.
     fn events_after(&mut self, after: u64, limit: usize) -> anyhow::Result<Vec<Stored>>;
-    fn append(
-        &mut self,
-        events: &[Stored],
-        audit: &[AuditEntry],
-        tokens: &[(String, u64)],
-    ) -> anyhow::Result<()>;
+    fn append(&mut self, batch: &Batch) -> anyhow::Result<()>;
     fn audit(&mut self, before_id: Option<u64>, limit: usize) -> anyhow::Result<Vec<AuditEntry>>;
-    fn tokens(&mut self) -> anyhow::Result<Vec<(String, u64)>>;
-    fn delete_token(&mut self, token: &str) -> anyhow::Result<()>;
+    fn sessions(&mut self) -> anyhow::Result<Vec<SessionRow>>;
+    /// The simulated clock's last stored reading.
+    fn clock(&mut self) -> anyhow::Result<Option<ClockReading>>;
+    /// Whether `clusterdeck fleet delete` marked this fleet for deletion.
+    fn marked_deleted(&mut self) -> anyhow::Result<bool>;
 }
 
 fn checksum(text: &str) -> u32 {
@@ -54,38 +105,45 @@ fn decode(revision: u64, body: &str, crc: u32, expected: u64) -> anyhow::Result<
     Ok(Stored { revision, event })
 }
 
-/// The embedded SQLite store.
+/// The embedded SQLite store of one fleet.
 pub struct SqliteStore {
     conn: Connection,
 }
 
-impl SqliteStore {
-    pub const FILE_NAME: &'static str = "clusterdeck.db";
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS snapshots (revision INTEGER PRIMARY KEY, fleet TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (revision INTEGER PRIMARY KEY, body TEXT NOT NULL, crc INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user TEXT NOT NULL,
+    login_host TEXT NOT NULL, mode TEXT NOT NULL, line TEXT NOT NULL, outcome TEXT NOT NULL,
+    revision INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, body TEXT NOT NULL,
+    created INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
 
-    /// Opens (creating if needed) the store in `data_dir`.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-        let path = data_dir.join(Self::FILE_NAME);
-        let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+impl SqliteStore {
+    /// Opens (creating if needed, readable by its owner only) the store file at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        }
+        if !path.exists() {
+            create_private(path)?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // A small page cache: a server holds many fleets.
+        conn.pragma_update(None, "cache_size", -256)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS snapshots (revision INTEGER PRIMARY KEY, fleet TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS events (revision INTEGER PRIMARY KEY, body TEXT NOT NULL, crc INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS audit (
-                 id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user TEXT NOT NULL,
-                 login_host TEXT NOT NULL, mode TEXT NOT NULL, line TEXT NOT NULL, outcome TEXT NOT NULL,
-                 revision INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, session INTEGER NOT NULL);",
-        )
-        .context("cannot create the store's tables")?;
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("cannot create the store's tables in {}", path.display()))?;
         Ok(Self { conn })
     }
-}
 
-impl SqliteStore {
     /// The first (`ASC`) or latest (`DESC`) snapshot.
     fn snapshot(&mut self, order: &'static str) -> anyhow::Result<Option<Fleet>> {
         let sql = format!("SELECT revision, fleet FROM snapshots ORDER BY revision {order} LIMIT 1");
@@ -102,6 +160,54 @@ impl SqliteStore {
             }
         }
     }
+
+    fn meta(&mut self, key: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// The revision the store's history reaches.
+    pub fn revision(&mut self) -> anyhow::Result<u64> {
+        let r: Option<i64> = self.conn.query_row(
+            "SELECT MAX(r) FROM (SELECT MAX(revision) AS r FROM events UNION ALL SELECT MAX(revision) FROM snapshots)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(r.unwrap_or(0) as u64)
+    }
+
+    /// Marks the fleet for deletion: a running server that holds it ends its sessions and removes it.
+    pub fn mark_deleted(&mut self) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('deleted', '1')",
+            [],
+        )?;
+        Ok(())
+    }
+}
+
+/// Creates an empty file only its owner may read and write.
+fn create_private(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+fn session_row(r: &rusqlite::Row) -> rusqlite::Result<(String, String, i64, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
 impl Store for SqliteStore {
@@ -147,24 +253,19 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn append(
-        &mut self,
-        events: &[Stored],
-        audit: &[AuditEntry],
-        tokens: &[(String, u64)],
-    ) -> anyhow::Result<()> {
+    fn append(&mut self, batch: &Batch) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut ins =
                 tx.prepare_cached("INSERT INTO events (revision, body, crc) VALUES (?1, ?2, ?3)")?;
-            for s in events {
+            for s in &batch.events {
                 let body = serde_json::to_string(&s.event)?;
                 ins.execute(params![s.revision as i64, body, checksum(&body) as i64])?;
             }
             let mut ins = tx.prepare_cached(
                 "INSERT INTO audit (at, user, login_host, mode, line, outcome, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for a in audit {
+            for a in &batch.audit {
                 ins.execute(params![
                     a.at,
                     a.user,
@@ -175,10 +276,27 @@ impl Store for SqliteStore {
                     a.revision as i64
                 ])?;
             }
-            let mut ins =
-                tx.prepare_cached("INSERT OR REPLACE INTO tokens (token, session) VALUES (?1, ?2)")?;
-            for (t, s) in tokens {
-                ins.execute(params![t, *s as i64])?;
+            let mut ins = tx.prepare_cached(
+                "INSERT OR REPLACE INTO sessions (id, token_hash, body, created, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for s in &batch.sessions {
+                ins.execute(params![
+                    s.session.id as i64,
+                    s.token_hash,
+                    serde_json::to_string(&s.session)?,
+                    s.created,
+                    s.last_seen
+                ])?;
+            }
+            let mut del = tx.prepare_cached("DELETE FROM sessions WHERE id = ?1")?;
+            for id in &batch.ended {
+                del.execute(params![*id as i64])?;
+            }
+            if let Some(clock) = batch.clock {
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?1)",
+                    params![format!("{} {}", clock.sim.0, clock.real_ms)],
+                )?;
             }
         }
         tx.commit()?;
@@ -208,16 +326,36 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn tokens(&mut self) -> anyhow::Result<Vec<(String, u64)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT token, session FROM tokens")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    fn sessions(&mut self) -> anyhow::Result<Vec<SessionRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT token_hash, body, created, last_seen FROM sessions")?;
+        let rows: Vec<(String, String, i64, i64)> =
+            stmt.query_map([], session_row)?.collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(token_hash, body, created, last_seen)| {
+                Ok(SessionRow {
+                    session: serde_json::from_str(&body).context("a stored session cannot be read")?,
+                    token_hash,
+                    created,
+                    last_seen,
+                })
+            })
+            .collect()
     }
 
-    fn delete_token(&mut self, token: &str) -> anyhow::Result<()> {
-        self.conn
-            .execute("DELETE FROM tokens WHERE token = ?1", params![token])?;
-        Ok(())
+    fn clock(&mut self) -> anyhow::Result<Option<ClockReading>> {
+        Ok(self.meta("clock")?.and_then(|v| {
+            let (sim, real) = v.split_once(' ')?;
+            Some(ClockReading {
+                sim: Timestamp(sim.parse().ok()?),
+                real_ms: real.parse().ok()?,
+            })
+        }))
+    }
+
+    fn marked_deleted(&mut self) -> anyhow::Result<bool> {
+        Ok(self.meta("deleted")?.is_some())
     }
 }
 
@@ -227,7 +365,8 @@ pub struct MemoryStore {
     snapshots: Vec<Fleet>,
     events: Vec<(u64, String, u32)>,
     audit: Vec<AuditEntry>,
-    tokens: Vec<(String, u64)>,
+    sessions: Vec<SessionRow>,
+    clock: Option<ClockReading>,
 }
 
 impl Store for MemoryStore {
@@ -252,22 +391,24 @@ impl Store for MemoryStore {
             .collect()
     }
 
-    fn append(
-        &mut self,
-        events: &[Stored],
-        audit: &[AuditEntry],
-        tokens: &[(String, u64)],
-    ) -> anyhow::Result<()> {
-        for s in events {
+    fn append(&mut self, batch: &Batch) -> anyhow::Result<()> {
+        for s in &batch.events {
             let body = serde_json::to_string(&s.event)?;
             let crc = checksum(&body);
             self.events.push((s.revision, body, crc));
         }
-        for a in audit {
+        for a in &batch.audit {
             let id = self.audit.len() as u64 + 1;
             self.audit.push(AuditEntry { id, ..a.clone() });
         }
-        self.tokens.extend(tokens.iter().cloned());
+        for s in &batch.sessions {
+            self.sessions.retain(|x| x.session.id != s.session.id);
+            self.sessions.push(s.clone());
+        }
+        self.sessions.retain(|x| !batch.ended.contains(&x.session.id));
+        if batch.clock.is_some() {
+            self.clock = batch.clock;
+        }
         Ok(())
     }
 
@@ -282,13 +423,16 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn tokens(&mut self) -> anyhow::Result<Vec<(String, u64)>> {
-        Ok(self.tokens.clone())
+    fn sessions(&mut self) -> anyhow::Result<Vec<SessionRow>> {
+        Ok(self.sessions.clone())
     }
 
-    fn delete_token(&mut self, token: &str) -> anyhow::Result<()> {
-        self.tokens.retain(|(t, _)| t != token);
-        Ok(())
+    fn clock(&mut self) -> anyhow::Result<Option<ClockReading>> {
+        Ok(self.clock)
+    }
+
+    fn marked_deleted(&mut self) -> anyhow::Result<bool> {
+        Ok(false)
     }
 }
 
@@ -322,13 +466,21 @@ pub fn load(store: &mut dyn Store, seed: impl FnOnce() -> Fleet) -> anyhow::Resu
     Ok(fleet)
 }
 
+/// Loads a fleet that must already exist in the store.
+pub fn load_existing(store: &mut dyn Store) -> anyhow::Result<Fleet> {
+    if store.latest_snapshot()?.is_none() {
+        bail!("the store holds no fleet");
+    }
+    load(store, cluster::fixture::americas)
+}
+
 /// Checks the store: the fleet loaded from the latest snapshot and its tail must equal the replay of the
 /// whole log from the first snapshot. Returns the revision.
 pub fn verify(store: &mut dyn Store) -> anyhow::Result<u64> {
     let mut replay = store
         .first_snapshot()?
         .context("the store is empty: it has no snapshot")?;
-    let loaded = load(store, cluster::fixture::americas)?;
+    let loaded = load_existing(store)?;
     loop {
         let batch = store.events_after(replay.revision, 10_000)?;
         if batch.is_empty() {
@@ -348,18 +500,142 @@ pub fn verify(store: &mut dyn Store) -> anyhow::Result<u64> {
     Ok(loaded.revision)
 }
 
+/// The first line of an export.
+#[derive(Debug, Serialize, Deserialize)]
+struct ExportHeader {
+    clusterdeck_export: u32,
+    revision: u64,
+}
+
+/// The second line: the fleet the log starts from.
+#[derive(Debug, Serialize, Deserialize)]
+struct ExportSeed {
+    seed: Fleet,
+}
+
+/// Writes the fleet's history as JSON Lines: a header, the seed (the first snapshot), then every event
+/// with its revision. Returns the revision it ends at.
+pub fn export(store: &mut dyn Store, out: &mut dyn std::io::Write) -> anyhow::Result<u64> {
+    let seed = store
+        .first_snapshot()?
+        .context("the store is empty: it has no snapshot")?;
+    let latest = load(store, || seed.clone())?;
+    serde_json::to_writer(
+        &mut *out,
+        &ExportHeader {
+            clusterdeck_export: 1,
+            revision: latest.revision,
+        },
+    )?;
+    out.write_all(b"\n")?;
+    let mut at = seed.revision;
+    serde_json::to_writer(&mut *out, &ExportSeed { seed })?;
+    out.write_all(b"\n")?;
+    loop {
+        let batch = store.events_after(at, 10_000)?;
+        let Some(last) = batch.last() else { break };
+        at = last.revision;
+        for s in &batch {
+            serde_json::to_writer(&mut *out, s)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(at)
+}
+
+/// Reads an export into an empty store; the replay must reach the revision the header names. Returns it.
+pub fn import(store: &mut dyn Store, text: &str) -> anyhow::Result<u64> {
+    if store.latest_snapshot()?.is_some() {
+        bail!("the fleet already has a history; import into a new fleet");
+    }
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, first) = lines.next().context("the file is empty")?;
+    let header: ExportHeader =
+        serde_json::from_str(first).context("line 1 is not a Clusterdeck export header")?;
+    if header.clusterdeck_export != 1 {
+        bail!(
+            "export format {} is not supported (this server reads format 1)",
+            header.clusterdeck_export
+        );
+    }
+    let (_, second) = lines.next().context("the file has no seed line")?;
+    let ExportSeed { seed } =
+        serde_json::from_str(second).context("line 2 is not the fleet the log starts from")?;
+    let mut fleet = seed.clone();
+    let mut events = Vec::new();
+    for (i, line) in lines {
+        let s: Stored =
+            serde_json::from_str(line).with_context(|| format!("line {} is not an event", i + 1))?;
+        if s.revision != fleet.revision + 1 {
+            bail!(
+                "line {}: revision {} follows {}: the log has a gap",
+                i + 1,
+                s.revision,
+                fleet.revision
+            );
+        }
+        cluster::apply(&mut fleet, &s.event);
+        events.push(s);
+    }
+    if fleet.revision != header.revision {
+        bail!(
+            "the log ends at revision {} but the header says {}",
+            fleet.revision,
+            header.revision
+        );
+    }
+    store.write_snapshot(&seed)?;
+    for chunk in events.chunks(1000) {
+        store.append(&Batch {
+            events: chunk.to_vec(),
+            clock: Some(ClockReading {
+                sim: fleet.now,
+                real_ms: 0,
+            }),
+            ..Batch::default()
+        })?;
+    }
+    store.write_snapshot(&fleet)?;
+    Ok(fleet.revision)
+}
+
+/// Writes `text` to `path` atomically (a temporary file, then a rename).
+pub fn write_file(path: &Path, text: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(text)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cluster::{EventKind, Hostname, UserName};
+    use cluster::event::EventKind;
+    use cluster::{Hostname, UserName};
 
-    fn login_event(fleet: &Fleet) -> Event {
-        cluster::login::open_session(
-            fleet,
-            UserName::parse("admin").unwrap(),
-            Hostname::parse("newyork.example.com").unwrap(),
+    fn event(fleet: &Fleet) -> Event {
+        Event::new(
             fleet.now,
+            EventKind::Detached {
+                hosts: vec![Hostname::parse("losangeles.example.com").unwrap()],
+            },
         )
+    }
+
+    fn session() -> SessionRow {
+        SessionRow {
+            session: Session::open(
+                7,
+                UserName::parse("admin").unwrap(),
+                Hostname::parse("newyork.example.com").unwrap(),
+                true,
+            ),
+            token_hash: "ab".repeat(32),
+            created: 1,
+            last_seen: 2,
+        }
     }
 
     /// The suite every adapter passes.
@@ -368,7 +644,7 @@ mod tests {
         let again = load(store, || panic!("must not seed twice")).unwrap();
         assert_eq!(first, again);
         let mut fleet = first;
-        let e = login_event(&fleet);
+        let e = event(&fleet);
         cluster::apply(&mut fleet, &e);
         let audit = AuditEntry {
             id: 0,
@@ -381,14 +657,19 @@ mod tests {
             revision: 1,
         };
         store
-            .append(
-                &[Stored {
+            .append(&Batch {
+                events: vec![Stored {
                     revision: 1,
                     event: e,
                 }],
-                &[audit],
-                &[("tok".into(), 1)],
-            )
+                audit: vec![audit],
+                sessions: vec![session()],
+                clock: Some(ClockReading {
+                    sim: Timestamp(42),
+                    real_ms: 7,
+                }),
+                ..Batch::default()
+            })
             .unwrap();
         assert_eq!(
             load(store, || panic!("seeded")).unwrap(),
@@ -396,13 +677,31 @@ mod tests {
             "snapshot + replay"
         );
         assert_eq!(store.audit(None, 10).unwrap().len(), 1);
-        assert_eq!(store.tokens().unwrap(), vec![("tok".to_string(), 1)]);
-        store.delete_token("tok").unwrap();
-        assert!(store.tokens().unwrap().is_empty());
+        assert_eq!(store.sessions().unwrap(), vec![session()]);
+        let reading = store.clock().unwrap().unwrap();
+        assert_eq!(reading.sim, Timestamp(42));
+        assert_eq!(
+            reading.resumed(10.0, 107),
+            Timestamp(1042),
+            "the clock kept running while stored"
+        );
+        store
+            .append(&Batch {
+                ended: vec![7],
+                ..Batch::default()
+            })
+            .unwrap();
+        assert!(store.sessions().unwrap().is_empty());
         store.write_snapshot(&fleet).unwrap();
         assert_eq!(load(store, || panic!("seeded")).unwrap(), fleet);
         assert_eq!(verify(store).unwrap(), fleet.revision);
-        let _ = EventKind::ClockAdvanced;
+        // Export, then import into a new store: the same state and revision.
+        let mut out = Vec::new();
+        assert_eq!(export(store, &mut out).unwrap(), 1);
+        let mut copy = MemoryStore::default();
+        assert_eq!(import(&mut copy, std::str::from_utf8(&out).unwrap()).unwrap(), 1);
+        assert_eq!(load(&mut copy, || panic!("imported")).unwrap(), fleet);
+        assert_eq!(verify(&mut copy).unwrap(), 1);
     }
 
     #[test]
@@ -413,32 +712,67 @@ mod tests {
     #[test]
     fn sqlite_store_passes_the_suite_and_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        suite(&mut SqliteStore::open(dir.path()).unwrap());
-        let mut reopened = SqliteStore::open(dir.path()).unwrap();
+        let path = dir.path().join("f.db");
+        suite(&mut SqliteStore::open(&path).unwrap());
+        let mut reopened = SqliteStore::open(&path).unwrap();
         assert_eq!(load(&mut reopened, || panic!("seeded")).unwrap().revision, 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the store file is readable by its owner only");
+        }
+        assert!(!reopened.marked_deleted().unwrap());
+        reopened.mark_deleted().unwrap();
+        assert!(reopened.marked_deleted().unwrap());
+    }
+
+    #[test]
+    fn an_import_with_a_gap_or_a_wrong_end_is_refused() {
+        let mut store = MemoryStore::default();
+        let mut fleet = load(&mut store, cluster::fixture::americas).unwrap();
+        let e = event(&fleet);
+        cluster::apply(&mut fleet, &e);
+        store
+            .append(&Batch {
+                events: vec![Stored {
+                    revision: 1,
+                    event: e,
+                }],
+                ..Batch::default()
+            })
+            .unwrap();
+        let mut out = Vec::new();
+        export(&mut store, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let wrong = text.replacen("\"revision\":1}", "\"revision\":5}", 1);
+        let err = import(&mut MemoryStore::default(), &wrong).unwrap_err();
+        assert!(format!("{err:#}").contains("header says 5"), "{err:#}");
+        let gap = text.replace("{\"revision\":1,\"event\"", "{\"revision\":2,\"event\"");
+        let err = import(&mut MemoryStore::default(), &gap).unwrap_err();
+        assert!(format!("{err:#}").contains("gap"), "{err:#}");
     }
 
     #[test]
     fn a_corrupt_event_is_reported_not_used() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = SqliteStore::open(dir.path()).unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("f.db")).unwrap();
         let mut fleet = load(&mut store, cluster::fixture::americas).unwrap();
-        let e = login_event(&fleet);
+        let e = event(&fleet);
         cluster::apply(&mut fleet, &e);
         store
-            .append(
-                &[Stored {
+            .append(&Batch {
+                events: vec![Stored {
                     revision: 1,
                     event: e,
                 }],
-                &[],
-                &[],
-            )
+                ..Batch::default()
+            })
             .unwrap();
         store
             .conn
             .execute(
-                "UPDATE events SET body = replace(body, 'admin', 'admon') WHERE revision = 1",
+                "UPDATE events SET body = replace(body, 'losangeles', 'losangelos') WHERE revision = 1",
                 [],
             )
             .unwrap();

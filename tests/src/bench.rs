@@ -6,6 +6,8 @@
 //!   served by the same process in the same run.
 //! - [`sse_fanout`] (P5): one event fanned out to N subscribers of `GET /api/v1/events`.
 //! - [`navigation`] (P2) and [`large_fleet`] (P6): headless Chromium, timed with the page's clock.
+//! - [`fleet_creation`] (F1), [`idle_fleets`] (F2), [`many_fleets`] (F3), [`fleet_after_logins`] (F4):
+//!   many fleets in one server.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -91,8 +93,15 @@ where
     summarise(samples, errors, elapsed)
 }
 
-/// P3: durable `POST /api/v1/commands` (each switches its session's mode: one event, appended before the
-/// answer) from `concurrency` sessions, then `GET /api/v1/health` the same way. Returns (commands, bare).
+/// The durable command the loads send: `suspend` or `resume` of the login host, from its machine page —
+/// each appends one fleet event before it is answered (a mode switch no longer writes anything).
+pub fn durable_command(n: usize, host: &str) -> serde_json::Value {
+    let op = if n % 2 == 0 { "suspend" } else { "resume" };
+    json!({"command": {"command": "runtime", "op": op}, "mode": format!("machine:{host}")})
+}
+
+/// P3: durable `POST /api/v1/commands` ([`durable_command`]) from `concurrency` sessions, then
+/// `GET /api/v1/health` the same way. Returns (commands, bare).
 pub async fn commands_load(
     server: &Server,
     concurrency: usize,
@@ -112,9 +121,8 @@ pub async fn commands_load(
     let commands = run_load(concurrency, duration, move |i| {
         let (http, url, cookie) = (h.clone(), u.clone(), c[i].clone());
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mode = if n % 2 == 0 { "group:West" } else { "cluster" };
         async move {
-            let body = json!({"command": {"command": "cluster_mode", "mode": mode}});
+            let body = durable_command(n, "newyork.example.com");
             match http
                 .post(format!("{url}/api/v1/commands"))
                 .header("cookie", cookie)
@@ -192,9 +200,7 @@ pub async fn sse_fanout(server: &Server, subscribers: usize) -> anyhow::Result<L
     if let Ok(mut s) = start.lock() {
         *s = Some(Instant::now());
     }
-    actor
-        .command(json!({"command": "cluster_mode", "mode": "group:West"}))
-        .await?;
+    actor.command_body(durable_command(0, "sf.example.com")).await?;
     let mut delays = Vec::new();
     let mut missed = 0;
     for t in tasks {
@@ -252,14 +258,14 @@ pub async fn large_fleet(machines: usize, events: usize) -> anyhow::Result<(f64,
         .as_f64()
         .context("render time")?;
     let actor = ApiSession::login(&h.server, "ops", "ops-pass", "sf.example.com").await?;
-    // Each round is a staged edit and its commit: two events, the commit writing to every member's replica.
-    for i in 0..events / 2 {
+    // Each round is a staged edit (the session's own) and its commit: one event, written to every
+    // member's replica.
+    for i in 0..events {
         actor
             .cli(&format!("smtproutes new p6-{i}.example.com mx.p6.example.com"))
             .await?;
         actor.cli("commit").await?;
     }
-    let events = events / 2 * 2;
     let applied = h
         .browser
         .execute_async(
@@ -304,4 +310,165 @@ pub async fn cli_latency(server: &Server, iterations: usize) -> anyhow::Result<(
     }
     let elapsed = started.elapsed();
     Ok((summarise(stage, 0, elapsed), summarise(commit, 0, elapsed)))
+}
+
+/// The resident memory of this process, in bytes (Linux `/proc/self/statm`).
+pub fn rss_bytes() -> u64 {
+    let pages: u64 = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse().ok()))
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn registry(dir: &std::path::Path, max_loaded: usize) -> Arc<server::registry::Registry> {
+    server::registry::Registry::new(server::registry::Settings {
+        data_dir: dir.to_path_buf(),
+        speed: 7.0,
+        idle_unload: Duration::from_secs(3600),
+        max_loaded,
+    })
+}
+
+fn fleet_id(i: usize) -> server::registry::FleetId {
+    server::registry::FleetId::parse(&format!("bench-{i}")).expect("a valid fleet name")
+}
+
+/// F1: creating `n` fleets from the `americas` fixture through the registry — the seed with its demo
+/// credentials, the store file and its first snapshot, the engine thread. Returns sorted ms samples.
+pub async fn fleet_creation(n: usize) -> anyhow::Result<Vec<f64>> {
+    let dir = tempfile::tempdir()?;
+    let reg = registry(dir.path(), n + 10);
+    // The first fleet hashes the demo passwords (once per process); it is not counted.
+    reg.create(&fleet_id(usize::MAX / 2), server::serve::seed(true, "americas")?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut samples = Vec::new();
+    for i in 0..n {
+        let t = Instant::now();
+        let seed = server::serve::seed(true, "americas")?;
+        reg.create(&fleet_id(i), seed)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    reg.shutdown().await;
+    samples.sort_by(|a, b| a.total_cmp(b));
+    Ok(samples)
+}
+
+/// F2: `n` fleets loaded and idle in one registry; returns the resident bytes each adds.
+pub async fn idle_fleets(n: usize) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let reg = registry(dir.path(), n + 10);
+    reg.create(&fleet_id(usize::MAX / 2), server::serve::seed(true, "americas")?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_bytes();
+    for i in 0..n {
+        reg.create(&fleet_id(i), server::serve::seed(true, "americas")?)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_bytes();
+    reg.shutdown().await;
+    Ok(after.saturating_sub(before) as f64 / n as f64)
+}
+
+/// F3: one server holding `fleets` fleets, one active session in each running [`durable_command`]
+/// in a loop for `duration`. Returns the load.
+pub async fn many_fleets(fleets: usize, duration: Duration) -> anyhow::Result<Load> {
+    let dir = tempfile::tempdir()?;
+    for i in 0..fleets {
+        let out = std::process::Command::new(crate::server_binary())
+            .args([
+                "fleet",
+                "create",
+                &format!("f{i}"),
+                "--fixture",
+                "americas",
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .output()?;
+        anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let server = Server::start_with(ServerOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..ServerOptions::default()
+    })?;
+    let mut cookies = Vec::new();
+    for i in 0..fleets {
+        let s = ApiSession::login_fleet(
+            &server.url,
+            Some(&format!("f{i}")),
+            "admin",
+            "ironport",
+            "newyork.example.com",
+        )
+        .await?;
+        cookies.push(s.cookie().to_string());
+    }
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(fleets * 2)
+        .build()?;
+    let url = server.url.clone();
+    let cookies = Arc::new(cookies);
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Ok(run_load(fleets, duration, move |i| {
+        let (http, url, cookie) = (http.clone(), url.clone(), cookies[i].clone());
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            http.post(format!("{url}/api/v1/commands"))
+                .header("cookie", cookie)
+                .header("origin", url.clone())
+                .json(&durable_command(n, "newyork.example.com"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await)
+}
+
+/// F4: `GET /api/v1/fleet` size and p50 latency with one session, then after `logins` more logins.
+/// Returns ((bytes, p50 ms) before, (bytes, p50 ms) after).
+pub async fn fleet_after_logins(logins: usize) -> anyhow::Result<((usize, f64), (usize, f64))> {
+    let server = Server::start()?;
+    let reader = ApiSession::login(&server, "viewer", "viewer-pass", "newyork.example.com").await?;
+    let measure = |reader: &ApiSession| {
+        let reader = reader.clone();
+        async move {
+            let mut times = Vec::new();
+            let mut size = 0;
+            for _ in 0..30 {
+                let t = Instant::now();
+                let body = reader.get_text("/api/v1/fleet").await?;
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+                size = body.len();
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            Ok::<_, anyhow::Error>((size, percentile(&times, 50.0)))
+        }
+    };
+    let before = measure(&reader).await?;
+    let url = server.url.clone();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, next) = (url.clone(), next.clone());
+            tokio::spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < logins {
+                    let _ = ApiSession::login_url(&url, "ops", "ops-pass", "sf.example.com").await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let after = measure(&reader).await?;
+    Ok((before, after))
 }

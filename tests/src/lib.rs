@@ -236,7 +236,45 @@ pub struct Harness {
     pub browser: Client,
     pub server: Server,
     _profile: tempfile::TempDir,
-    _driver: Driver,
+    driver: Driver,
+}
+
+/// One entry of the browser's console log, as ChromeDriver reports it.
+#[derive(Debug, Clone)]
+pub struct ConsoleEntry {
+    pub level: String,
+    pub source: String,
+    pub message: String,
+}
+
+impl ConsoleEntry {
+    /// Whether the entry is an error of the page: a script error or `console.error`, a CSP violation, or
+    /// a failed load of the site's own files or a server error (5xx). API answers the console handles
+    /// (401 before logging in, 409 on a stale revision, 4xx refusals) are not errors.
+    pub fn is_error(&self) -> bool {
+        let csp = self.message.contains("Content Security Policy") || self.message.contains("Refused to");
+        if csp {
+            return true;
+        }
+        if self.level != "SEVERE" {
+            return false;
+        }
+        if self.source == "network" {
+            let status = self
+                .message
+                .split("status of ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|c| c.parse::<u16>().ok());
+            let api = self.message.contains("/api/v1/");
+            return match status {
+                Some(s) if s >= 500 => true,
+                Some(_) if api => false,
+                _ => true,
+            };
+        }
+        true
+    }
 }
 
 impl Harness {
@@ -275,6 +313,11 @@ impl Harness {
             "goog:chromeOptions".into(),
             serde_json::json!({ "binary": chromium, "args": args }),
         );
+        // The console log is read back at the end of every test (`finish`).
+        caps.insert(
+            "goog:loggingPrefs".into(),
+            serde_json::json!({ "browser": "ALL" }),
+        );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let browser = ClientBuilder::new(connector)
             .capabilities(caps)
@@ -285,8 +328,51 @@ impl Harness {
             browser,
             server,
             _profile: profile,
-            _driver: driver,
+            driver,
         })
+    }
+
+    /// The browser console's entries since the last call (ChromeDriver's log endpoint).
+    pub async fn console(&self) -> anyhow::Result<Vec<ConsoleEntry>> {
+        let id = self
+            .browser
+            .session_id()
+            .await?
+            .context("the browser session has no id")?;
+        let r = reqwest::Client::new()
+            .post(format!("{}/session/{id}/se/log", self.driver.url))
+            .json(&serde_json::json!({ "type": "browser" }))
+            .send()
+            .await?;
+        let body: serde_json::Value = r.json().await?;
+        let entries = body["value"].as_array().cloned().unwrap_or_default();
+        Ok(entries
+            .into_iter()
+            .map(|e| ConsoleEntry {
+                level: e["level"].as_str().unwrap_or_default().to_string(),
+                source: e["source"].as_str().unwrap_or_default().to_string(),
+                message: e["message"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+
+    /// Fails when the browser console holds an error or a CSP violation (see [`ConsoleEntry::is_error`]).
+    pub async fn assert_clean_console(&self) -> anyhow::Result<()> {
+        let errors: Vec<String> = self
+            .console()
+            .await?
+            .into_iter()
+            .filter(ConsoleEntry::is_error)
+            .map(|e| format!("[{} {}] {}", e.level, e.source, e.message))
+            .collect();
+        if !errors.is_empty() {
+            bail!(
+                "the browser console has {} error(s):\n{}",
+                errors.len(),
+                errors.join("\n")
+            );
+        }
+        Ok(())
     }
 
     /// Opens `path` on the server.
@@ -409,12 +495,15 @@ impl Harness {
         Ok(())
     }
 
-    /// Ends the browser session; the processes stop when the harness drops.
+    /// Checks the browser console (no error, no CSP violation), then ends the browser session; the
+    /// processes stop when the harness drops.
     pub async fn finish(self) -> anyhow::Result<()> {
+        let clean = self.assert_clean_console().await;
         self.browser
             .close()
             .await
-            .context("cannot close the browser session")
+            .context("cannot close the browser session")?;
+        clean
     }
 }
 
@@ -440,6 +529,7 @@ pub fn by_role(role: &str, label: &str) -> String {
 }
 
 /// A second, API-only session against the same server (what "another administrator" does).
+#[derive(Clone)]
 pub struct ApiSession {
     http: reqwest::Client,
     url: String,
@@ -457,12 +547,27 @@ impl ApiSession {
     }
 
     pub async fn login_url(url: &str, user: &str, password: &str, host: &str) -> anyhow::Result<ApiSession> {
+        ApiSession::login_fleet(url, None, user, password, host).await
+    }
+
+    /// A session in `fleet` (`None`: the default fleet).
+    pub async fn login_fleet(
+        url: &str,
+        fleet: Option<&str>,
+        user: &str,
+        password: &str,
+        host: &str,
+    ) -> anyhow::Result<ApiSession> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
+        let mut body = serde_json::json!({"user": user, "password": password, "login_host": host});
+        if let Some(f) = fleet {
+            body["fleet"] = serde_json::json!(f);
+        }
         let r = http
             .post(format!("{url}/api/v1/login"))
-            .json(&serde_json::json!({"user": user, "password": password, "login_host": host}))
+            .json(&body)
             .send()
             .await?;
         anyhow::ensure!(
@@ -491,6 +596,11 @@ impl ApiSession {
 
     /// `GET` a JSON document.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::from_str(&self.get_text(path).await?)?)
+    }
+
+    /// `GET` a document as text.
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
         let r = self
             .http
             .get(format!("{}{path}", self.url))
@@ -498,7 +608,7 @@ impl ApiSession {
             .send()
             .await?;
         anyhow::ensure!(r.status().is_success(), "GET {path}: {}", r.status());
-        Ok(r.json().await?)
+        Ok(r.text().await?)
     }
 
     /// Runs a CLI line (or answers the previous question); returns the JSON answer.
@@ -515,11 +625,16 @@ impl ApiSession {
 
     /// Sends a typed command; returns the status and the JSON body.
     pub async fn command(&self, command: serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
+        self.command_body(serde_json::json!({ "command": command })).await
+    }
+
+    /// Sends a whole `POST /api/v1/commands` body (command, mode, revision, answers).
+    pub async fn command_body(&self, body: serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
         let r = self
             .http
             .post(format!("{}/api/v1/commands", self.url))
             .header("cookie", &self.cookie)
-            .json(&serde_json::json!({ "command": command }))
+            .json(&body)
             .send()
             .await?;
         Ok((r.status().as_u16(), r.json().await?))

@@ -124,15 +124,11 @@ async fn rolling_upgrade_entirely_through_the_gui() -> anyhow::Result<()> {
         h.login("admin", "ironport", host).await?;
         rolling_upgrade_of_login_host(&h, host).await?;
     }
-    // Logged into sf: reconnect itself first (no member is connected), then the others.
+    // Logged into sf: reconnect itself first (no member is connected), then the others. The Cluster page
+    // names the cluster mode, so nothing asks to switch modes (suspending listeners in a machine's box did
+    // not change the session's mode either).
     h.open("/cluster-ops").await?;
     h.click_in(&member_row("sf.example.com"), "Reconnect").await?;
-    // The session is in machine mode since the listeners were suspended: clusterconfig asks to switch.
-    let question = h.answer("Yes").await?;
-    assert!(
-        question.contains("This command is restricted to \"cluster\" mode."),
-        "{question}"
-    );
     h.wait_text(STATUS, "now runs AsyncOS 9.5.0").await?;
     for host in ["losangeles.example.com", "newyork.example.com"] {
         h.click_in(&member_row(host), "Reconnect").await?;
@@ -327,5 +323,155 @@ async fn a_read_only_operator_cannot_commit_and_is_told_why() -> anyhow::Result<
         "{note}"
     );
     assert!(!h.button("Commit").await?.is_enabled().await?);
+    h.finish().await
+}
+
+/// The link `text` of the main navigation.
+async fn nav(h: &Harness, text: &str) -> anyhow::Result<()> {
+    let link = h
+        .wait_for_xpath(&format!(
+            "//nav[@aria-label='Main']//a[normalize-space(.)={}]",
+            xpath_literal(text)
+        ))
+        .await?;
+    link.click().await?;
+    Ok(())
+}
+
+/// Chooses `label` in the mode drop-down of the page.
+async fn choose_mode(h: &Harness, label: &str) -> anyhow::Result<()> {
+    h.field("Mode").await?.select_by_label(label).await?;
+    Ok(())
+}
+
+async fn audit_count(admin: &tests::ApiSession) -> anyhow::Result<usize> {
+    Ok(admin
+        .get_json("/api/v1/audit?limit=1000")
+        .await?
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn settings_edits_land_on_the_mode_the_page_names_after_navigating_by_clicking() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    let api = tests::ApiSession::login(&h.server, "admin", "ironport", "losangeles.example.com").await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    let revision = api.get_json("/api/v1/fleet").await?["revision"].as_u64();
+    let audit = audit_count(&api).await?;
+    // Settings → Group: West → SMTP Routes → Group: Main_Group, all by clicking in the app.
+    nav(&h, "Settings").await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Cluster: Americas.")
+        .await?;
+    choose_mode(&h, "Group: West").await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Group: West.")
+        .await?;
+    choose_mode(&h, "Group: Main_Group").await?;
+    h.wait_text(
+        "//*[@role='note']",
+        "Settings for this feature are inherited from Cluster: Americas.",
+    )
+    .await?;
+    // Viewing pages changed nothing: no revision, no audit line.
+    assert_eq!(
+        api.get_json("/api/v1/fleet").await?["revision"].as_u64(),
+        revision
+    );
+    assert_eq!(audit_count(&api).await?, audit, "viewing writes no audit line");
+    // Override (from a copy), then add a row: both land on Main_Group, where the page is.
+    h.button("Override Settings").await?.click().await?;
+    h.button("Override").await?.click().await?;
+    h.wait_text(STATUS, "Staged: smtproutes at group:Main_Group")
+        .await?;
+    h.fill("Receiving domain", "main-only.example.com").await?;
+    h.fill("Destination hosts", "mx.main-only.example.com").await?;
+    h.button("Add").await?.click().await?;
+    let staged = h.wait_text(STATUS, "main-only.example.com").await?;
+    assert!(staged.contains("smtproutes at group:Main_Group"), "{staged}");
+    h.wait_text(
+        "//tr[@aria-label='Entry main-only.example.com']",
+        "mx.main-only.example.com",
+    )
+    .await?;
+    let sources = "//table[@aria-label=\"Where each machine's value comes from\"]";
+    let sf = h
+        .wait_text(&format!("{sources}//tr[td='sf.example.com']"), "Group: West")
+        .await?;
+    assert!(
+        !sf.contains("main-only"),
+        "sf's value does not gain Main_Group's row: {sf}"
+    );
+    h.wait_text(
+        &format!("{sources}//tr[td='newyork.example.com']"),
+        "main-only.example.com",
+    )
+    .await?;
+    // Staging is the session's own: still no revision; the terminal's mode is still the cluster.
+    assert_eq!(
+        api.get_json("/api/v1/fleet").await?["revision"].as_u64(),
+        revision
+    );
+    nav(&h, "Pending changes").await?;
+    h.wait_text("//ul[@class='pending-list']", "smtproutes at group:Main_Group")
+        .await?;
+    nav(&h, "Terminal").await?;
+    h.wait_for_xpath("//label[normalize-space(.)='(Cluster Americas)>']")
+        .await?;
+    // The other administrator's session sees none of it.
+    let theirs = api.get_json("/api/v1/session").await?;
+    assert_eq!(theirs["pending"].as_array().map(Vec::len), Some(0), "{theirs}");
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn two_fleets_in_one_server_are_isolated_in_the_browser() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    let status = std::process::Command::new(tests::server_binary())
+        .args(["fleet", "create", "lab", "--fixture", "americas", "--data-dir"])
+        .arg(&h.server.data_dir)
+        .status()?;
+    anyhow::ensure!(status.success(), "clusterdeck fleet create failed");
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    h.open("/cluster/settings/smtproutes").await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Cluster: Americas.")
+        .await?;
+    // A change in the lab fleet never reaches the default fleet's page.
+    let lab = tests::ApiSession::login_fleet(
+        &h.server.url,
+        Some("lab"),
+        "admin",
+        "ironport",
+        "newyork.example.com",
+    )
+    .await?;
+    lab.cli("smtproutes new lab-only.example.com mx.lab.example.com")
+        .await?;
+    let r = lab.cli("commit").await?;
+    anyhow::ensure!(r["status"] == "ok", "{r}");
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let page = h.page_text().await;
+    assert!(!page.contains("lab-only"), "{page}");
+    // Logging into the lab fleet from the login page shows it, and names the fleet.
+    h.logout().await?;
+    h.fill("User", "admin").await?;
+    h.fill("Password", "ironport").await?;
+    h.fill("Login host", "newyork.example.com").await?;
+    h.wait_for_xpath("//summary[normalize-space(.)='Another fleet']")
+        .await?
+        .click()
+        .await?;
+    h.fill("Fleet", "lab").await?;
+    h.button("Log in").await?.click().await?;
+    h.wait_text("//*[@aria-label='Signed in as']", "fleet lab")
+        .await?;
+    h.open("/cluster/settings/smtproutes").await?;
+    h.wait_text(
+        "//tr[@aria-label='Entry lab-only.example.com']",
+        "mx.lab.example.com",
+    )
+    .await?;
     h.finish().await
 }

@@ -110,7 +110,7 @@ pub fn bench() -> anyhow::Result<()> {
     let ratio = f(&p3, "ratio");
     rows.push(Row {
         id: "P3",
-        figure: "POST /api/v1/commands, durable, 32 connections".into(),
+        figure: "POST /api/v1/commands, durable (suspend/resume: one event each), 32 connections".into(),
         value: format!(
             "p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s; bare JSON handler {:.0} req/s; ratio {ratio:.2} ({} requests, {} errors)",
             f(&p3, "p50_ms"),
@@ -194,6 +194,62 @@ pub fn bench() -> anyhow::Result<()> {
         ),
         goal: "≤ 100 ms; ≤ 1 ms".into(),
         met: Some(f(&p6, "render_ms") <= 100.0 && f(&p6, "apply_max_ms") <= 1.0),
+    });
+
+    let f1 = measure(&["f1", "100"])?;
+    rows.push(Row {
+        id: "F1",
+        figure: "fleet creation from the americas fixture (store, snapshot, engine), 100 fleets".into(),
+        value: format!("p50 {:.2} ms, p99 {:.2} ms", f(&f1, "p50_ms"), f(&f1, "p99_ms")),
+        goal: "p50 ≤ 5 ms".into(),
+        met: Some(f(&f1, "p50_ms") <= 5.0),
+    });
+
+    let f2 = measure(&["f2", "300"])?;
+    rows.push(Row {
+        id: "F2",
+        figure: "idle fleets loaded per GiB of server memory (300 loaded)".into(),
+        value: format!(
+            "{:.0} KiB each → {:.0} per GiB",
+            f(&f2, "bytes_per_fleet") / 1024.0,
+            f(&f2, "per_gib")
+        ),
+        goal: "≥ 1,000 per GiB".into(),
+        met: Some(f(&f2, "per_gib") >= 1000.0),
+    });
+
+    let f3 = measure(&["f3", "100", "8"])?;
+    rows.push(Row {
+        id: "F3",
+        figure: "100 fleets, one active session each: durable command round trip".into(),
+        value: format!(
+            "p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s ({} requests, {} errors)",
+            f(&f3, "p50_ms"),
+            f(&f3, "p99_ms"),
+            f(&f3, "per_second"),
+            f3["requests"],
+            f3["errors"]
+        ),
+        goal: "p99 ≤ 10 ms".into(),
+        met: Some(f(&f3, "p99_ms") <= 10.0 && f3["errors"] == 0),
+    });
+
+    let f4 = measure(&["f4", "10000"])?;
+    rows.push(Row {
+        id: "F4",
+        figure: "GET /api/v1/fleet after 10,000 logins (vs one login)".into(),
+        value: format!(
+            "{} B, p50 {:.2} ms after; {} B, p50 {:.2} ms before",
+            f4["after_bytes"],
+            f(&f4, "after_p50_ms"),
+            f4["before_bytes"],
+            f(&f4, "before_p50_ms")
+        ),
+        goal: "unchanged".into(),
+        met: Some(
+            f4["after_bytes"] == f4["before_bytes"]
+                && f(&f4, "after_p50_ms") <= 2.0 * f(&f4, "before_p50_ms"),
+        ),
     });
 
     let r1 = measure(&["r1", "100"])?;

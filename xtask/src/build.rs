@@ -134,27 +134,7 @@ pub fn build(profile: Profile) -> anyhow::Result<BundleSize> {
 
     let bg = pkg.join("app_bg.wasm");
     if profile == Profile::Release {
-        let t = Instant::now();
-        let optimised = pkg.join("app_bg.opt.wasm");
-        run(Command::new("node")
-            .arg(tools::wasm_opt())
-            .args([
-                "-Oz",
-                "--enable-bulk-memory",
-                "--enable-mutable-globals",
-                "--enable-nontrapping-float-to-int",
-                "--enable-sign-ext",
-                "--enable-reference-types",
-                "--enable-multivalue",
-                "--strip-debug",
-                "--strip-producers",
-            ])
-            .arg(&bg)
-            .arg("-o")
-            .arg(&optimised))
-        .context("wasm-opt failed")?;
-        std::fs::rename(&optimised, &bg)?;
-        println!("wasm-opt -Oz in {:.1} s", t.elapsed().as_secs_f64());
+        wasm_opt(&root, &bg)?;
     }
 
     copy_dir(&root.join("public"), &staging)?;
@@ -178,6 +158,63 @@ pub fn build(profile: Profile) -> anyhow::Result<BundleSize> {
     );
     println!("site assembled in {}", site.display());
     Ok(size)
+}
+
+const WASM_OPT_ARGS: &[&str] = &[
+    "-Oz",
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--strip-debug",
+    "--strip-producers",
+];
+
+/// Entries kept in the `wasm-opt` cache.
+const WASM_OPT_CACHE_ENTRIES: usize = 4;
+
+/// `wasm-opt -Oz` on `wasm` in place, skipped when the same input was optimised before (a cache keyed by
+/// a hash of the input and the arguments, under `target/wasm-opt-cache`, at most a few entries).
+fn wasm_opt(root: &Path, wasm: &Path) -> anyhow::Result<()> {
+    use std::hash::{Hash, Hasher};
+    let input = std::fs::read(wasm)?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    input.hash(&mut hasher);
+    WASM_OPT_ARGS.hash(&mut hasher);
+    let key = format!("{:016x}", hasher.finish());
+    let cache = root.join("target/wasm-opt-cache");
+    std::fs::create_dir_all(&cache)?;
+    let cached = cache.join(format!("{key}.wasm"));
+    if cached.exists() {
+        std::fs::copy(&cached, wasm)?;
+        println!("wasm-opt -Oz: unchanged input, reused {}", cached.display());
+        return Ok(());
+    }
+    let t = Instant::now();
+    let optimised = wasm.with_extension("opt.wasm");
+    run(Command::new("node")
+        .arg(tools::wasm_opt())
+        .args(WASM_OPT_ARGS)
+        .arg(wasm)
+        .arg("-o")
+        .arg(&optimised))
+    .context("wasm-opt failed")?;
+    std::fs::copy(&optimised, &cached)?;
+    std::fs::rename(&optimised, wasm)?;
+    println!("wasm-opt -Oz in {:.1} s", t.elapsed().as_secs_f64());
+    // Keep the newest few entries.
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&cache)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    entries.sort();
+    let excess = entries.len().saturating_sub(WASM_OPT_CACHE_ENTRIES);
+    for (_, path) in entries.into_iter().take(excess) {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 fn human(bytes: u64) -> String {

@@ -10,6 +10,7 @@
 
 mod bench;
 mod build;
+mod readme;
 mod tools;
 
 use std::process::ExitCode;
@@ -44,6 +45,11 @@ fn main() -> ExitCode {
 }
 
 fn run_console(extra: &[String]) -> anyhow::Result<()> {
+    // `cargo xtask run -- --listen ...`: the `--` separates xtask's own arguments from serve's.
+    let extra = match extra.first().map(String::as_str) {
+        Some("--") => &extra[1..],
+        _ => extra,
+    };
     tools::ensure_wasm_target()?;
     tools::ensure_binaryen()?;
     build::build(build::Profile::Release)?;
@@ -52,12 +58,20 @@ fn run_console(extra: &[String]) -> anyhow::Result<()> {
     run(cargo().args(&args))?;
     let root = repo_root();
     let bin = root.join("target/debug/clusterdeck");
-    let has_listen = extra.iter().any(|a| a.starts_with("--listen"));
-    let listen = if has_listen { None } else { Some("127.0.0.1:8080") };
+    let given = extra.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--listen=")
+            .map(str::to_string)
+            .or_else(|| (a == "--listen").then(|| extra.get(i + 1).cloned()).flatten())
+    });
+    let listen = if given.is_some() {
+        None
+    } else {
+        Some("127.0.0.1:8080")
+    };
     println!();
     println!(
         "Clusterdeck console: http://{}",
-        listen.unwrap_or("(the address given with --listen)")
+        given.as_deref().or(listen).unwrap_or("127.0.0.1:8080")
     );
     println!("Demo login: user admin, password ironport, login host newyork.example.com");
     println!(
@@ -65,8 +79,10 @@ fn run_console(extra: &[String]) -> anyhow::Result<()> {
     );
     println!();
     let mut cmd = std::process::Command::new(bin);
+    // The demo the README advertises: the demo credentials printed above.
     cmd.current_dir(&root)
         .arg("serve")
+        .arg("--demo")
         .arg("--data-dir")
         .arg("data")
         .arg("--site-dir")
@@ -161,7 +177,7 @@ fn test() -> anyhow::Result<()> {
         run(cargo()
             .args(&args)
             .env("CLUSTERDECK_SITE_DIR", repo_root().join("site")))
-    });
+    }) && step("the README's run command", &mut readme::check);
 
     println!("\n==> summary");
     for s in &steps {

@@ -4,8 +4,8 @@
 
 use cluster::cmd::{ClusterCheckCmd, ClusterConfigCmd};
 use cluster::structure::{Addressing, StructureOp};
-use cluster::view::{connection_action, ConnectionAction};
-use cluster::{Command, GroupName, Hostname};
+use cluster::view::{cluster_page_mode, connection_action, ConnectionAction};
+use cluster::{Command, GroupName, Hostname, Mode};
 use leptos::prelude::*;
 
 use crate::components::{ActionButton, ConnectionBadge, OutcomeView};
@@ -27,7 +27,7 @@ pub fn ClusterOps() -> impl IntoView {
     let info = Memo::new(move |_| {
         let login = console
             .session
-            .with(|s| s.as_ref().and_then(|s| Hostname::parse(&s.login_host).ok()))?;
+            .with(|s| s.as_ref().map(|s| s.login_host.clone()))?;
         console.fleet.with(|f| {
             let fleet = f.as_ref()?;
             let cluster = fleet.cluster_of(&login).cloned();
@@ -48,12 +48,13 @@ pub fn ClusterOps() -> impl IntoView {
                 None => Vec::new(),
             };
             let others: Vec<Hostname> = fleet.machines.keys().filter(|h| **h != login).cloned().collect();
-            Some((login, cluster, members, others))
+            let page = cluster_page_mode(fleet, &login);
+            Some((login, cluster, members, others, page))
         })
     });
     view! {
         <h1>"Cluster operations"</h1>
-        {move || info.get().map(|(login, cluster, members, others)| match cluster {
+        {move || info.get().map(|(login, cluster, members, others, page)| match cluster {
             None => view! { <Standalone login=login others=others outcome=outcome /> }.into_any(),
             Some(c) => {
                 let groups = c.groups.clone();
@@ -62,13 +63,13 @@ pub fn ClusterOps() -> impl IntoView {
                     <table class="members" aria-label="Members">
                         <thead><tr><th>"Machine"</th><th>"Group"</th><th>"Version"</th><th>"State"</th><th>"Actions"</th></tr></thead>
                         <tbody>
-                            {members.into_iter().map(|m| view! { <MemberActions row=m groups=groups.clone() outcome=outcome /> }).collect_view()}
+                            {members.into_iter().map(|m| view! { <MemberActions row=m groups=groups.clone() outcome=outcome page=page.clone() /> }).collect_view()}
                         </tbody>
                     </table>
-                    <Groups groups=c.groups.clone() outcome=outcome />
+                    <Groups groups=c.groups.clone() outcome=outcome page=page.clone() />
                     <section aria-label="Consistency">
                         <h2>"Consistency"</h2>
-                        <ActionButton label="Run clustercheck" command=Signal::derive(|| Some(ClusterCheckCmd {}.into())) outcome=outcome />
+                        <ActionButton label="Run clustercheck" command=Signal::derive(|| Some(ClusterCheckCmd {}.into())) outcome=outcome mode=page.clone() />
                     </section>
                 }.into_any()
             }
@@ -86,6 +87,8 @@ fn MemberActions(
     row: MemberRow,
     groups: Vec<GroupName>,
     outcome: RwSignal<Option<Outcome>>,
+    /// The page's mode: the cluster's.
+    page: Option<Mode>,
 ) -> impl IntoView {
     let host = row.host.clone();
     let h = host.clone();
@@ -125,22 +128,22 @@ fn MemberActions(
             <td><ConnectionBadge connection=row.connection /></td>
             <td class="actions">
                 {if detached {
-                    view! { <ActionButton label="Reconnect" command=reconnect outcome=outcome /> }.into_any()
+                    view! { <ActionButton label="Reconnect" command=reconnect outcome=outcome mode=page.clone() /> }.into_any()
                 } else {
-                    view! { <ActionButton label="Disconnect" command=disconnect outcome=outcome /> }.into_any()
+                    view! { <ActionButton label="Disconnect" command=disconnect outcome=outcome mode=page.clone() /> }.into_any()
                 }}
-                <ActionButton label="Remove from cluster" command=remove outcome=outcome />
+                <ActionButton label="Remove from cluster" command=remove outcome=outcome mode=page.clone() />
                 <label>"Move to group " <select on:change=move |ev| target.set(event_target_value(&ev)) prop:value=move || target.get()>
                     {groups.iter().map(|g| view! { <option value=g.to_string()>{g.to_string()}</option> }).collect_view()}
                 </select></label>
-                <ActionButton label="Move" command=setgroup outcome=outcome />
+                <ActionButton label="Move" command=setgroup outcome=outcome mode=page.clone() />
             </td>
         </tr>
     }
 }
 
 #[component]
-fn Groups(groups: Vec<GroupName>, outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
+fn Groups(groups: Vec<GroupName>, outcome: RwSignal<Option<Outcome>>, page: Option<Mode>) -> impl IntoView {
     let new_name = RwSignal::new(String::new());
     let add = Signal::derive(move || {
         GroupName::parse(new_name.get().trim())
@@ -167,9 +170,9 @@ fn Groups(groups: Vec<GroupName>, outcome: RwSignal<Option<Outcome>>) -> impl In
                 <li aria-label=format!("Group {g}")>
                     <strong>{g.to_string()}</strong>
                     <label>" Rename to " <input type="text" prop:value=move || rename_to.get() on:input=move |ev| rename_to.set(event_target_value(&ev)) /></label>
-                    <ActionButton label="Rename" command=rename outcome=outcome />
+                    <ActionButton label="Rename" command=rename outcome=outcome mode=page.clone() />
                     <label>" Move its machines to " <select on:change=move |ev| dest.set(event_target_value(&ev))>{options}</select></label>
-                    <ActionButton label="Delete group" command=delete outcome=outcome />
+                    <ActionButton label="Delete group" command=delete outcome=outcome mode=page.clone() />
                 </li>
             }
         })
@@ -179,7 +182,7 @@ fn Groups(groups: Vec<GroupName>, outcome: RwSignal<Option<Outcome>>) -> impl In
             <h2>"Groups"</h2>
             <ul class="groups">{rows}</ul>
             <label>"New group " <input type="text" prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev)) /></label>
-            <ActionButton label="Add group" command=add outcome=outcome />
+            <ActionButton label="Add group" command=add outcome=outcome mode=page.clone() />
             <p class="hint">"Group changes are staged: commit them on the Pending changes page."</p>
         </section>
     }

@@ -9,6 +9,8 @@ pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
     let user = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let host = RwSignal::new("newyork.example.com".to_string());
+    // `/login?fleet=<id>` (or any page with it) preselects the fleet; without it, the default fleet.
+    let fleet = RwSignal::new(fleet_from_url().unwrap_or_default());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -22,6 +24,7 @@ pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
             user: user.get_untracked(),
             password: password.get_untracked(),
             login_host: host.get_untracked(),
+            fleet: Some(fleet.get_untracked().trim().to_string()).filter(|f| !f.is_empty()),
         };
         spawn_local(async move {
             match crate::api::login(&body).await {
@@ -41,9 +44,24 @@ pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
                     prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) /></label>
                 <label>"Login host" <input type="text" name="login_host" required
                     prop:value=move || host.get() on:input=move |ev| host.set(event_target_value(&ev)) /></label>
+                <details class="login-fleet" open=!fleet.get_untracked().is_empty()>
+                    <summary>"Another fleet"</summary>
+                    <label>"Fleet" <input type="text" name="fleet" placeholder="default"
+                        prop:value=move || fleet.get() on:input=move |ev| fleet.set(event_target_value(&ev)) /></label>
+                </details>
                 <button type="submit" disabled=move || busy.get()>"Log in"</button>
                 {move || error.get().map(|e| view! { <p role="alert">{e}</p> })}
             </form>
         </section>
     }
+}
+
+/// The `fleet` query parameter of the page's address.
+fn fleet_from_url() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("fleet="))
+        .map(|v| v.chars().take(64).collect())
 }

@@ -13,11 +13,8 @@ pub fn Pending() -> impl IntoView {
     let comment = RwSignal::new(String::new());
     let outcome = RwSignal::new(None::<Outcome>);
     let items = move || {
-        let id = console.session.with(|s| s.as_ref().map(|s| s.session))?;
-        console.fleet.with(|f| {
-            f.as_ref()?
-                .sessions
-                .get(&id)
+        console.session.with(|s| {
+            s.as_ref()
                 .map(|s| s.pending.iter().map(|p| p.describe()).collect::<Vec<_>>())
         })
     };
@@ -54,12 +51,7 @@ pub fn Pending() -> impl IntoView {
 #[component]
 pub fn PendingBadge() -> impl IntoView {
     let console = use_console();
-    let count = move || {
-        let id = console.session.with(|s| s.as_ref().map(|s| s.session))?;
-        console
-            .fleet
-            .with(|f| f.as_ref()?.sessions.get(&id).map(|s| s.pending.len()))
-    };
+    let count = move || console.session.with(|s| s.as_ref().map(|s| s.pending.len()));
     view! {
         <a class="pending-badge" href="/pending" aria-label="Pending changes">
             {move || format!("Pending changes: {}", count().unwrap_or(0))}

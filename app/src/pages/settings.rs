@@ -4,7 +4,7 @@
 //! real source and *Override Settings*), or configured at another level — plus Manage Settings and
 //! where each machine's effective value comes from.
 
-use cluster::cmd::{ClusterModeCmd, ClusterSetCmd, FeatureAction, FeatureCmd, FeatureSel};
+use cluster::cmd::{ClusterSetCmd, FeatureAction, FeatureCmd, FeatureSel};
 use cluster::features::{ColumnKind, FeatureId, FeatureValue, Shape, CATALOGUE};
 use cluster::view::{banner, page_state, settings_actions, sources, Banner, PageState};
 use cluster::{Command, Hostname, Mode};
@@ -27,27 +27,9 @@ pub fn parse_path(path: &str) -> Option<(Mode, Option<FeatureId>)> {
 
 #[component]
 pub fn Settings() -> impl IntoView {
-    let console = use_console();
     let location = use_location();
+    // The page names its mode; nothing here changes the session's (terminal's) mode (rules §14.7.3).
     let target = Memo::new(move |_| parse_path(&location.pathname.get()));
-    let mode_outcome = RwSignal::new(None::<Outcome>);
-    // The session's mode follows the URL, as the appliance's mode drop-down does.
-    Effect::new(move |_| {
-        let Some((mode, _)) = target.get() else { return };
-        let (current, member) = console.session.with(|s| {
-            let member = console.fleet.with(|f| {
-                f.as_ref().zip(s.as_ref()).and_then(|(f, s)| {
-                    Hostname::parse(&s.login_host)
-                        .ok()
-                        .map(|h| f.cluster_of(&h).is_some())
-                })
-            });
-            (s.as_ref().and_then(|s| s.mode.clone()), member.unwrap_or(false))
-        });
-        if member && current.as_ref() != Some(&mode) && mode_outcome.get_untracked().is_none() {
-            console.act(ClusterModeCmd { mode: Some(mode) }.into(), mode_outcome);
-        }
-    });
     move || match target.get() {
         None => view! { <p role="alert">"This is not a settings address."</p> }.into_any(),
         Some((mode, feature)) => {
@@ -66,10 +48,6 @@ pub fn Settings() -> impl IntoView {
             view! {
                 <h1>"Settings"</h1>
                 <ModeBar mode=mode.clone() page=page />
-                {move || match mode_outcome.get() {
-                    Some(Outcome::Refused(m)) => Some(view! { <p role="alert">{format!("Cannot switch mode: {m}")}</p> }),
-                    _ => None,
-                }}
                 <div class="settings-layout">
                     <nav aria-label="Features"><ul class="feature-nav">{links}</ul></nav>
                     <div class="feature-panel">
@@ -109,10 +87,9 @@ fn FeaturePanel(mode: Mode, feature: FeatureId) -> impl IntoView {
     let schema = feature.schema();
     let mode_for_data = mode.clone();
     let data = Memo::new(move |_| {
-        let session = console.session.get()?;
+        let s = console.session.with(|s| s.as_ref().map(|s| s.session()))?;
         console.fleet.with(|f| {
             let fleet = f.as_ref()?;
-            let s = fleet.sessions.get(&session.session)?;
             let login = s.host.clone();
             let store = s.view(&fleet.machine(&login)?.config);
             let state = page_state(fleet, &login, &store, &mode_for_data, feature);
@@ -214,7 +191,7 @@ fn rows_table(
                 let action = editable
                     .clone()
                     .filter(|_| schema.shape == Shape::Table)
-                    .map(|(_, outcome)| {
+                    .map(|(mode, outcome)| {
                         let key = row.key().to_string();
                         let command = Signal::derive(move || {
                             Some(
@@ -225,7 +202,7 @@ fn rows_table(
                                 .into(),
                             )
                         });
-                        view! { <td><ActionButton label="Delete" command=command outcome=outcome /></td> }
+                        view! { <td><ActionButton label="Delete" command=command outcome=outcome mode=Some(mode.clone()) /></td> }
                     });
                 let label = format!("Entry {}", row.key());
                 view! { <tr aria-label=label>{cells}{action}</tr> }
@@ -250,7 +227,6 @@ fn RowForm(
     preset: Vec<String>,
 ) -> impl IntoView {
     let schema = feature.schema();
-    let _ = mode;
     let fields: Vec<RwSignal<String>> = schema
         .columns
         .iter()
@@ -298,7 +274,7 @@ fn RowForm(
                     .into(),
                 )
             });
-            view! { <ActionButton label="Save" command=set outcome=outcome preset=preset.clone() /> }
+            view! { <ActionButton label="Save" command=set outcome=outcome mode=Some(mode.clone()) preset=preset.clone() /> }
                 .into_any()
         }
         Shape::Table => {
@@ -323,8 +299,8 @@ fn RowForm(
                 )
             });
             view! {
-                <ActionButton label="Add" command=add outcome=outcome preset=preset.clone() />
-                <ActionButton label="Save changes" command=edit outcome=outcome preset=preset.clone() />
+                <ActionButton label="Add" command=add outcome=outcome mode=Some(mode.clone()) preset=preset.clone() />
+                <ActionButton label="Save changes" command=edit outcome=outcome mode=Some(mode.clone()) preset=preset.clone() />
             }
             .into_any()
         }
@@ -347,7 +323,9 @@ fn Override(mode: Mode, feature: FeatureId, from: Mode, outcome: RwSignal<Option
     let copy = RwSignal::new(true);
     let defaults_draft = RwSignal::new(false);
     let from_label = from.to_string();
+    let mode = StoredValue::new(mode);
     let copy_command = {
+        let mode = mode.get_value();
         let (mode, from) = (mode.clone(), from.clone());
         Signal::derive(move || {
             Some(Command::ClusterSet(ClusterSetCmd::Copy {
@@ -368,7 +346,7 @@ fn Override(mode: Mode, feature: FeatureId, from: Mode, outcome: RwSignal<Option
                     <label><input type="radio" name="start" prop:checked=move || copy.get() on:change=move |_| copy.set(true) />
                         {format!("Start with a copy of the settings currently inherited from {from_label}")}</label>
                     {move || if copy.get() {
-                        view! { <ActionButton label="Override" command=copy_command outcome=outcome /> }.into_any()
+                        view! { <ActionButton label="Override" command=copy_command outcome=outcome mode=Some(mode.get_value()) /> }.into_any()
                     } else {
                         view! { <button on:click=move |_| defaults_draft.set(true)>"Override"</button> }.into_any()
                     }}
@@ -376,7 +354,7 @@ fn Override(mode: Mode, feature: FeatureId, from: Mode, outcome: RwSignal<Option
             })}
             {move || defaults_draft.get().then(|| view! {
                 <p>"Starting from the defaults: the first entry you add defines the settings here."</p>
-                <RowForm mode=mode.clone() feature=feature outcome=outcome preset=vec!["1".to_string()] />
+                <RowForm mode=mode.get_value() feature=feature outcome=outcome preset=vec!["1".to_string()] />
             })}
         </div>
     }
@@ -413,6 +391,7 @@ fn ManageSettings(
         }))
     });
     let actions = settings_actions(&mode);
+    let page_mode = mode.clone();
     view! {
         <fieldset class="manage">
             <legend>"Centralized Management Options"</legend>
@@ -422,8 +401,8 @@ fn ManageSettings(
             <label>"To mode " <select on:change=move |ev| dest.set(event_target_value(&ev))>
                 {others.into_iter().map(|(m, l)| view! { <option value=m.to_string()>{l}</option> }).collect_view()}
             </select></label>
-            <ActionButton label="Manage Settings" command=command outcome=outcome />
-            {actions.delete.then(|| view! { <ActionButton label="Delete Settings" command=delete outcome=outcome /> })}
+            <ActionButton label="Manage Settings" command=command outcome=outcome mode=Some(page_mode.clone()) />
+            {actions.delete.then(|| view! { <ActionButton label="Delete Settings" command=delete outcome=outcome mode=Some(page_mode.clone()) /> })}
         </fieldset>
     }
 }
@@ -436,7 +415,7 @@ pub fn SettingsIndex() -> impl IntoView {
         let target = console.session.with(|s| {
             s.as_ref().map(|s| match &s.mode {
                 Some(m) => m.path(),
-                None => format!("/machine/{}", s.login_host),
+                None => Mode::Machine(s.login_host.clone()).path(),
             })
         });
         target.map(

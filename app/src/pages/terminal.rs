@@ -51,10 +51,9 @@ pub fn Terminal() -> impl IntoView {
     };
     let complete = move || {
         let line = input.get_untracked();
-        let login = console.session.with_untracked(|s| {
-            s.as_ref()
-                .and_then(|s| cluster::Hostname::parse(&s.login_host).ok())
-        });
+        let login = console
+            .session
+            .with_untracked(|s| s.as_ref().map(|s| s.login_host.clone()));
         let candidates = console.fleet.with_untracked(|f| match (f.as_ref(), login) {
             (Some(f), Some(login)) => cluster::cli::complete(f, &login, &line),
             _ => Vec::new(),

@@ -2,11 +2,10 @@
 //! disconnect-everything warning while connected, progress through install and reboot; and listeners
 //! suspend / resume per machine.
 
-use cluster::cmd::{offered_versions, upgrade_progress, ClusterModeCmd, RuntimeCmd, UpgradeCmd};
+use cluster::cmd::{offered_versions, upgrade_progress, RuntimeCmd, UpgradeCmd};
 use cluster::mail::{listener_states, ListenerState};
 use cluster::{Command, Hostname, Mode, Version};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::components::{ActionButton, ConnectionBadge, OutcomeView, Progress};
 use crate::state::{use_console, Console, Outcome};
@@ -22,11 +21,7 @@ pub fn Upgrade() -> impl IntoView {
     let console = use_console();
     let outcome = RwSignal::new(None::<Outcome>);
     let chosen = RwSignal::new(String::new());
-    let login = move || {
-        console
-            .session
-            .with(|s| s.as_ref().and_then(|s| Hostname::parse(&s.login_host).ok()))
-    };
+    let login = move || console.session.with(|s| s.as_ref().map(|s| s.login_host.clone()));
     let machine = Memo::new(move |_| {
         let host = login()?;
         let now = console.now();
@@ -87,26 +82,10 @@ pub fn Upgrade() -> impl IntoView {
     }
 }
 
-/// Switches the session to the machine's mode if needed, then runs `command` there.
+/// Runs `command` in the machine mode of `host` (the listeners' own box names it); the session's mode
+/// stays as it is.
 fn act_on_machine(console: Console, host: Hostname, command: Command, outcome: RwSignal<Option<Outcome>>) {
-    spawn_local(async move {
-        outcome.set(None);
-        let mode = Some(Mode::Machine(host.clone()));
-        let member = console
-            .fleet
-            .with_untracked(|f| f.as_ref().and_then(|f| f.cluster_of(&host)).is_some());
-        let current = console
-            .session
-            .with_untracked(|s| s.as_ref().and_then(|s| s.mode.clone()));
-        if member && current != mode {
-            let switched = console.perform(ClusterModeCmd { mode }.into()).await;
-            if !switched.is_done() {
-                outcome.set(Some(switched));
-                return;
-            }
-        }
-        outcome.set(Some(console.perform(command).await));
-    });
+    console.act(command, Some(Mode::Machine(host)), outcome);
 }
 
 #[component]
@@ -116,7 +95,7 @@ fn Listeners() -> impl IntoView {
     let machines = Memo::new(move |_| {
         let login = console
             .session
-            .with(|s| s.as_ref().and_then(|s| Hostname::parse(&s.login_host).ok()))?;
+            .with(|s| s.as_ref().map(|s| s.login_host.clone()))?;
         console.fleet.with(|f| {
             let fleet = f.as_ref()?;
             let mut hosts: Vec<Hostname> = cluster::apply::targets(fleet, &login).into_iter().collect();

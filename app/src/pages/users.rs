@@ -14,19 +14,22 @@ pub fn Users() -> impl IntoView {
     let console = use_console();
     let outcome = RwSignal::new(None::<Outcome>);
     let users = Memo::new(move |_| {
-        let id = console.session.with(|s| s.as_ref().map(|s| s.session))?;
+        let s = console.session.with(|s| s.as_ref().map(|s| s.session()))?;
         console.fleet.with(|f| {
             let fleet = f.as_ref()?;
-            let s = fleet.sessions.get(&id)?;
-            let view = s.view(&fleet.machine(&s.host)?.config);
-            Some(
+            let machine = fleet.machine(&s.host)?;
+            let view = s.view(&machine.config);
+            Some((
+                cluster::view::users_page_mode(fleet, &s.host),
                 cluster::view::users(fleet, &s.host, &view)
                     .into_iter()
                     .map(|(u, r)| (u.to_string(), r.word().to_string()))
                     .collect::<Vec<_>>(),
-            )
+            ))
         })
     });
+    // The page shows the user database's mode (the cluster's, or a standalone machine's own).
+    let page_mode = move || users.get().and_then(|(m, _)| m);
     let name = RwSignal::new(String::new());
     let role = RwSignal::new("operator".to_string());
     let password = RwSignal::new(String::new());
@@ -45,11 +48,11 @@ pub fn Users() -> impl IntoView {
         <table class="users" aria-label="Users">
             <thead><tr><th>"User"</th><th>"Role"</th><th></th></tr></thead>
             <tbody>
-                {move || users.get().unwrap_or_default().into_iter().map(|(u, r)| {
+                {move || users.get().map(|(_, u)| u).unwrap_or_default().into_iter().map(|(u, r)| {
                     let key = u.clone();
                     let delete = Signal::derive(move || Some(FeatureCmd { feature: FeatureId::Users, action: FeatureAction::Delete(key.clone()) }.into()));
                     view! { <tr aria-label=format!("User {u}")><td>{u.clone()}</td><td>{r}</td>
-                        <td><ActionButton label="Delete" command=delete outcome=outcome /></td></tr> }
+                        <td><ActionButton label="Delete" command=delete outcome=outcome mode=page_mode() /></td></tr> }
                 }).collect_view()}
             </tbody>
         </table>
@@ -60,7 +63,7 @@ pub fn Users() -> impl IntoView {
                 {ROLE_WORDS.iter().map(|r| view! { <option value=*r>{*r}</option> }).collect_view()}
             </select></label>
             <label>"Password " <input type="password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) /></label>
-            <ActionButton label="Add user" command=add outcome=outcome />
+            {move || view! { <ActionButton label="Add user" command=add outcome=outcome mode=page_mode() /> }}
         </fieldset>
         <OutcomeView outcome=outcome />
     }

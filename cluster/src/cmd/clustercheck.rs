@@ -162,7 +162,6 @@ fn check(ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
                         setting: setting.clone(),
                     }),
                     None => ctx.event(EventKind::Committed {
-                        session: None,
                         host: ctx.host().clone(),
                         user: ctx.user().clone(),
                         writes: vec![Write {

@@ -841,6 +841,7 @@ fn join(
         )],
         warnings,
         reach: vec![me.hostname.clone()],
+        ..Plan::default()
     })
 }
 
@@ -948,5 +949,6 @@ fn reconnect(ctx: &Ctx, hosts: &[Hostname]) -> Result<Plan, Stop> {
         output,
         warnings,
         reach: hosts.to_vec(),
+        ..Plan::default()
     })
 }

@@ -5,10 +5,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{CommandKind, Completion, Ctx, Family, Help};
-use crate::event::EventKind;
 use crate::lexer::{ParseError, Words};
 use crate::mode::Mode;
 use crate::roles::{ModeRule, Permission, Role};
+use crate::session::SessionChange;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 /// `clustermode [cluster | group <g> | machine <host>]`; with no argument it prints the mode.
@@ -86,10 +86,9 @@ impl Family for ClusterModeCmd {
             }
         }
         Ok(Plan {
-            events: vec![ctx.event(EventKind::ModeChanged {
-                session: ctx.session.id,
+            session: vec![SessionChange::Mode {
                 mode: Some(mode.clone()),
-            })],
+            }],
             output: vec![format!("Mode: {mode}")],
             ..Plan::default()
         })

@@ -321,9 +321,10 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
         .chain(std::iter::once("Run commit to apply.".to_string()))
         .collect();
     Ok(Plan {
-        events: ctx.stage(items),
+        session: ctx.stage(items),
         output,
         warnings,
         reach,
+        ..Plan::default()
     })
 }

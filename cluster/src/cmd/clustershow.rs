@@ -46,7 +46,7 @@ impl Family for ClusterShowCmd {
     }
 
     fn permission(&self) -> Permission {
-        Permission::Read
+        Permission::ReadConfig
     }
 
     fn mode_rule(&self, _role: Role) -> ModeRule {

@@ -12,7 +12,7 @@ use crate::mail::{listener_states, newly_disabled};
 use crate::mode::{Level, Mode};
 use crate::names::{GroupName, Hostname};
 use crate::roles::Permission;
-use crate::session::{staged_groups, Pending};
+use crate::session::{staged_groups, Pending, SessionChange};
 use crate::structure::StructureOp;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
@@ -201,7 +201,6 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
     }
     let structure: Vec<StructureOp> = structural.into_iter().cloned().collect();
     let event = ctx.event(EventKind::Committed {
-        session: Some(ctx.session.id),
         host: ctx.host().clone(),
         user: ctx.user().clone(),
         writes: writes.clone(),
@@ -260,6 +259,7 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
     }
     Ok(Plan {
         events: vec![event],
+        session: vec![SessionChange::Clear],
         output,
         warnings,
         reach,
@@ -272,9 +272,7 @@ fn clear(ctx: &Ctx) -> Result<Plan, Stop> {
         return Ok(Plan::output(vec!["There are no changes to clear.".into()]));
     }
     Ok(Plan {
-        events: vec![ctx.event(EventKind::Cleared {
-            session: ctx.session.id,
-        })],
+        session: vec![SessionChange::Clear],
         output: vec![format!("Discarded {n} staged change(s).")],
         ..Plan::default()
     })

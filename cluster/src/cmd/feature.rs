@@ -186,7 +186,7 @@ impl Family for FeatureCmd {
 
     fn permission(&self) -> Permission {
         match (self.feature, &self.action) {
-            (_, FeatureAction::Print) => Permission::Read,
+            (_, FeatureAction::Print) => Permission::ReadConfig,
             (FeatureId::Users, _) => Permission::Admin,
             _ => Permission::Stage,
         }
@@ -416,11 +416,11 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
         "standalone".to_string()
     };
     Ok(Plan {
-        events: ctx.stage(vec![item]),
+        session: ctx.stage(vec![item]),
         output: vec![format!(
             "Staged: {feature} at {where_}: {summary}. Run commit to apply it."
         )],
-        warnings: Vec::new(),
         reach,
+        ..Plan::default()
     })
 }

@@ -122,7 +122,8 @@ impl Family for FilesCmd {
 
     fn permission(&self) -> Permission {
         match self {
-            FilesCmd::Save { .. } | FilesCmd::Show => Permission::Upgrade,
+            // Configuration reads (rules §14.7.2, which settles §14.4's row for these two).
+            FilesCmd::Save { .. } | FilesCmd::Show => Permission::ReadConfig,
             FilesCmd::Load { .. } => Permission::Admin,
         }
     }
@@ -312,7 +313,7 @@ fn loadconfig(ctx: &Ctx, name: &FileName) -> Result<Plan, Stop> {
     }
     let n = items.len();
     Ok(Plan {
-        events: ctx.stage(items),
+        session: ctx.stage(items),
         output: vec![format!(
             "Loaded {name}: staged {n} change(s). Run commit to apply them."
         )],

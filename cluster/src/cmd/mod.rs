@@ -55,7 +55,7 @@ use crate::lexer::{ParseError, Words};
 use crate::mode::Mode;
 use crate::names::{GroupName, Hostname, Timestamp, UserName};
 use crate::roles::{ModeRule, Permission, Role};
-use crate::session::{Pending, Session, SessionId};
+use crate::session::{Pending, Session, SessionChange};
 use crate::store::{effective, Definitions, Overlay};
 use crate::structure::StructureOp;
 use crate::verdict::{yes_no_prompt, Asker, Plan, Rejection, Stop, Verdict};
@@ -352,16 +352,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// One `Staged` event per item, for this session.
-    pub fn stage(&self, items: Vec<Pending>) -> Vec<Event> {
+    /// The session changes that stage `items`.
+    pub fn stage(&self, items: Vec<Pending>) -> Vec<SessionChange> {
         items
             .into_iter()
-            .map(|item| {
-                self.event(EventKind::Staged {
-                    session: self.session.id,
-                    item,
-                })
-            })
+            .map(|item| SessionChange::Stage { item })
             .collect()
     }
 
@@ -369,7 +364,7 @@ impl<'a> Ctx<'a> {
     pub fn stage_structure(&self, op: StructureOp, warnings: Vec<String>) -> Plan {
         let what = op.describe();
         Plan {
-            events: self.stage(vec![Pending::Structure(op)]),
+            session: self.stage(vec![Pending::Structure(op)]),
             output: vec![format!("Staged: {what}. Run commit to apply it.")],
             warnings,
             ..Plan::default()
@@ -453,14 +448,20 @@ fn mode_switch(ctx_mode: &Option<Mode>, login: &Hostname, rule: ModeRule) -> Opt
 }
 
 /// Decides what `command` does for `session` at `now`, given the answers to its questions so far.
+///
+/// `at` is the mode the command runs in when a page sends it — the mode the page's URL names (rules
+/// §14.7.3); `None` runs it in the session's own (terminal) mode. The restricted-command rules apply to
+/// either alike; an accepted mode-switch question changes the session's mode only when the mode was the
+/// session's.
 pub fn check(
     fleet: &Fleet,
-    session: SessionId,
+    session: &Session,
     command: &Command,
+    at: Option<&Mode>,
     answers: &[String],
     now: Timestamp,
 ) -> Verdict {
-    match check_inner(fleet, session, command, answers, now) {
+    match check_inner(fleet, session, command, at, answers, now) {
         Ok(plan) => Verdict::Plan { plan },
         Err(Stop::Rejected(r)) => Verdict::rejected(r),
         Err(Stop::Ask(prompt)) => Verdict::Prompt { prompt },
@@ -470,17 +471,53 @@ pub fn check(
     }
 }
 
+/// The mode a command runs in before any switch: the page's, checked against the login host's cluster,
+/// or the session's.
+fn base_mode(fleet: &Fleet, session: &Session, at: Option<&Mode>) -> Result<Option<Mode>, Rejection> {
+    let Some(mode) = at else {
+        return Ok(session.mode.clone());
+    };
+    let Some(cluster) = fleet.cluster_of(&session.host) else {
+        // A standalone machine has no modes; a page of its own machine names no other.
+        return match mode {
+            Mode::Machine(h) if h == &session.host => Ok(None),
+            _ => Err(Rejection::NotInCluster {
+                host: session.host.clone(),
+                command: mode.to_string(),
+            }),
+        };
+    };
+    match mode {
+        Mode::Cluster => {}
+        Mode::Group(g) if cluster.groups.contains(g) => {}
+        Mode::Group(g) => {
+            return Err(Rejection::UnknownGroup {
+                group: g.clone(),
+                cluster: cluster.name.clone(),
+            })
+        }
+        Mode::Machine(h) => match fleet.machine(h) {
+            None => return Err(Rejection::UnknownMachine { host: h.clone() }),
+            Some(m) if m.cluster() != Some(&cluster.name) => {
+                return Err(Rejection::NotAMember {
+                    host: h.clone(),
+                    cluster: cluster.name.clone(),
+                })
+            }
+            Some(_) => {}
+        },
+    }
+    Ok(Some(mode.clone()))
+}
+
 fn check_inner(
     fleet: &Fleet,
-    session_id: SessionId,
+    session: &Session,
     command: &Command,
+    at: Option<&Mode>,
     answers: &[String],
     now: Timestamp,
 ) -> Result<Plan, Stop> {
-    let session = fleet
-        .sessions
-        .get(&session_id)
-        .ok_or(Rejection::UnknownSession { session: session_id })?;
     let login = fleet.machine(&session.host).ok_or(Rejection::UnknownMachine {
         host: session.host.clone(),
     })?;
@@ -500,10 +537,12 @@ fn check_inner(
         }
         .into());
     }
-    let switch = mode_switch(&session.mode, &session.host, command.mode_rule(role));
+    let from_page = at.is_some();
+    let base = base_mode(fleet, session, at)?;
+    let switch = mode_switch(&base, &session.host, command.mode_rule(role));
     let mode = match &switch {
         Some((m, _)) => Some(m.clone()),
-        None => session.mode.clone(),
+        None => base,
     };
     let permission = command.permission();
     if !role.may(permission) {
@@ -529,15 +568,9 @@ fn check_inner(
         None => Asker::new(answers),
     };
     let mut plan = command.run(&ctx, &mut asker)?;
-    if asker.pass_gate()? {
+    if asker.pass_gate()? && !from_page {
         if let Some((mode, _)) = switch {
-            plan.events.insert(
-                0,
-                ctx.event(EventKind::ModeChanged {
-                    session: session_id,
-                    mode: Some(mode),
-                }),
-            );
+            plan.session.insert(0, SessionChange::Mode { mode: Some(mode) });
         }
     }
     Ok(plan)

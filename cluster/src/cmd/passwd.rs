@@ -95,7 +95,6 @@ impl Family for PasswdCmd {
         }
         Ok(Plan {
             events: vec![ctx.event(EventKind::Committed {
-                session: None,
                 host: ctx.host().clone(),
                 user: ctx.user().clone(),
                 writes: vec![Write {

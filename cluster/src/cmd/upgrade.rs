@@ -283,6 +283,7 @@ fn check(ctx: &Ctx, op: &UpgradeCmd, asker: &mut Asker) -> Result<Plan, Stop> {
                 )],
                 warnings,
                 reach: vec![host.clone()],
+                ..Plan::default()
             })
         }
     }

@@ -48,7 +48,28 @@ async fn main() -> anyhow::Result<()> {
             json!({"id": "R1", "rounds": r.rounds, "acknowledged": r.acknowledged, "lost": r.lost,
                    "verify_failures": r.verify_failures, "seconds": r.seconds})
         }
-        _ => anyhow::bail!("usage: clusterdeck-bench p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds]"),
+        Some("f1") => {
+            let s = tests::bench::fleet_creation(arg(1, 100) as usize).await?;
+            json!({"id": "F1", "fleets": s.len(), "p50_ms": percentile(&s, 50.0), "p99_ms": percentile(&s, 99.0)})
+        }
+        Some("f2") => {
+            let n = arg(1, 300) as usize;
+            let per = tests::bench::idle_fleets(n).await?;
+            json!({"id": "F2", "fleets": n, "bytes_per_fleet": per, "per_gib": (1u64 << 30) as f64 / per})
+        }
+        Some("f3") => {
+            let n = arg(1, 100) as usize;
+            let l = tests::bench::many_fleets(n, Duration::from_secs(arg(2, 8))).await?;
+            json!({"id": "F3", "fleets": n, "requests": l.requests, "errors": l.errors, "p50_ms": l.p50_ms,
+                   "p99_ms": l.p99_ms, "per_second": l.per_second})
+        }
+        Some("f4") => {
+            let n = arg(1, 10_000) as usize;
+            let ((b_size, b_ms), (a_size, a_ms)) = tests::bench::fleet_after_logins(n).await?;
+            json!({"id": "F4", "logins": n, "before_bytes": b_size, "before_p50_ms": b_ms,
+                   "after_bytes": a_size, "after_p50_ms": a_ms})
+        }
+        _ => anyhow::bail!("usage: clusterdeck-bench p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins]"),
     };
     println!("{out}");
     Ok(())

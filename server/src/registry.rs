@@ -1,0 +1,268 @@
+//! The fleet registry: a server holds many fleets — the `default` fleet, demo sandboxes, test fleets —
+//! each with its own engine (single writer), its own durable log (one SQLite file under
+//! `<data-dir>/fleets/`) and its own simulated clock. A fleet is loaded on first use and unloaded when
+//! it has been idle for a while; events of one fleet never reach another's sessions.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::Mutex;
+
+use crate::engine::{self, Engine, EngineError};
+use crate::store::{self, SqliteStore, Store};
+
+/// A fleet's name: 1 to 64 of `a-z`, `0-9`, `-`, `_`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FleetId(String);
+
+impl FleetId {
+    pub fn parse(s: &str) -> Result<FleetId, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        if ok {
+            Ok(FleetId(s.to_string()))
+        } else {
+            Err(format!(
+                "\"{}\" is not a fleet name: use 1 to 64 lower-case letters, digits, '-' and '_'",
+                s.chars().take(70).collect::<String>()
+            ))
+        }
+    }
+
+    /// The fleet every server has, and the one a login without `"fleet"` goes to.
+    pub fn default_fleet() -> FleetId {
+        FleetId("default".into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for FleetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a data directory keeps its fleets.
+pub fn fleets_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("fleets")
+}
+
+/// The store file of a fleet.
+pub fn fleet_path(data_dir: &Path, id: &FleetId) -> PathBuf {
+    fleets_dir(data_dir).join(format!("{id}.db"))
+}
+
+/// The fleets a data directory holds, by name.
+pub fn list(data_dir: &Path) -> anyhow::Result<Vec<FleetId>> {
+    let dir = fleets_dir(data_dir);
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "db") {
+            if let Some(id) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| FleetId::parse(s).ok())
+            {
+                out.push(id);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Removes a fleet's files (the store and its WAL and shared-memory files).
+pub fn remove_files(data_dir: &Path, id: &FleetId) -> anyhow::Result<()> {
+    let path = fleet_path(data_dir, id);
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", p.display())),
+        }
+    }
+    Ok(())
+}
+
+/// Settings every engine of the registry shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    /// Simulated seconds per real second, for fleets loaded from now on.
+    pub speed: f64,
+    /// A fleet nobody used for this long (and nobody watches) is unloaded.
+    pub idle_unload: Duration,
+    /// At most this many fleets are loaded at once; past it the idlest is unloaded first.
+    pub max_loaded: usize,
+}
+
+/// The registry of a running server.
+pub struct Registry {
+    settings: Settings,
+    loaded: Mutex<HashMap<FleetId, Engine>>,
+}
+
+impl Registry {
+    pub fn new(settings: Settings) -> Arc<Registry> {
+        Arc::new(Registry {
+            settings,
+            loaded: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The engine of fleet `id`, loading it from its store on first use.
+    pub async fn get(&self, id: &FleetId) -> Result<Engine, EngineError> {
+        let mut loaded = self.loaded.lock().await;
+        if let Some(engine) = loaded.get(id) {
+            if engine.is_running() {
+                engine.touch();
+                return Ok(engine.clone());
+            }
+            loaded.remove(id);
+        }
+        let path = fleet_path(&self.settings.data_dir, id);
+        if !path.exists() {
+            return Err(EngineError::UnknownFleet {
+                fleet: id.to_string(),
+            });
+        }
+        if loaded.len() >= self.settings.max_loaded {
+            if let Some(idlest) = loaded
+                .iter()
+                .filter(|(_, e)| e.watchers() == 0)
+                .min_by_key(|(_, e)| e.last_used())
+                .map(|(k, _)| k.clone())
+            {
+                if let Some(e) = loaded.remove(&idlest) {
+                    e.shutdown().await;
+                }
+            } else {
+                return Err(EngineError::Busy);
+            }
+        }
+        let engine = open(id.clone(), &path, self.settings.speed, None)
+            .await
+            .map_err(|e| {
+                tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot load a fleet");
+                EngineError::Storage
+            })?;
+        loaded.insert(id.clone(), engine.clone());
+        Ok(engine)
+    }
+
+    /// Creates fleet `id` from `seed`; refused when it exists.
+    pub async fn create(&self, id: &FleetId, seed: cluster::Fleet) -> Result<Engine, EngineError> {
+        let mut loaded = self.loaded.lock().await;
+        let path = fleet_path(&self.settings.data_dir, id);
+        if loaded.contains_key(id) || path.exists() {
+            return Err(EngineError::FleetExists {
+                fleet: id.to_string(),
+            });
+        }
+        let engine = open(id.clone(), &path, self.settings.speed, Some(seed))
+            .await
+            .map_err(|e| {
+                tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot create a fleet");
+                EngineError::Storage
+            })?;
+        loaded.insert(id.clone(), engine.clone());
+        Ok(engine)
+    }
+
+    /// Stops fleet `id` (if loaded) and removes its files.
+    pub async fn delete(&self, id: &FleetId) -> Result<(), EngineError> {
+        let mut loaded = self.loaded.lock().await;
+        if let Some(e) = loaded.remove(id) {
+            e.shutdown().await;
+        }
+        let path = fleet_path(&self.settings.data_dir, id);
+        if !path.exists() {
+            return Err(EngineError::UnknownFleet {
+                fleet: id.to_string(),
+            });
+        }
+        remove_files(&self.settings.data_dir, id).map_err(|e| {
+            tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot remove a fleet");
+            EngineError::Storage
+        })
+    }
+
+    /// The fleets loaded now.
+    pub async fn loaded(&self) -> Vec<FleetId> {
+        self.loaded.lock().await.keys().cloned().collect()
+    }
+
+    /// Unloads every fleet that has been idle for the idle time and that nobody watches, and every fleet
+    /// whose store was marked for deletion (then removes its files). Run periodically.
+    pub async fn sweep(&self) {
+        let mut loaded = self.loaded.lock().await;
+        let idle = self.settings.idle_unload;
+        let mut gone = Vec::new();
+        for (id, e) in loaded.iter() {
+            if !e.is_running() || e.deleted() || (e.watchers() == 0 && e.idle_for() >= idle) {
+                gone.push(id.clone());
+            }
+        }
+        for id in gone {
+            if let Some(e) = loaded.remove(&id) {
+                let deleted = e.deleted();
+                e.shutdown().await;
+                if deleted {
+                    if let Err(err) = remove_files(&self.settings.data_dir, &id) {
+                        tracing::error!(fleet = %id, error = %format!("{err:#}"), "cannot remove a deleted fleet");
+                    } else {
+                        tracing::info!(fleet = %id, "fleet deleted");
+                    }
+                } else {
+                    tracing::debug!(fleet = %id, "fleet unloaded");
+                }
+            }
+        }
+    }
+
+    /// Stops every engine, each writing its final snapshot.
+    pub async fn shutdown(&self) {
+        let mut loaded = self.loaded.lock().await;
+        for (_, e) in loaded.drain() {
+            e.shutdown().await;
+        }
+    }
+}
+
+/// Opens (or, with a seed, creates) a fleet's store and starts its engine.
+async fn open(id: FleetId, path: &Path, speed: f64, seed: Option<cluster::Fleet>) -> anyhow::Result<Engine> {
+    let path = path.to_path_buf();
+    let (fleet, store, clock) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut store = SqliteStore::open(&path)?;
+        let fleet = match seed {
+            Some(seed) => store::load(&mut store, || seed)?,
+            None => {
+                store::load_existing(&mut store).with_context(|| format!("cannot load {}", path.display()))?
+            }
+        };
+        let clock = store.clock()?;
+        Ok((fleet, store, clock))
+    })
+    .await
+    .context("the loading task failed")??;
+    engine::start(id, fleet, Box::new(store), speed, clock)
+}

@@ -1,0 +1,130 @@
+//! The README's run command, exactly as a new user types it (`cargo xtask run`, on a free port): it must
+//! build, start the demo it advertises, and accept the login it prints. `cargo xtask test` runs this.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::tools::repo_root;
+
+/// The process group of the run, killed on drop (also when a check fails).
+struct Group(std::process::Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.0.id())])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.1 request over loopback; returns the status code and the body.
+fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> anyhow::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("not an HTTP response")?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    Ok((status, body))
+}
+
+/// Runs `cargo xtask run -- --listen 127.0.0.1:<port>`, waits for the server, and logs in with the
+/// credentials it printed.
+pub fn check() -> anyhow::Result<()> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let listen = format!("127.0.0.1:{port}");
+    println!("running: cargo xtask run -- --listen {listen}");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(repo_root())
+        .args(["xtask", "run", "--", "--listen", &listen])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .process_group(0);
+    let mut child = cmd.spawn().context("cannot start cargo xtask run")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let group = Group(child);
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("  | {line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The build may take minutes on a cold cache; the server then starts in seconds.
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let mut login = None;
+    let mut listening = false;
+    while !(listening && login.is_some()) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!("cargo xtask run did not print the demo login and start listening within 15 minutes");
+        }
+        let line = match rx.recv_timeout(left) {
+            Ok(l) => l,
+            Err(_) => bail!("cargo xtask run ended (or went silent) before the server was listening"),
+        };
+        if let Some(rest) = line.strip_prefix("Demo login: ") {
+            // "user admin, password ironport, login host newyork.example.com"
+            let field = |name: &str| {
+                rest.split(", ")
+                    .find_map(|p| p.strip_prefix(name))
+                    .map(str::to_string)
+            };
+            login = Some((
+                field("user ").context("no user in the demo login line")?,
+                field("password ").context("no password in the demo login line")?,
+                field("login host ").context("no login host in the demo login line")?,
+            ));
+        }
+        if line.starts_with(&format!("listening on http://{listen}")) {
+            listening = true;
+        }
+    }
+    let (status, body) = http(port, "GET", "/api/v1/health", None)?;
+    if status != 200 {
+        bail!("GET /api/v1/health answered {status}: {body}");
+    }
+    let (user, password, host) = login.context("no demo login")?;
+    let request = format!(r#"{{"user":"{user}","password":"{password}","login_host":"{host}"}}"#);
+    let (status, body) = http(port, "POST", "/api/v1/login", Some(&request))?;
+    if status != 200 {
+        bail!("the printed demo login was refused: {status} {body}");
+    }
+    let (status, _) = http(port, "GET", "/", None)?;
+    if status != 200 {
+        bail!("the console page answered {status}");
+    }
+    println!("the README's run command serves the console and its printed login works");
+    drop(group);
+    Ok(())
+}
