@@ -9,7 +9,7 @@ use crate::fleet::{Cluster, Fleet, Membership, Upgrade};
 use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
 use crate::session::Session;
-use crate::store::{effective, resolve, ConfigStore, Rev, Setting};
+use crate::store::{effective, resolve, Change, ConfigStore, Definitions, Rev, Setting};
 use crate::structure::{Addressing, StructureOp};
 
 /// The group a new cluster starts with (rules §3.1).
@@ -235,12 +235,13 @@ fn write_reachable(fleet: &mut Fleet, host: &Hostname, writes: &[Write], rev: &R
     for target in targets(fleet, host) {
         if let Some(m) = fleet.machines.get_mut(&target) {
             for w in writes {
-                match &w.value {
-                    Some(v) => m.config.set(
+                let before = m.config.defined(&w.mode, w.feature);
+                match w.change.applied_to(w.feature, before) {
+                    Some(value) => m.config.set(
                         w.mode.clone(),
                         w.feature,
                         Setting {
-                            value: v.clone(),
+                            value,
                             rev: rev.clone(),
                         },
                     ),
@@ -438,7 +439,7 @@ fn join(
         .map(|(feature, value)| Write {
             mode: own.clone(),
             feature,
-            value: Some(value),
+            change: Change::Define { value },
         })
         .collect();
     let rev = Rev {

@@ -7,7 +7,7 @@ use crate::fleet::Machine;
 use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
 
-use crate::store::Setting;
+use crate::store::{Change, Setting};
 use crate::structure::{Addressing, StructureOp};
 
 /// An event with the simulated time it happened at.
@@ -17,12 +17,39 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// A write of one item into replicas: `Some` defines, `None` removes.
+/// A write of one item into replicas: the change each applies to its copy (rules §14.7.10).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredWrite")]
 pub struct Write {
     pub mode: Mode,
     pub feature: FeatureId,
-    pub value: Option<FeatureValue>,
+    pub change: Change,
+}
+
+/// A write as logs hold it: logs written before events carried changes hold the whole new value
+/// (`null`: the definition removed) instead.
+#[derive(Deserialize)]
+struct StoredWrite {
+    mode: Mode,
+    feature: FeatureId,
+    #[serde(default)]
+    change: Option<Change>,
+    #[serde(default)]
+    value: Option<FeatureValue>,
+}
+
+impl From<StoredWrite> for Write {
+    fn from(w: StoredWrite) -> Write {
+        let change = w.change.unwrap_or(match w.value {
+            Some(value) => Change::Define { value },
+            None => Change::Remove,
+        });
+        Write {
+            mode: w.mode,
+            feature: w.feature,
+            change,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

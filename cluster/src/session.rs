@@ -7,25 +7,119 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureId, FeatureValue};
+use crate::features::{FeatureId, FeatureValue, Row};
 use crate::mode::Mode;
 use crate::names::{GroupName, Hostname, UserName};
-use crate::store::{ConfigStore, Overlay, Rev};
+use crate::store::{Change, ConfigStore, Definitions, Overlay, Rev};
 use crate::structure::StructureOp;
 
 /// Identifies a login session.
 pub type SessionId = u64;
 
+/// One row a session touched: as it was when the session first touched it, and as the session leaves
+/// it (`None`: absent / deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Touched {
+    pub key: String,
+    pub before: Option<Row>,
+    pub after: Option<Row>,
+}
+
+/// What a staged edit does to one definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "edit", rename_all = "snake_case")]
+pub enum StagedEdit {
+    /// Row changes of a defined item, in the order made; commits merge them with other sessions' changes
+    /// of other rows (rules §14.7.5).
+    Rows { rows: Vec<Touched> },
+    /// A whole new value: a new definition (from the defaults or a copy), `clusterset`, `loadconfig`, a
+    /// single-value feature.
+    Define { value: FeatureValue },
+    /// The definition removed.
+    Remove,
+}
+
+impl StagedEdit {
+    /// The change it writes.
+    pub fn change(&self) -> Change {
+        match self {
+            StagedEdit::Rows { rows } => Change::Rows {
+                upsert: rows.iter().filter_map(|t| t.after.clone()).collect(),
+                delete: rows
+                    .iter()
+                    .filter(|t| t.after.is_none())
+                    .map(|t| t.key.clone())
+                    .collect(),
+            },
+            StagedEdit::Define { value } => Change::Define { value: value.clone() },
+            StagedEdit::Remove => Change::Remove,
+        }
+    }
+
+    /// Every row it carries, before and after images included (for the secrets visitors).
+    pub fn rows_mut(&mut self) -> Box<dyn Iterator<Item = &mut Row> + '_> {
+        match self {
+            StagedEdit::Rows { rows } => Box::new(
+                rows.iter_mut()
+                    .flat_map(|t| t.before.iter_mut().chain(t.after.iter_mut())),
+            ),
+            StagedEdit::Define { value } => Box::new(value.rows.iter_mut()),
+            StagedEdit::Remove => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// This edit followed by `later` (of the same item): row changes keep each row's first `before`; a
+    /// whole value absorbs later row changes; a whole value or a removal replaces what came before.
+    pub fn then(self, later: StagedEdit) -> StagedEdit {
+        match (self, later) {
+            (StagedEdit::Rows { mut rows }, StagedEdit::Rows { rows: more }) => {
+                for t in more {
+                    match rows.iter_mut().find(|r| r.key == t.key) {
+                        Some(r) => r.after = t.after,
+                        None => rows.push(t),
+                    }
+                }
+                // A row added then deleted again is no change at all.
+                rows.retain(|r| !(r.before.is_none() && r.after.is_none()));
+                StagedEdit::Rows { rows }
+            }
+            (StagedEdit::Define { mut value }, StagedEdit::Rows { rows }) => {
+                let change = StagedEdit::Rows { rows }.change();
+                if let Change::Rows { upsert, delete } = change {
+                    value.apply_rows(&upsert, &delete);
+                }
+                StagedEdit::Define { value }
+            }
+            (_, later) => later,
+        }
+    }
+
+    /// Rows added, changed and deleted (for descriptions).
+    fn counts(&self) -> (usize, usize, usize) {
+        match self {
+            StagedEdit::Rows { rows } => {
+                rows.iter()
+                    .fold((0, 0, 0), |(a, c, d), t| match (&t.before, &t.after) {
+                        (None, Some(_)) => (a + 1, c, d),
+                        (Some(_), Some(_)) => (a, c + 1, d),
+                        _ => (a, c, d + 1),
+                    })
+            }
+            _ => (0, 0, 0),
+        }
+    }
+}
+
 /// One staged change, applied by `commit` (rules §14.3.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Pending {
-    /// A whole-value change of one feature at one mode; `value: None` removes the definition.
-    /// `base` is the revision the session saw at its first edit of the item (for the conflict check).
+    /// A change of one feature at one mode. `base` is the revision the session saw at its first edit of
+    /// the item (for the conflict check).
     Edit {
         mode: Mode,
         feature: FeatureId,
-        value: Option<FeatureValue>,
+        edit: StagedEdit,
         base: Option<Rev>,
     },
     /// A structural change of the cluster.
@@ -39,13 +133,31 @@ impl Pending {
             Pending::Edit {
                 mode,
                 feature,
-                value: Some(v),
+                edit: edit @ StagedEdit::Rows { .. },
                 ..
-            } => format!("{feature} at {mode}: {} row(s)", v.rows.len()),
+            } => {
+                let (added, changed, deleted) = edit.counts();
+                let mut parts = Vec::new();
+                for (n, what) in [(added, "added"), (changed, "changed"), (deleted, "deleted")] {
+                    if n > 0 {
+                        parts.push(format!("{n} {what}"));
+                    }
+                }
+                if parts.is_empty() {
+                    parts.push("no change".into());
+                }
+                format!("{feature} at {mode}: {}", parts.join(", "))
+            }
             Pending::Edit {
                 mode,
                 feature,
-                value: None,
+                edit: StagedEdit::Define { value },
+                ..
+            } => format!("{feature} at {mode}: defined with {} row(s)", value.rows.len()),
+            Pending::Edit {
+                mode,
+                feature,
+                edit: StagedEdit::Remove,
                 ..
             } => format!("{feature} at {mode}: delete the definition"),
             Pending::Structure(op) => op.describe(),
@@ -117,10 +229,13 @@ impl Session {
         let mut view = Overlay::new(committed);
         for p in &self.pending {
             if let Pending::Edit {
-                mode, feature, value, ..
+                mode, feature, edit, ..
             } = p
             {
-                view.set(mode.clone(), *feature, value.clone());
+                let value = edit
+                    .change()
+                    .applied_to(*feature, committed.defined(mode, *feature));
+                view.set(mode.clone(), *feature, value);
             }
         }
         view
@@ -145,22 +260,24 @@ impl Session {
         staged_groups(groups, self.structure())
     }
 
-    /// Adds a staged item; a second edit of the same item replaces its value and keeps the first base.
+    /// Adds a staged item; a later edit of the same item is combined with the earlier one
+    /// ([`StagedEdit::then`]) and keeps the first base.
     pub fn stage(&mut self, item: Pending) {
         if let Pending::Edit {
-            mode, feature, value, ..
+            mode, feature, edit, ..
         } = &item
         {
             for p in self.pending.iter_mut() {
                 if let Pending::Edit {
                     mode: m,
                     feature: f,
-                    value: v,
+                    edit: e,
                     ..
                 } = p
                 {
                     if m == mode && f == feature {
-                        *v = value.clone();
+                        let earlier = std::mem::replace(e, StagedEdit::Remove);
+                        *e = earlier.then(edit.clone());
                         return;
                     }
                 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureId, FeatureValue};
+use crate::features::{FeatureId, FeatureValue, Row};
 use crate::mode::Mode;
 use crate::names::{GroupName, Hostname, Timestamp, UserName};
 
@@ -20,6 +20,44 @@ pub struct Rev {
     pub origin: Hostname,
     /// The fleet revision of the commit that wrote it; unique per commit.
     pub seq: u64,
+}
+
+/// A change of one definition, as a commit writes it (rules §14.7.10): the rows added or changed and the
+/// rows deleted — so its size does not depend on the table's — or a whole new value, or the definition
+/// removed. Each replica applies it to its own copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    Rows { upsert: Vec<Row>, delete: Vec<String> },
+    Define { value: FeatureValue },
+    Remove,
+}
+
+impl Change {
+    /// The value after the change, given the value before (`None`: not defined; a row change then starts
+    /// from the feature's default). `None`: the definition is removed.
+    pub fn applied_to(&self, feature: FeatureId, before: Option<&FeatureValue>) -> Option<FeatureValue> {
+        match self {
+            Change::Rows { upsert, delete } => {
+                let mut value = before
+                    .cloned()
+                    .unwrap_or_else(|| feature.schema().default_value());
+                value.apply_rows(upsert, delete);
+                Some(value)
+            }
+            Change::Define { value } => Some(value.clone()),
+            Change::Remove => None,
+        }
+    }
+
+    /// The rows it writes (secrets included), for visitors.
+    pub fn rows_mut(&mut self) -> impl Iterator<Item = &mut Row> {
+        match self {
+            Change::Rows { upsert, .. } => upsert.iter_mut(),
+            Change::Define { value } => value.rows.iter_mut(),
+            Change::Remove => [].iter_mut(),
+        }
+    }
 }
 
 /// A stored definition.

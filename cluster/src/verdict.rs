@@ -188,6 +188,12 @@ pub enum Rejection {
     NothingDefined { mode: Mode },
     #[error("No help for \"{topic}\": it is not a command. Type help for the list.")]
     NoHelp { topic: String },
+    #[error("{feature} at {mode} would hold more than {max} entries, the most it takes.")]
+    TooManyRows {
+        feature: FeatureId,
+        mode: Mode,
+        max: usize,
+    },
 }
 
 impl From<NameError> for Rejection {
@@ -224,6 +230,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Machines whose effective configuration changes when this plan (or, for staging, its commit) applies.
     pub reach: Vec<Hostname>,
+    /// What the audit log records besides the command (e.g. whose change a commit overwrote).
+    pub notes: Vec<String>,
 }
 
 impl Plan {

@@ -6,11 +6,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind, Write};
-use crate::features::{ColumnKind, FeatureId, FeatureValue, MASK};
+use crate::features::{ColumnKind, FeatureId, FeatureValue, Row, MASK};
 use crate::fleet::Fleet;
 use crate::roles::{Permission, Role};
 use crate::session::{Pending, Session};
-use crate::store::ConfigStore;
+use crate::store::{Change, ConfigStore};
 
 /// Calls `f` on every secret cell of a value of `feature`.
 pub fn try_value_secrets<E>(
@@ -18,12 +18,30 @@ pub fn try_value_secrets<E>(
     value: &mut FeatureValue,
     f: &mut impl FnMut(&mut String) -> Result<(), E>,
 ) -> Result<(), E> {
-    for (i, column) in feature.schema().columns.iter().enumerate() {
-        if column.kind == ColumnKind::Secret {
-            for row in value.rows.iter_mut() {
-                if let Some(cell) = row.cell_mut(i) {
-                    f(cell)?;
-                }
+    try_rows_secrets(feature, value.rows.iter_mut(), f)
+}
+
+/// Calls `f` on every secret cell of rows of `feature`.
+fn try_rows_secrets<'a, E>(
+    feature: FeatureId,
+    rows: impl Iterator<Item = &'a mut Row>,
+    f: &mut impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    let secret: Vec<usize> = feature
+        .schema()
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == ColumnKind::Secret)
+        .map(|(i, _)| i)
+        .collect();
+    if secret.is_empty() {
+        return Ok(());
+    }
+    for row in rows {
+        for &i in &secret {
+            if let Some(cell) = row.cell_mut(i) {
+                f(cell)?;
             }
         }
     }
@@ -47,13 +65,8 @@ pub fn try_pending_secrets<E>(
     item: &mut Pending,
     f: &mut impl FnMut(&mut String) -> Result<(), E>,
 ) -> Result<(), E> {
-    if let Pending::Edit {
-        feature,
-        value: Some(v),
-        ..
-    } = item
-    {
-        try_value_secrets(*feature, v, f)?;
+    if let Pending::Edit { feature, edit, .. } = item {
+        try_rows_secrets(*feature, edit.rows_mut(), f)?;
     }
     Ok(())
 }
@@ -87,10 +100,8 @@ pub fn try_event_secrets<E>(
 ) -> Result<(), E> {
     match &mut event.kind {
         EventKind::Committed { writes, .. } => {
-            for Write { feature, value, .. } in writes.iter_mut() {
-                if let Some(v) = value {
-                    try_value_secrets(*feature, v, f)?;
-                }
+            for Write { feature, change, .. } in writes.iter_mut() {
+                try_rows_secrets(*feature, change.rows_mut(), f)?;
             }
             Ok(())
         }
@@ -247,10 +258,11 @@ pub fn scope_event_for(event: &Event, audience: Audience) -> Event {
                 *comment = None;
             }
             for w in writes.iter_mut() {
-                if audience.hidden(w.feature) {
-                    if let Some(v) = w.value.as_mut() {
-                        *v = FeatureValue::default();
-                    }
+                // A hidden feature's scoped value is blank, whatever rows the change carries.
+                if audience.hidden(w.feature) && w.change != Change::Remove {
+                    w.change = Change::Define {
+                        value: FeatureValue::default(),
+                    };
                 }
             }
         }

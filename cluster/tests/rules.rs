@@ -5,7 +5,7 @@ use cluster::cmd::{due_events, upgrade_progress, UpgradePhase, INSTALL_SECS, REB
 use cluster::event::Write;
 use cluster::features::FeatureValue;
 use cluster::fleet::Upgrade;
-use cluster::store::resolve;
+use cluster::store::{resolve, Change};
 use cluster::{apply, fixture, Connection, Event, EventKind, FeatureId, Fleet, Hostname, Mode, UserName};
 
 fn h(s: &str) -> Hostname {
@@ -31,7 +31,10 @@ fn commit(fleet: &mut Fleet, host: &str, mode: Mode, value: Option<FeatureValue>
             writes: vec![Write {
                 mode,
                 feature: FeatureId::SmtpRoutes,
-                value,
+                change: match value {
+                    Some(value) => Change::Define { value },
+                    None => Change::Remove,
+                },
             }],
             structure: vec![],
             comment: None,

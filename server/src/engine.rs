@@ -766,7 +766,12 @@ impl Core {
                         work.touched.insert(id);
                     }
                 }
-                self.audit(work, id, at, line, "accepted".into());
+                let outcome = if plan.notes.is_empty() {
+                    "accepted".to_string()
+                } else {
+                    format!("accepted; {}", plan.notes.join("; "))
+                };
+                self.audit(work, id, at, line, outcome);
             }
             Verdict::Prompt { .. } => self.audit(work, id, at, line, "prompt".into()),
             Verdict::Rejected { message, .. } => {

@@ -332,16 +332,25 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT token_hash, body, created, last_seen FROM sessions")?;
         let rows: Vec<(String, String, i64, i64)> =
             stmt.query_map([], session_row)?.collect::<Result<_, _>>()?;
-        rows.into_iter()
-            .map(|(token_hash, body, created, last_seen)| {
-                Ok(SessionRow {
-                    session: serde_json::from_str(&body).context("a stored session cannot be read")?,
-                    token_hash,
-                    created,
-                    last_seen,
-                })
-            })
-            .collect()
+        // A session written by an older version that this one cannot read is dropped (its user logs in
+        // again), never the reason a fleet fails to load.
+        Ok(rows
+            .into_iter()
+            .filter_map(
+                |(token_hash, body, created, last_seen)| match serde_json::from_str(&body) {
+                    Ok(session) => Some(SessionRow {
+                        session,
+                        token_hash,
+                        created,
+                        last_seen,
+                    }),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a stored session cannot be read; it is dropped");
+                        None
+                    }
+                },
+            )
+            .collect())
     }
 
     fn clock(&mut self) -> anyhow::Result<Option<ClockReading>> {

@@ -214,45 +214,65 @@ async fn repeated_failed_logins_are_throttled() {
 }
 
 #[tokio::test]
-async fn a_second_commit_of_the_same_item_gets_the_conflict_prompt_and_loses_nothing() {
+async fn concurrent_commits_merge_rows_and_ask_only_about_rows_both_changed() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let a = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
     let b = Client::new(&s.url, "ops", "ops-pass", "sf.example.com").await;
-    assert_eq!(
-        a.cli("smtproutes new a.example.com x.example.com").await["status"],
-        "ok"
-    );
-    assert_eq!(
-        b.cli("smtproutes new b.example.com y.example.com").await["status"],
-        "ok"
-    );
+    // The reported loss (issue 11 item 9): both stage an entry, A commits first, B commits. Every
+    // acknowledged entry must still be there, and no question is asked about rows nobody else touched.
+    let rounds = 40;
+    for i in 0..rounds {
+        assert_eq!(
+            a.cli(&format!("unsubscribe new a{i}.example.net")).await["status"],
+            "ok"
+        );
+        assert_eq!(
+            b.cli(&format!("unsubscribe new b{i}.example.net")).await["status"],
+            "ok"
+        );
+        assert_eq!(a.cli("commit").await["status"], "ok");
+        let r = b.cli("commit").await;
+        assert_eq!(r["status"], "ok", "round {i}: {r}");
+    }
+    let printed = lines(&a.cli("unsubscribe print").await);
+    let lost: Vec<String> = (0..rounds)
+        .flat_map(|i| [format!("a{i}.example.net"), format!("b{i}.example.net")])
+        .filter(|e| !printed.contains(e.as_str()))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged entries lost: {lost:?}");
+    // A row both changed: the question names it; N overwrites that row only, and B's other row stays.
+    a.cli("smtproutes edit example.com mine.example.com").await;
+    b.cli("smtproutes edit example.com theirs.example.com").await;
+    b.cli("smtproutes new b-only.example.com y.example.com").await;
     assert_eq!(b.cli("commit").await["status"], "ok");
     let r = a.cli("commit").await;
-    assert_eq!(r["status"], "prompt");
+    assert_eq!(r["status"], "prompt", "{r}");
     assert!(
-        lines(&r).contains("smtproutes at cluster was changed by 'ops' on sf.example.com"),
+        lines(&r).starts_with("smtproutes at cluster was changed by 'ops' on sf.example.com at ")
+            && lines(&r).ends_with("after you started editing: example.com. Discard your change to it? [Y]>"),
         "{r}"
     );
-    assert!(lines(&r).ends_with("Discard your change? [Y]>"), "{r}");
-    // N commits over the other change, by the admin's decision (rules §14.1.3: definitions are whole values).
     let r = a.cli("N").await;
     assert_eq!(r["status"], "ok", "{r}");
     let printed = lines(&a.cli("smtproutes print").await);
     assert!(
-        printed.contains("a.example.com -> x.example.com") && !printed.contains("b.example.com"),
+        printed.contains("example.com -> mine.example.com")
+            && printed.contains("b-only.example.com -> y.example.com"),
         "{printed}"
     );
-    // Edits of different items never ask, and both land.
-    a.cli("unsubscribe new a-only.example.net").await;
-    b.cli("dnsconfig new 10.9.9.9").await;
-    assert_eq!(b.cli("commit").await["status"], "ok");
-    assert_eq!(a.cli("commit").await["status"], "ok");
-    assert!(lines(&a.cli("unsubscribe print").await).contains("a-only.example.net"));
-    assert!(lines(&a.cli("dnsconfig print").await).contains("10.9.9.9"));
+    // The audit log records what was overwritten and whose change it was.
+    let (_, audit) = a.get("/api/v1/audit").await;
+    let audit = audit.to_string();
+    assert!(
+        audit.contains(
+            "accepted; Overwrote example.com of smtproutes at cluster (changed by 'ops' on sf.example.com"
+        ),
+        "{audit}"
+    );
     // The typed API asks the same question and takes the answer with the re-sent command.
-    b.cli("smtproutes delete a.example.com").await;
-    a.cli("smtproutes new c.example.com z.example.com").await;
+    b.cli("smtproutes delete b-only.example.com").await;
+    a.cli("smtproutes edit b-only.example.com z.example.com").await;
     b.cli("commit").await;
     let commit = json!({"command": "commit", "op": "commit", "comment": "mine"});
     let (status, r) = a
@@ -263,6 +283,7 @@ async fn a_second_commit_of_the_same_item_gets_the_conflict_prompt_and_loses_not
         .command(json!({"command": commit, "revision": a.revision().await, "answers": ["Y"]}))
         .await;
     assert_eq!((status, r["status"].as_str()), (200, Some("ok")), "{r}");
+    assert!(!lines(&a.cli("smtproutes print").await).contains("b-only"));
     // A commit against a stale revision is a conflict (409) with the current revision.
     a.cli("smtproutes new d.example.com z.example.com").await;
     let (status, e) = a.command(json!({"command": commit, "revision": 1})).await;

@@ -472,3 +472,38 @@ pub async fn fleet_after_logins(logins: usize) -> anyhow::Result<((usize, f64), 
     let after = measure(&reader).await?;
     Ok((before, after))
 }
+
+/// The bytes the store holds for the newest event of the default fleet under `data_dir`.
+fn newest_event_bytes(data_dir: &std::path::Path) -> anyhow::Result<usize> {
+    let db = rusqlite::Connection::open_with_flags(
+        data_dir.join("fleets/default.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    Ok(db.query_row(
+        "SELECT length(body) FROM events ORDER BY revision DESC LIMIT 1",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as usize)
+}
+
+/// E1: bytes appended to the event log by a commit that adds one row to a table, when the table is small
+/// and when it already holds `rows` rows. Returns (small, large).
+pub async fn event_bytes(rows: usize) -> anyhow::Result<(usize, usize)> {
+    let server = Server::start()?;
+    let admin = ApiSession::login(&server, "admin", "ironport", "newyork.example.com").await?;
+    let ok = |r: serde_json::Value| {
+        anyhow::ensure!(r["status"] == "ok", "refused: {r}");
+        Ok(())
+    };
+    ok(admin.cli("unsubscribe new seed.example.net").await?)?;
+    ok(admin.cli("commit").await?)?;
+    let small = newest_event_bytes(&server.data_dir)?;
+    for i in 0..rows {
+        ok(admin.cli(&format!("unsubscribe new bulk{i}.example.net")).await?)?;
+    }
+    ok(admin.cli("commit").await?)?;
+    ok(admin.cli("unsubscribe new last.example.net").await?)?;
+    ok(admin.cli("commit").await?)?;
+    let large = newest_event_bytes(&server.data_dir)?;
+    Ok((small, large))
+}

@@ -13,7 +13,7 @@ use crate::lexer::{ParseError, Words};
 use crate::mode::Mode;
 use crate::names::Hostname;
 use crate::roles::Permission;
-use crate::store::Setting;
+use crate::store::{Change, Setting};
 use crate::verdict::{Asker, Plan, Stop};
 
 /// `clustercheck` (cluster mode only).
@@ -167,7 +167,7 @@ fn check(ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
                         writes: vec![Write {
                             mode: item.mode.clone(),
                             feature: item.feature,
-                            value: None,
+                            change: Change::Remove,
                         }],
                         structure: Vec::new(),
                         comment: Some("clustercheck".into()),

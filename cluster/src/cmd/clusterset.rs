@@ -11,7 +11,7 @@ use crate::lexer::{ParseError, Words};
 use crate::mail::{listeners_in, newly_disabled};
 use crate::mode::Mode;
 use crate::roles::Permission;
-use crate::session::Pending;
+use crate::session::{Pending, StagedEdit};
 use crate::store::{Definitions, Overlay};
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
@@ -228,16 +228,25 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
                 items.push(Pending::Edit {
                     mode: to.clone(),
                     feature: f,
-                    value: ctx.view.defined(from, f).cloned(),
+                    edit: match ctx.view.defined(from, f) {
+                        Some(value) => StagedEdit::Define { value: value.clone() },
+                        None => StagedEdit::Remove,
+                    },
                     base: ctx.base_for(to, f),
                 });
                 if is_move {
                     // The cluster level is never undefined (I6): moving away leaves the default there.
-                    let left = (*from == Mode::Cluster).then(|| f.schema().default_value());
+                    let edit = if *from == Mode::Cluster {
+                        StagedEdit::Define {
+                            value: f.schema().default_value(),
+                        }
+                    } else {
+                        StagedEdit::Remove
+                    };
                     items.push(Pending::Edit {
                         mode: from.clone(),
                         feature: f,
-                        value: left,
+                        edit,
                         base: ctx.base_for(from, f),
                     });
                 }
@@ -279,7 +288,7 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
                 items.push(Pending::Edit {
                     mode: mode.clone(),
                     feature: f,
-                    value: None,
+                    edit: StagedEdit::Remove,
                     base: ctx.base_for(mode, f),
                 });
                 touched.push(f);
@@ -293,10 +302,13 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
     let mut after: Overlay = ctx.view.clone();
     for item in &items {
         if let Pending::Edit {
-            mode, feature, value, ..
+            mode, feature, edit, ..
         } = item
         {
-            after.set(mode.clone(), *feature, value.clone());
+            let value = edit
+                .change()
+                .applied_to(*feature, ctx.view.defined(mode, *feature));
+            after.set(mode.clone(), *feature, value);
         }
     }
     let reach = super::reach(ctx, &ctx.view, &after, &touched);

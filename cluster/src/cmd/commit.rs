@@ -12,7 +12,8 @@ use crate::mail::{listener_states, newly_disabled};
 use crate::mode::{Level, Mode};
 use crate::names::{GroupName, Hostname};
 use crate::roles::Permission;
-use crate::session::{staged_groups, Pending, SessionChange};
+use crate::session::{staged_groups, Pending, SessionChange, StagedEdit, Touched};
+use crate::store::Definitions;
 use crate::structure::StructureOp;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
@@ -167,22 +168,60 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
             }
         }
     }
-    // The conflict question, per item edited by someone else since this session's first edit of it.
+    // Merge with what others committed meanwhile (rules §14.7.5): row changes that touch no row someone
+    // else changed go in as they are; the question is asked only for rows both changed (naming them), or
+    // for a whole item another commit changed under a whole-value edit.
     let mut writes = Vec::new();
     let mut discarded = Vec::new();
+    let mut overwrote = Vec::new();
     for p in pending {
         let Pending::Edit {
             mode,
             feature,
-            value,
+            edit,
             base,
         } = p
         else {
             continue;
         };
-        let current = ctx.login.config.current_rev(mode, *feature);
-        if current != *base {
-            if let Some(rev) = current {
+        let committed = &ctx.login.config;
+        let current_rev = committed.current_rev(mode, *feature);
+        let change = match (current_rev.as_ref().filter(|r| Some(*r) != base.as_ref()), edit) {
+            (None, _) => edit.change(),
+            (Some(rev), StagedEdit::Rows { rows }) if committed.defined(mode, *feature).is_some() => {
+                let current = committed.defined(mode, *feature);
+                let theirs = |t: &Touched| current.and_then(|v| v.row(&t.key)).cloned();
+                // Rows both changed, and differently.
+                let both: Vec<&Touched> = rows
+                    .iter()
+                    .filter(|t| theirs(t) != t.before && theirs(t) != t.after)
+                    .collect();
+                let mut keep: Vec<Touched> = rows.iter().filter(|t| !both.contains(t)).cloned().collect();
+                if !both.is_empty() {
+                    let keys = name_rows(&both);
+                    let question = format!(
+                        "{feature} at {mode} was changed by '{}' on {} at {} after you started editing: {keys}. Discard your change to {}? [Y]>",
+                        rev.user,
+                        rev.origin,
+                        rev.at,
+                        if both.len() == 1 { "it" } else { "them" }
+                    );
+                    if asker.yes_no(question, true)? {
+                        discarded.push(format!("{keys} of {feature} at {mode}"));
+                    } else {
+                        overwrote.push(format!(
+                            "Overwrote {keys} of {feature} at {mode} (changed by '{}' on {} at {}).",
+                            rev.user, rev.origin, rev.at
+                        ));
+                        keep.extend(both.into_iter().cloned());
+                    }
+                }
+                if keep.is_empty() {
+                    continue;
+                }
+                StagedEdit::Rows { rows: keep }.change()
+            }
+            (Some(rev), edit) => {
                 let question = format!(
                     "{feature} at {mode} was changed by '{}' on {} at {} after you started editing. Discard your change? [Y]>",
                     rev.user, rev.origin, rev.at
@@ -191,12 +230,28 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
                     discarded.push(format!("{feature} at {mode}"));
                     continue;
                 }
+                overwrote.push(format!(
+                    "Overwrote {feature} at {mode} (changed by '{}' on {} at {}).",
+                    rev.user, rev.origin, rev.at
+                ));
+                edit.change()
+            }
+        };
+        if let Some(merged) = change.applied_to(*feature, committed.defined(mode, *feature)) {
+            let max = feature.schema().max_rows;
+            if merged.rows.len() > max {
+                return Err(Rejection::TooManyRows {
+                    feature: *feature,
+                    mode: mode.clone(),
+                    max,
+                }
+                .into());
             }
         }
         writes.push(Write {
             mode: mode.clone(),
             feature: *feature,
-            value: value.clone(),
+            change,
         });
     }
     let structure: Vec<StructureOp> = structural.into_iter().cloned().collect();
@@ -251,6 +306,7 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
     for d in &discarded {
         output.push(format!("Discarded your change to {d}."));
     }
+    output.extend(overwrote.iter().cloned());
     if !reach.is_empty() {
         output.push(format!(
             "Effective configuration changed on: {}.",
@@ -263,7 +319,21 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
         output,
         warnings,
         reach,
+        notes: overwrote,
     })
+}
+
+/// The rows a conflict question names: the first few by key, then how many more (a question stays one
+/// readable line however many rows both sides changed).
+fn name_rows(rows: &[&Touched]) -> String {
+    const SHOWN: usize = 10;
+    let mut keys: Vec<&str> = rows.iter().take(SHOWN).map(|t| t.key.as_str()).collect();
+    let more = rows.len().saturating_sub(SHOWN);
+    let more = format!("and {more} more");
+    if rows.len() > SHOWN {
+        keys.push(&more);
+    }
+    keys.join(", ")
 }
 
 fn clear(ctx: &Ctx) -> Result<Plan, Stop> {

@@ -10,7 +10,7 @@ use crate::features::{quote_if_needed as q, ColumnKind, FeatureId, Shape, CATALO
 use crate::lexer::{ParseError, Words};
 use crate::mode::Mode;
 use crate::roles::{ModeRule, Permission, Role};
-use crate::session::Pending;
+use crate::session::{Pending, StagedEdit, Touched};
 use crate::store::{inherited, resolve, Definitions};
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
@@ -335,6 +335,7 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
             return Err(Rejection::AdminIsPermanent.into());
         }
     }
+    let defined = ctx.view.defined(&mode, feature).is_some();
     let mut value = match ctx.view.defined(&mode, feature) {
         Some(v) => v.clone(),
         None => {
@@ -355,6 +356,13 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
             }
         }
     };
+    // The row this command touches, as it is before it (for the merge at commit, rules §14.7.5).
+    let key = match (action, &row) {
+        (FeatureAction::Delete(k), _) => Some(k.clone()),
+        (_, Some(r)) => Some(r.key().to_string()),
+        _ => None,
+    };
+    let before_row = key.as_deref().and_then(|k| value.row(k).cloned());
     let summary = match (action, row) {
         (FeatureAction::New(_), Some(row)) => {
             if value.row(row.key()).is_some() {
@@ -362,6 +370,14 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
                     feature,
                     mode,
                     key: row.key().to_string(),
+                }
+                .into());
+            }
+            if value.rows.len() >= schema.max_rows {
+                return Err(Rejection::TooManyRows {
+                    feature,
+                    mode,
+                    max: schema.max_rows,
                 }
                 .into());
             }
@@ -404,10 +420,25 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
     };
     let after = ctx.view.with(mode.clone(), feature, Some(value.clone()));
     let reach = super::reach(ctx, &ctx.view, &after, &[feature]);
+    // A row change of a defined item is staged as that row's change; a new definition, or the one row of
+    // a single-value feature, as the whole value.
+    let edit = match (defined, action, key) {
+        (true, FeatureAction::New(_) | FeatureAction::Edit(_) | FeatureAction::Delete(_), Some(key)) => {
+            let after_row = value.row(&key).cloned();
+            StagedEdit::Rows {
+                rows: vec![Touched {
+                    key,
+                    before: before_row,
+                    after: after_row,
+                }],
+            }
+        }
+        _ => StagedEdit::Define { value },
+    };
     let item = Pending::Edit {
         mode: mode.clone(),
         feature,
-        value: Some(value),
+        edit,
         base: ctx.base_for(&mode, feature),
     };
     let where_ = if ctx.cluster().is_some() {

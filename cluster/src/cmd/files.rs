@@ -13,7 +13,7 @@ use crate::lexer::{ParseError, Words};
 use crate::mode::Mode;
 use crate::names::{FileName, Hostname};
 use crate::roles::Permission;
-use crate::session::Pending;
+use crate::session::{Pending, StagedEdit};
 use crate::store::Definitions;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
@@ -230,7 +230,10 @@ fn loadconfig(ctx: &Ctx, name: &FileName) -> Result<Plan, Stop> {
         items.push(Pending::Edit {
             mode: mode.clone(),
             feature,
-            value,
+            edit: match value {
+                Some(value) => StagedEdit::Define { value },
+                None => StagedEdit::Remove,
+            },
             base,
         });
     };

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{CommandKind, Ctx, Family, Help};
 use crate::event::{EventKind, Write};
-use crate::features::{quote_if_needed, FeatureId, FeatureValue, TypedRow, UserRow, MASK};
+use crate::features::{quote_if_needed, FeatureId, TypedRow, UserRow, MASK};
 use crate::lexer::{ParseError, Words};
 use crate::names::password_policy;
 use crate::roles::{ModeRule, Permission, Role};
+use crate::store::Change;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,22 +78,11 @@ impl Family for PasswdCmd {
             .get(&mode, FeatureId::Users)
             .map(|s| &s.value)
             .ok_or_else(gone)?;
-        let mut found = false;
-        let rows = users
-            .rows
-            .iter()
-            .map(|row| match UserRow::from_row(row) {
-                Ok(mut u) if &u.name == ctx.user() => {
-                    found = true;
-                    u.password = self.password.clone();
-                    u.to_row()
-                }
-                _ => row.clone(),
-            })
-            .collect();
-        if !found {
-            return Err(gone().into());
-        }
+        let mut me = users
+            .typed::<UserRow>()
+            .find(|u| &u.name == ctx.user())
+            .ok_or_else(gone)?;
+        me.password = self.password.clone();
         Ok(Plan {
             events: vec![ctx.event(EventKind::Committed {
                 host: ctx.host().clone(),
@@ -100,7 +90,10 @@ impl Family for PasswdCmd {
                 writes: vec![Write {
                     mode,
                     feature: FeatureId::Users,
-                    value: Some(FeatureValue { rows }),
+                    change: Change::Rows {
+                        upsert: vec![me.to_row()],
+                        delete: Vec::new(),
+                    },
                 }],
                 structure: Vec::new(),
                 comment: Some("passwd".into()),

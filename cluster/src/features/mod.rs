@@ -228,6 +228,9 @@ pub struct FeatureSchema {
     pub check_label: &'static str,
     pub levels: Levels,
     pub shape: Shape,
+    /// The most rows one level may hold (docs/rules.md 15.28): adding a row
+    /// beyond it, directly or by merging a commit, is refused by name.
+    pub max_rows: usize,
     pub columns: &'static [Column],
     /// The built-in default rows.
     pub defaults: &'static [&'static [&'static str]],
@@ -366,6 +369,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Users",
         levels: Levels::CLUSTER_ONLY,
         shape: Shape::Table,
+        max_rows: 500,
         columns: &[
             col("user", "User name", K::Name),
             col("role", "Role", K::Choice { choices: ROLE_WORDS }),
@@ -382,6 +386,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "SSH authorized keys",
         levels: Levels::CLUSTER_ONLY,
         shape: Shape::Table,
+        max_rows: 200,
         columns: &[
             col("user", "User name", K::Name),
             col("key", "Public key", K::Text),
@@ -397,6 +402,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "IP interfaces",
         levels: Levels::MACHINE_ONLY,
         shape: Shape::Table,
+        max_rows: 64,
         columns: &[
             col("name", "Interface name", K::Name),
             col("ip", "IP address", K::Ipv4),
@@ -424,6 +430,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Ethernet settings",
         levels: Levels::MACHINE_ONLY,
         shape: Shape::Table,
+        max_rows: 16,
         columns: &[
             col("port", "Ethernet port", K::Name),
             col_default(
@@ -446,6 +453,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Static routes",
         levels: Levels::MACHINE_ONLY,
         shape: Shape::Table,
+        max_rows: 1_000,
         columns: &[
             col("name", "Route name", K::Name),
             col("network", "Destination network", K::Ipv4Network),
@@ -462,6 +470,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Default gateway",
         levels: Levels::MACHINE_ONLY,
         shape: Shape::Single,
+        max_rows: 1,
         columns: &[col("gateway", "Default gateway", K::Ipv4)],
         defaults: &[&["192.168.0.1"]],
         synopsis: "Set the default gateway.",
@@ -474,6 +483,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Hostname",
         levels: Levels::MACHINE_ONLY,
         shape: Shape::Single,
+        max_rows: 1,
         columns: &[col("hostname", "Main hostname", K::Domain)],
         defaults: &[&["localhost.localdomain"]],
         synopsis: "Show the main hostname (cluster traffic addresses it; changing it is refused).",
@@ -486,6 +496,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Feature keys",
         levels: Levels::MACHINE_ONLY,
         shape: Shape::Table,
+        max_rows: 64,
         columns: &[
             col("feature", "Licensed feature", K::Name),
             col("expires", "Expires (days)", K::Integer { min: 0, max: 3650 }),
@@ -501,6 +512,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "SMTP routes",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 10_000,
         columns: &[
             col("domain", "Receiving domain", K::Domain),
             col("destinations", "Destination hosts", K::DestinationList),
@@ -516,6 +528,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Destination controls",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 5_000,
         columns: &[
             col("domain", "Destination domain", K::Domain),
             col(
@@ -535,6 +548,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "LDAP server profiles and queries",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 50,
         columns: &[
             col("query", "Query name", K::Name),
             col("server", "LDAP server", K::Domain),
@@ -551,6 +565,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Listeners (including HAT, RAT, bounce profiles)",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 64,
         columns: &[
             col("name", "Listener name", K::Name),
             col("interface", "Interface name", K::Name),
@@ -574,6 +589,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Global unsubscribe",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 10_000,
         columns: &[col("entry", "Address or domain", K::DomainOrAddress)],
         defaults: &[],
         synopsis: "Addresses and domains that never receive mail.",
@@ -586,6 +602,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "DNS",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 64,
         columns: &[
             col("server", "DNS server", K::Ipv4),
             col_default("priority", "Priority", K::Integer { min: 0, max: 100 }, "0"),
@@ -601,6 +618,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Anti-spam settings",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 16,
         columns: &[
             col(
                 "engine",
@@ -622,6 +640,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Anti-virus settings",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 16,
         columns: &[
             col(
                 "engine",
@@ -643,6 +662,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Mail policies",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 1_000,
         columns: &[
             col("policy", "Policy name", K::Name),
             col("senders", "Senders (domain or address)", K::DomainOrAddress),
@@ -666,6 +686,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Message filters",
         levels: Levels::ANY,
         shape: Shape::Table,
+        max_rows: 1_000,
         columns: &[
             col("name", "Filter name", K::Name),
             col("condition", "Condition", K::Text),
@@ -689,6 +710,7 @@ pub static CATALOGUE: &[FeatureSchema] = &[
         check_label: "Centralized policy, virus and outbreak quarantines",
         levels: Levels::ANY,
         shape: Shape::Single,
+        max_rows: 1,
         columns: &[
             col_default(
                 "centralized",

@@ -50,6 +50,17 @@ impl FeatureValue {
         self.rows.iter().find(|r| r.key() == key)
     }
 
+    /// Adds or replaces (in place, by key) each of `upsert`, then removes the rows keyed `delete`.
+    pub fn apply_rows(&mut self, upsert: &[Row], delete: &[String]) {
+        for row in upsert {
+            match self.rows.iter_mut().find(|r| r.key() == row.key()) {
+                Some(slot) => *slot = row.clone(),
+                None => self.rows.push(row.clone()),
+            }
+        }
+        self.rows.retain(|r| !delete.iter().any(|k| k == r.key()));
+    }
+
     /// The rows read as `T` (rows that do not fit are skipped; every stored row was validated).
     pub fn typed<T: TypedRow>(&self) -> impl Iterator<Item = T> + '_ {
         self.rows.iter().filter_map(|r| T::from_row(r).ok())

@@ -69,7 +69,12 @@ async fn main() -> anyhow::Result<()> {
             json!({"id": "F4", "logins": n, "before_bytes": b_size, "before_p50_ms": b_ms,
                    "after_bytes": a_size, "after_p50_ms": a_ms})
         }
-        _ => anyhow::bail!("usage: clusterdeck-bench p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins]"),
+        Some("e1") => {
+            let n = arg(1, 1000) as usize;
+            let (small, large) = tests::bench::event_bytes(n).await?;
+            json!({"id": "E1", "rows": n, "small_table_bytes": small, "large_table_bytes": large})
+        }
+        _ => anyhow::bail!("usage: clusterdeck-bench p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
     };
     println!("{out}");
     Ok(())
