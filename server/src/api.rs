@@ -71,6 +71,8 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 pub struct AppError {
     pub status: StatusCode,
     pub error: ApiError,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -84,7 +86,14 @@ impl AppError {
                 revision: None,
                 request_id: None,
             },
+            retry_after: None,
         }
+    }
+
+    /// Adds a `Retry-After` header.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 }
 
@@ -131,7 +140,13 @@ impl IntoResponse for AppError {
         if self.status.is_server_error() {
             error.request_id = REQUEST_ID.try_with(|id| id.clone()).ok();
         }
-        (self.status, Json(error)).into_response()
+        let mut response = (self.status, Json(error)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -323,43 +338,26 @@ async fn login(
         body.login_host.chars().take(255).collect::<String>(),
         fleet_id
     );
-    let ip = Some(addr.ip());
-    let now = Instant::now();
-    if let Some(wait) = state
+    // Charged before anything is verified: parallel guesses cannot overtake the count.
+    let attempt = state
         .throttle
         .lock()
         .map_err(|_| AppError::from(EngineError::Busy))?
-        .blocked(&account, ip, now)
-    {
-        return Err(AppError::new(
-            429,
-            "throttled",
-            format!("Too many failed logins; try again in {wait} s."),
-        ));
-    }
-    let engine = state.registry.get(&fleet_id).await?;
-    let fleet = engine.fleet.borrow().clone();
-    // The login host must exist before anything is verified.
-    cluster::login::login_host(&fleet, &body.login_host).map_err(login_error)?;
-    let (user, password, host) = (body.user.clone(), body.password.clone(), body.login_host.clone());
-    // argon2 is deliberately slow: verify off the async threads. Unknown users cost the same.
-    let outcome = tokio::task::spawn_blocking(move || {
-        cluster::login::login(&fleet, &user, &password, &host, &auth::Argon2Check)
-    })
-    .await
-    .map_err(|_| AppError::from(EngineError::Busy))?;
-    let accepted = match outcome {
-        Ok(l) => l,
-        Err(e) => {
-            if let Ok(mut t) = state.throttle.lock() {
-                t.failed(&account, ip, now);
-            }
-            return Err(login_error(e));
-        }
-    };
+        .begin(&account, addr.ip(), Instant::now())
+        .map_err(|wait| {
+            AppError::new(
+                429,
+                "throttled",
+                format!("Too many failed logins; try again in {wait} s."),
+            )
+            .retry_after(wait)
+        })?;
+    let verified = verify_login(&state, &fleet_id, &body).await;
+    let failed = matches!(&verified, Err(e) if e.error.code == "login_failed");
     if let Ok(mut t) = state.throttle.lock() {
-        t.succeeded(&account);
+        t.settle(attempt, failed, Instant::now());
     }
+    let (engine, accepted) = verified?;
     let token = auth::new_token().map_err(|e| {
         tracing::error!(error = %format!("{e:#}"), "no randomness for a session token");
         AppError::from(EngineError::Busy)
@@ -377,6 +375,35 @@ async fn login(
         .headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&fleet_id, &token));
     Ok(response)
+}
+
+/// Finds the fleet and its login host, then verifies the password on the password pool: a full pool
+/// answers 503 at once.
+async fn verify_login(
+    state: &AppState,
+    fleet_id: &FleetId,
+    body: &LoginRequest,
+) -> Result<(crate::engine::Engine, cluster::login::Login), AppError> {
+    let engine = state.registry.get(fleet_id).await?;
+    let fleet = engine.fleet.clone();
+    // The login host must exist before anything is verified.
+    cluster::login::login_host(&fleet.borrow(), &body.login_host).map_err(login_error)?;
+    let (user, password, host) = (body.user.clone(), body.password.clone(), body.login_host.clone());
+    let outcome = crate::passwords::Passwords::global()
+        .login(move |memory| {
+            let fleet = fleet.borrow().clone();
+            cluster::login::login(&fleet, &user, &password, &host, &auth::Argon2Check::new(memory))
+        })
+        .await
+        .map_err(|_| {
+            AppError::new(
+                503,
+                "busy",
+                "Too many logins are being checked at once; try again in a second.",
+            )
+            .retry_after(1)
+        })?;
+    Ok((engine, outcome.map_err(login_error)?))
 }
 
 fn login_error(e: cluster::login::LoginError) -> AppError {

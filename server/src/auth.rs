@@ -1,42 +1,42 @@
 //! Authentication: argon2id password hashes, session tokens, login throttling. The `cluster` crate
 //! stores whatever credential it is given; the server only ever gives it argon2id hashes.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use cluster::login::PasswordCheck;
 use cluster::wire::{try_event_secrets, try_fleet_secrets, try_pending_secrets};
 use cluster::{Event, Fleet};
 
-/// Hashes a password with argon2id and a random salt.
+use crate::passwords::{Memory, Passwords};
+
+/// Hashes a password with argon2id and a random salt, on the password pool (blocks the calling thread:
+/// never call it from an async task).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness for a salt: {e}"))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("cannot hash a password: {e}"))?
-        .to_string())
+    let password = password.to_string();
+    Passwords::global()
+        .run(move |m| m.hash(&password))
+        .ok_or_else(|| anyhow::anyhow!("the password workers are gone"))?
 }
 
-/// Checks a password against a stored argon2 hash; anything else never matches.
+/// Checks a password against a stored argon2 hash on the password pool; anything else never matches.
 pub fn verify_password(stored: &str, given: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(hash) => Argon2::default().verify_password(given.as_bytes(), &hash).is_ok(),
-        Err(_) => false,
-    }
+    let (stored, given) = (stored.to_string(), given.to_string());
+    Passwords::global()
+        .run(move |m| m.verify(&stored, &given))
+        .unwrap_or(false)
 }
 
 /// A real argon2id hash of a random password: verifying against it costs what a real check costs, so
-/// unknown users cannot be told from wrong passwords by timing.
-pub fn dummy_hash() -> &'static str {
+/// unknown users cannot be told from wrong passwords by timing. Made with the worker's own memory (a
+/// worker must never wait for the pool it belongs to).
+fn dummy_hash(memory: &mut Memory) -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
         let plain = new_token().unwrap_or_else(|_| "clusterdeck-dummy".into());
-        hash_password(&plain).unwrap_or_default()
+        memory.hash(&plain).unwrap_or_default()
     })
 }
 
@@ -118,78 +118,168 @@ pub fn hash_pending(item: &mut cluster::session::Pending) -> anyhow::Result<()> 
     try_pending_secrets(item, &mut |cell| hash_cell(cell, &mut memo))
 }
 
-/// The domain's password comparison, with argon2id: an unknown user costs a real verification too.
-pub struct Argon2Check;
+/// The domain's password comparison, with argon2id on a password worker's memory: an unknown user costs
+/// a real verification too.
+pub struct Argon2Check<'a>(RefCell<&'a mut Memory>);
 
-impl PasswordCheck for Argon2Check {
+impl<'a> Argon2Check<'a> {
+    pub fn new(memory: &'a mut Memory) -> Self {
+        Argon2Check(RefCell::new(memory))
+    }
+}
+
+impl PasswordCheck for Argon2Check<'_> {
     fn matches(&self, stored: Option<&str>, given: &str) -> bool {
+        let mut memory = self.0.borrow_mut();
         match stored {
-            Some(hash) => verify_password(hash, given),
+            Some(hash) => memory.verify(hash, given),
             None => {
-                let _ = verify_password(dummy_hash(), given);
+                let dummy = dummy_hash(&mut memory);
+                let _ = memory.verify(dummy, given);
                 false
             }
         }
     }
 }
 
-/// Login throttling per account and per address: after `limit` failures within `window`, further
-/// attempts are refused until `lockout` has passed since the last failure.
-pub struct Throttle {
-    failures: HashMap<String, Vec<Instant>>,
-    limit: usize,
-    window: Duration,
-    lockout: Duration,
+/// Token buckets by key, bounded in number: a bucket refills one token per `per_token` up to `capacity`;
+/// a full bucket carries no information and is the first to go when the map reaches `max_keys`.
+struct Buckets {
+    capacity: f64,
+    per_token: Duration,
+    max_keys: usize,
+    map: HashMap<String, (f64, Instant)>,
 }
+
+impl Buckets {
+    fn new(capacity: u32, per_token: Duration, max_keys: usize) -> Buckets {
+        Buckets {
+            capacity: f64::from(capacity),
+            per_token,
+            max_keys,
+            map: HashMap::new(),
+        }
+    }
+
+    fn tokens(&self, key: &str, now: Instant) -> f64 {
+        match self.map.get(key) {
+            Some((tokens, at)) => {
+                let refill = now.saturating_duration_since(*at).as_secs_f64() / self.per_token.as_secs_f64();
+                (tokens + refill).min(self.capacity)
+            }
+            None => self.capacity,
+        }
+    }
+
+    /// How long until `key` has a token (`None`: it has one now).
+    fn wait(&self, key: &str, now: Instant) -> Option<Duration> {
+        let tokens = self.tokens(key, now);
+        (tokens < 1.0).then(|| self.per_token.mul_f64(1.0 - tokens))
+    }
+
+    fn add(&mut self, key: &str, delta: f64, now: Instant) {
+        let tokens = (self.tokens(key, now) + delta).min(self.capacity);
+        if tokens >= self.capacity {
+            self.map.remove(key);
+            return;
+        }
+        if !self.map.contains_key(key) && self.map.len() >= self.max_keys {
+            self.make_room(now);
+        }
+        self.map.insert(key.to_string(), (tokens, now));
+    }
+
+    /// Drops every full bucket; if none was full, the fullest tenth.
+    fn make_room(&mut self, now: Instant) {
+        let (capacity, per) = (self.capacity, self.per_token.as_secs_f64());
+        let level = |(t, at): &(f64, Instant)| {
+            (t + now.saturating_duration_since(*at).as_secs_f64() / per).min(capacity)
+        };
+        self.map.retain(|_, b| level(b) < capacity);
+        if self.map.len() >= self.max_keys {
+            let mut levels: Vec<f64> = self.map.values().map(level).collect();
+            levels.sort_by(|a, b| b.total_cmp(a));
+            let cut = levels[(self.max_keys / 10).min(levels.len() - 1)];
+            self.map.retain(|_, b| level(b) < cut);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// Login throttling, charged before the password is verified (an attempt takes its tokens first and a
+/// success gives them back), so parallel guesses cannot overtake it:
+/// - per account and address: 5 attempts, then one a minute — a stranger elsewhere is not affected;
+/// - per account, from everywhere: 20, then one every 10 s — a slow back-off, never a lockout;
+/// - per address, whatever the account: 50, then one every 6 s — against spraying many accounts.
+///
+/// Each map holds at most [`MAX_THROTTLE_KEYS`] keys; a bucket that has refilled is forgotten.
+pub struct Throttle {
+    pair: Buckets,
+    account: Buckets,
+    address: Buckets,
+}
+
+/// Keys each throttle map holds at most.
+pub const MAX_THROTTLE_KEYS: usize = 10_000;
 
 impl Default for Throttle {
     fn default() -> Self {
         Self {
-            failures: HashMap::new(),
-            limit: 5,
-            window: Duration::from_secs(300),
-            lockout: Duration::from_secs(60),
+            pair: Buckets::new(5, Duration::from_secs(60), MAX_THROTTLE_KEYS),
+            account: Buckets::new(20, Duration::from_secs(10), MAX_THROTTLE_KEYS),
+            address: Buckets::new(50, Duration::from_secs(6), MAX_THROTTLE_KEYS),
         }
     }
 }
 
+/// An attempt that passed the throttle; give it back with [`Throttle::settle`].
+#[derive(Debug)]
+pub struct Attempt {
+    pair: String,
+    account: String,
+    address: String,
+}
+
 impl Throttle {
-    fn keys(account: &str, addr: Option<IpAddr>) -> Vec<String> {
-        let mut keys = vec![format!("account:{account}")];
-        if let Some(a) = addr {
-            keys.push(format!("addr:{a}"));
+    /// Admits an attempt (taking its tokens) or says how many seconds to wait.
+    pub fn begin(&mut self, account: &str, addr: IpAddr, now: Instant) -> Result<Attempt, u64> {
+        let attempt = Attempt {
+            pair: format!("{account} from {addr}"),
+            account: account.to_string(),
+            address: addr.to_string(),
+        };
+        let wait = [
+            self.pair.wait(&attempt.pair, now),
+            self.account.wait(&attempt.account, now),
+            self.address.wait(&attempt.address, now),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(wait) = wait {
+            return Err(wait.as_secs().max(1));
         }
-        keys
+        self.pair.add(&attempt.pair, -1.0, now);
+        self.account.add(&attempt.account, -1.0, now);
+        self.address.add(&attempt.address, -1.0, now);
+        Ok(attempt)
     }
 
-    /// Seconds to wait before another attempt is allowed, if throttled.
-    pub fn blocked(&mut self, account: &str, addr: Option<IpAddr>, now: Instant) -> Option<u64> {
-        let mut wait = None;
-        for key in Self::keys(account, addr) {
-            if let Some(list) = self.failures.get_mut(&key) {
-                list.retain(|t| now.duration_since(*t) < self.window);
-                if list.len() >= self.limit {
-                    if let Some(last) = list.last() {
-                        let since = now.duration_since(*last);
-                        if since < self.lockout {
-                            let w = (self.lockout - since).as_secs().max(1);
-                            wait = Some(wait.map_or(w, |x: u64| x.max(w)));
-                        }
-                    }
-                }
-            }
-        }
-        wait
-    }
-
-    pub fn failed(&mut self, account: &str, addr: Option<IpAddr>, now: Instant) {
-        for key in Self::keys(account, addr) {
-            self.failures.entry(key).or_default().push(now);
+    /// Ends an attempt: a failure keeps its tokens taken; anything else gives them back.
+    pub fn settle(&mut self, attempt: Attempt, failed: bool, now: Instant) {
+        if !failed {
+            self.pair.add(&attempt.pair, 1.0, now);
+            self.account.add(&attempt.account, 1.0, now);
+            self.address.add(&attempt.address, 1.0, now);
         }
     }
 
-    pub fn succeeded(&mut self, account: &str) {
-        self.failures.remove(&format!("account:{account}"));
+    /// Keys held, across the maps.
+    pub fn keys(&self) -> usize {
+        self.pair.len() + self.account.len() + self.address.len()
     }
 }
 
@@ -205,30 +295,88 @@ mod tests {
         assert_ne!(a, b);
         assert!(verify_password(&a, "ironport"));
         assert!(!verify_password(&a, "ironport2"));
-        assert!(
-            !verify_password("ironport", "ironport"),
-            "a plain stored value never matches"
-        );
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
     }
 
     #[test]
-    fn throttle_blocks_after_five_failures_per_account_and_per_address() {
+    fn attempts_are_charged_before_they_are_verified() {
         let mut t = Throttle::default();
         let now = Instant::now();
-        let addr: IpAddr = "127.0.0.1".parse().unwrap();
+        // Fifty at once, none settled yet: five get through.
+        let admitted = (0..50)
+            .filter_map(|_| t.begin("admin@ny", ip("127.0.0.1"), now).ok())
+            .count();
+        assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn a_stranger_cannot_lock_an_account_out_from_other_addresses() {
+        let mut t = Throttle::default();
+        let now = Instant::now();
         for _ in 0..5 {
-            assert!(t.blocked("admin@ny", Some(addr), now).is_none());
-            t.failed("admin@ny", Some(addr), now);
+            let a = t.begin("admin@ny", ip("10.0.0.9"), now).unwrap();
+            t.settle(a, true, now);
         }
-        assert!(t.blocked("admin@ny", None, now).is_some(), "per account");
-        assert!(t.blocked("ops@ny", Some(addr), now).is_some(), "per address");
-        assert!(t
-            .blocked("ops@ny", Some("127.0.0.2".parse().unwrap()), now)
-            .is_none());
         assert!(
-            t.blocked("admin@ny", Some(addr), now + Duration::from_secs(61))
-                .is_none(),
-            "lockout ends"
+            t.begin("admin@ny", ip("10.0.0.9"), now).is_err(),
+            "the guesser waits"
+        );
+        let mine = t
+            .begin("admin@ny", ip("10.0.0.1"), now)
+            .expect("the owner elsewhere gets in");
+        t.settle(mine, false, now);
+        // A success gives its tokens back: logging in often never throttles.
+        for _ in 0..100 {
+            let a = t.begin("ops@ny", ip("10.0.0.1"), now).unwrap();
+            t.settle(a, false, now);
+        }
+        // The guesser gets one more a minute later.
+        assert!(t
+            .begin("admin@ny", ip("10.0.0.9"), now + Duration::from_secs(61))
+            .is_ok());
+    }
+
+    #[test]
+    fn guesses_from_many_addresses_back_off_the_account_without_locking_it() {
+        let mut t = Throttle::default();
+        let now = Instant::now();
+        for i in 0..20 {
+            let a = t.begin("admin@ny", ip(&format!("10.1.0.{i}")), now).unwrap();
+            t.settle(a, true, now);
+        }
+        let wait = t.begin("admin@ny", ip("10.2.0.1"), now).unwrap_err();
+        assert!(wait <= 10, "a back-off of {wait} s");
+        assert!(t
+            .begin("admin@ny", ip("10.2.0.1"), now + Duration::from_secs(10))
+            .is_ok());
+    }
+
+    #[test]
+    fn the_throttle_is_bounded_and_forgets() {
+        let mut t = Throttle::default();
+        let now = Instant::now();
+        for i in 0..30_000u32 {
+            let addr = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i / 5));
+            if let Ok(a) = t.begin(&format!("user{i}@ny"), addr, now) {
+                t.settle(a, true, now);
+            }
+        }
+        assert!(t.keys() <= 3 * MAX_THROTTLE_KEYS, "{} keys", t.keys());
+        // An hour later, a new failure finds every old bucket refilled: they are dropped to make room.
+        let later = now + Duration::from_secs(3600);
+        for i in 0..MAX_THROTTLE_KEYS as u32 {
+            let addr = IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + i));
+            if let Ok(a) = t.begin(&format!("late{i}@ny"), addr, later) {
+                t.settle(a, true, later);
+            }
+        }
+        assert!(t.keys() <= 3 * MAX_THROTTLE_KEYS);
+        assert!(
+            t.pair.map.keys().all(|k| k.starts_with("late")),
+            "expired entries are gone"
         );
     }
 }

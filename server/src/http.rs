@@ -41,6 +41,12 @@ pub fn app(state: AppState, site_dir: PathBuf) -> Router {
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
         .layer(header(header::CACHE_CONTROL, "no-store"))
-        .layer(TraceLayer::new_for_http())
+        // A refused request (503 busy, 408) is expected under load and already answered clearly; the
+        // handlers log what an operator must see (storage errors) themselves. Per-request lines stay at
+        // debug so an attacker cannot fill the log.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .layer(axum::middleware::from_fn(api::request_id))
 }

@@ -8,6 +8,7 @@
 //! - [`store`] — durable storage behind the [`store::Store`] trait (SQLite; in-memory for tests).
 //! - [`fleetctl`] — `clusterdeck fleet list | create | export | import | delete` on a data directory.
 //! - [`auth`] — argon2id hashes, session tokens, login throttling.
+//! - [`passwords`] — the fixed pool of argon2 workers every hash and verification runs on.
 //! - [`api`] — thin JSON handlers under `/api/v1`, SSE, the OpenAPI document.
 //! - [`http`] — the whole HTTP stack: routes, static site, security headers, limits.
 //! - [`clock`] — simulated time (real time × speed).
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod engine;
 pub mod fleetctl;
 pub mod http;
+pub mod passwords;
 pub mod registry;
 pub mod serve;
 pub mod store;
