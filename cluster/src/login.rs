@@ -71,6 +71,13 @@ pub fn login(
     }
 }
 
+/// The stored credential of `user` as a login on `host` would check it (`None`: no such user there). A
+/// session whose credential changes — a new password, the user deleted, the login host's user database
+/// replaced by joining — ends, unless it made the change itself (rules §15.29).
+pub fn credential(fleet: &Fleet, host: &Hostname, user: &UserName) -> Option<String> {
+    fleet.machine(host)?.user(user).map(|a| a.password)
+}
+
 /// The session an accepted login opens (or, in scripts, `@as` without a password), with the id the
 /// caller gives it.
 pub fn open_session(fleet: &Fleet, id: SessionId, user: UserName, host: Hostname) -> Session {

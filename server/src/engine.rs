@@ -70,6 +70,29 @@ pub enum EngineError {
 
 pub type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
+/// When sessions end by themselves, in real seconds (not the simulated clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// A session with no request for this long ends.
+    pub idle_secs: i64,
+    /// A session this old ends, however active.
+    pub lifetime_secs: i64,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            idle_secs: 1800,
+            lifetime_secs: 43_200,
+        }
+    }
+}
+
+/// How often expired sessions are swept out, and recent activity written.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// Activity is written to the store at most this often per session (it is kept in memory meanwhile).
+const SEEN_WRITE_SECS: i64 = 60;
+
 /// A session as the HTTP layer sees it: who, with which role.
 #[derive(Debug, Clone)]
 pub struct SessionView {
@@ -237,6 +260,7 @@ pub fn start(
     mut store: Box<dyn Store>,
     speed: f64,
     clock: Option<ClockReading>,
+    limits: SessionLimits,
 ) -> anyhow::Result<Engine> {
     let rows = store.sessions()?;
     let base = clock.map_or(fleet.now, |c| c.resumed(speed, unix_ms()).max(fleet.now));
@@ -250,9 +274,14 @@ pub fn start(
     let mut sessions = HashMap::new();
     let mut by_token = HashMap::new();
     let mut next_session = 1;
+    let mut credentials = HashMap::new();
     for row in rows {
         next_session = next_session.max(row.session.id + 1);
         by_token.insert(row.token_hash.clone(), row.session.id);
+        credentials.insert(
+            row.session.id,
+            cluster::login::credential(&fleet, &row.session.host, &row.session.user),
+        );
         sessions.insert(row.session.id, row);
     }
     let core = Core {
@@ -272,6 +301,10 @@ pub fn start(
         deleted: deleted.clone(),
         last_check: Instant::now(),
         clock_written: false,
+        limits,
+        seen: HashMap::new(),
+        credentials,
+        last_sweep: Instant::now() - SWEEP_EVERY,
     };
     std::thread::Builder::new()
         .name(format!("fleet-{id}"))
@@ -335,6 +368,12 @@ struct Core {
     deleted: Arc<AtomicBool>,
     last_check: Instant,
     clock_written: bool,
+    limits: SessionLimits,
+    /// The latest request of each session (unix seconds), ahead of what the store holds.
+    seen: HashMap<SessionId, i64>,
+    /// Each session's credential when it last held (see [`cluster::login::credential`]).
+    credentials: HashMap<SessionId, Option<String>>,
+    last_sweep: Instant,
 }
 
 /// What one batch does.
@@ -370,6 +409,16 @@ impl Core {
                     Err(_) => break,
                 }
             }
+            let sweep_due = self.last_sweep.elapsed() >= SWEEP_EVERY;
+            if requests.is_empty()
+                && !sweep_due
+                && self.clock_written
+                && due_events(&self.fleet, self.clock.now()).is_empty()
+            {
+                // Nothing to do: no checkpoint, no batch.
+                self.check_deleted();
+                continue;
+            }
             let checkpoint: Checkpoint = (
                 self.fleet.clone(),
                 self.sessions.clone(),
@@ -379,6 +428,10 @@ impl Core {
             );
             let mut work = Work::default();
             self.settle(&mut work);
+            if sweep_due {
+                self.last_sweep = Instant::now();
+                self.sweep_sessions(&mut work);
+            }
             let mut shutdown = None;
             for r in requests {
                 match r {
@@ -423,12 +476,7 @@ impl Core {
             for p in work.replies {
                 p.send(failed);
             }
-            if self.last_check.elapsed() >= Duration::from_secs(2) {
-                self.last_check = Instant::now();
-                if self.store.marked_deleted().unwrap_or(false) {
-                    self.deleted.store(true, Ordering::Relaxed);
-                }
-            }
+            self.check_deleted();
             if let Some(reply) = shutdown {
                 self.snapshot();
                 let _ = reply.send(());
@@ -437,6 +485,16 @@ impl Core {
         }
         self.running.store(false, Ordering::Relaxed);
         tracing::debug!(fleet = %self.id, revision = self.fleet.revision, "engine stopped");
+    }
+
+    /// Every 2 s: whether `clusterdeck fleet delete` marked the store.
+    fn check_deleted(&mut self) {
+        if self.last_check.elapsed() >= Duration::from_secs(2) {
+            self.last_check = Instant::now();
+            if self.store.marked_deleted().unwrap_or(false) {
+                self.deleted.store(true, Ordering::Relaxed);
+            }
+        }
     }
 
     fn publish(&mut self, work: &Work) {
@@ -509,8 +567,89 @@ impl Core {
 
     /// Time-driven transitions (upgrades that have rebooted) due by now.
     fn settle(&mut self, work: &mut Work) {
-        for e in due_events(&self.fleet, self.clock.now()) {
+        let due = due_events(&self.fleet, self.clock.now());
+        let any = !due.is_empty();
+        for e in due {
             self.push(work, e);
+        }
+        if any {
+            self.end_changed_credentials(work, None);
+        }
+    }
+
+    /// Whether session `id` has ended by time, as of `now` (unix seconds).
+    fn expired(&self, id: SessionId, now: i64) -> Option<&'static str> {
+        let row = self.sessions.get(&id)?;
+        let seen = self
+            .seen
+            .get(&id)
+            .copied()
+            .unwrap_or(row.last_seen)
+            .max(row.last_seen);
+        if now - row.created >= self.limits.lifetime_secs {
+            Some("expired: lifetime")
+        } else if now - seen >= self.limits.idle_secs {
+            Some("expired: idle")
+        } else {
+            None
+        }
+    }
+
+    /// Ends every session past its idle timeout or lifetime; writes recent activity of the others.
+    fn sweep_sessions(&mut self, work: &mut Work) {
+        let now = unix_now();
+        let expired: Vec<(SessionId, &'static str)> = self
+            .sessions
+            .keys()
+            .filter_map(|id| self.expired(*id, now).map(|why| (*id, why)))
+            .collect();
+        for (id, why) in expired {
+            self.audit(work, id, None, "session ended".into(), why.into());
+            self.end_session(work, id);
+        }
+        let seen = std::mem::take(&mut self.seen);
+        for (id, at) in seen {
+            match self.sessions.get_mut(&id) {
+                Some(row) if at - row.last_seen >= SEEN_WRITE_SECS => {
+                    row.last_seen = at;
+                    work.touched.insert(id);
+                }
+                Some(_) => {
+                    self.seen.insert(id, at);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Ends the sessions whose credential changed (a new password, the user gone), except `actor`'s: the
+    /// session that changed its own password stays.
+    fn end_changed_credentials(&mut self, work: &mut Work, actor: Option<SessionId>) {
+        let mut current: HashMap<(&Hostname, &UserName), Option<String>> = HashMap::new();
+        let mut changed = Vec::new();
+        for (id, row) in &self.sessions {
+            let now = current
+                .entry((&row.session.host, &row.session.user))
+                .or_insert_with(|| {
+                    cluster::login::credential(&self.fleet, &row.session.host, &row.session.user)
+                });
+            if self.credentials.get(id) != Some(now) {
+                changed.push((*id, now.clone()));
+            }
+        }
+        for (id, now) in changed {
+            if Some(id) == actor {
+                self.credentials.insert(id, now);
+            } else {
+                self.audit(
+                    work,
+                    id,
+                    None,
+                    "session ended".into(),
+                    "credentials changed".into(),
+                );
+                self.end_session(work, id);
+            }
         }
     }
 
@@ -533,11 +672,22 @@ impl Core {
         })
     }
 
-    fn session_of(&self, token_hash: &str) -> Result<SessionId, EngineError> {
-        self.by_token
+    /// The live session of a token: one past its idle timeout or lifetime ends now; any other notes the
+    /// request as activity.
+    fn session_of(&mut self, work: &mut Work, token_hash: &str) -> Result<SessionId, EngineError> {
+        let id = self
+            .by_token
             .get(token_hash)
             .copied()
-            .ok_or(EngineError::Unauthenticated)
+            .ok_or(EngineError::Unauthenticated)?;
+        let now = unix_now();
+        if let Some(why) = self.expired(id, now) {
+            self.audit(work, id, None, "session ended".into(), why.into());
+            self.end_session(work, id);
+            return Err(EngineError::Unauthenticated);
+        }
+        self.seen.insert(id, now);
+        Ok(id)
     }
 
     fn audit(&self, work: &mut Work, session: SessionId, mode: Option<&Mode>, line: String, outcome: String) {
@@ -568,6 +718,8 @@ impl Core {
         if let Some(row) = self.sessions.remove(&id) {
             self.by_token.remove(&row.token_hash);
         }
+        self.seen.remove(&id);
+        self.credentials.remove(&id);
         self.cli_pending.remove(&id);
         work.touched.remove(&id);
         work.ended.insert(id);
@@ -597,6 +749,8 @@ impl Core {
                     let id = self.next_session;
                     self.next_session += 1;
                     let now = unix_now();
+                    self.credentials
+                        .insert(id, cluster::login::credential(&self.fleet, &host, &user));
                     let session = cluster::login::open_session(&self.fleet, id, user, host);
                     self.by_token.insert(token_hash.clone(), id);
                     self.sessions.insert(
@@ -615,7 +769,7 @@ impl Core {
                 work.replies.push(Pending::Session(reply, result));
             }
             Request::Logout { token_hash, reply } => {
-                let result = match self.session_of(&token_hash) {
+                let result = match self.session_of(work, &token_hash) {
                     Ok(id) => {
                         self.audit(work, id, None, "logout".into(), "accepted".into());
                         self.end_session(work, id);
@@ -626,7 +780,7 @@ impl Core {
                 work.replies.push(Pending::Unit(reply, result));
             }
             Request::Session { token_hash, reply } => {
-                let result = self.session_of(&token_hash).and_then(|id| {
+                let result = self.session_of(work, &token_hash).and_then(|id| {
                     let info = self.info(id)?;
                     Ok(SessionView {
                         role: info.role,
@@ -688,7 +842,7 @@ impl Core {
                 limit,
                 reply,
             } => {
-                let result = self.session_of(&token_hash).and_then(|id| {
+                let result = self.session_of(work, &token_hash).and_then(|id| {
                     let info = self.info(id)?;
                     if !info.role.may(Permission::ReadAudit) {
                         return Err(EngineError::Forbidden {
@@ -741,12 +895,16 @@ impl Core {
                     EngineError::Storage
                 })?;
                 let audience = Audience::of(role);
+                let any = !events.is_empty();
                 for e in events {
                     let revision = self.push(work, e.clone());
                     records.push(EventRecord {
                         revision,
                         event: scope_event_for(&e, audience),
                     });
+                }
+                if any {
+                    self.end_changed_credentials(work, Some(id));
                 }
                 // Staged passwords are hashed before they are kept (and stored with the session).
                 let mut changes = plan.session.clone();
@@ -790,7 +948,7 @@ impl Core {
         answers: &[String],
         revision: Option<u64>,
     ) -> Result<CommandResponse, EngineError> {
-        let id = self.session_of(token_hash)?;
+        let id = self.session_of(work, token_hash)?;
         if let Some(seen) = revision {
             if command.kind() == CommandKind::Immediate && seen != self.fleet.revision {
                 return Err(EngineError::Stale {
@@ -818,7 +976,7 @@ impl Core {
     }
 
     fn cli(&mut self, work: &mut Work, token_hash: &str, line: &str) -> Result<CliResponse, EngineError> {
-        let id = self.session_of(token_hash)?;
+        let id = self.session_of(work, token_hash)?;
         let (command, answers) = match self.cli_pending.remove(&id) {
             Some((command, mut answers)) => {
                 answers.push(line.trim().to_string());

@@ -109,6 +109,8 @@ pub struct Settings {
     pub idle_unload: Duration,
     /// At most this many fleets are loaded at once; past it the idlest is unloaded first.
     pub max_loaded: usize,
+    /// When sessions end by themselves.
+    pub sessions: engine::SessionLimits,
 }
 
 /// The registry of a running server.
@@ -159,12 +161,10 @@ impl Registry {
                 return Err(EngineError::Busy);
             }
         }
-        let engine = open(id.clone(), &path, self.settings.speed, None)
-            .await
-            .map_err(|e| {
-                tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot load a fleet");
-                EngineError::Storage
-            })?;
+        let engine = open(id.clone(), &path, &self.settings, None).await.map_err(|e| {
+            tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot load a fleet");
+            EngineError::Storage
+        })?;
         loaded.insert(id.clone(), engine.clone());
         Ok(engine)
     }
@@ -178,7 +178,7 @@ impl Registry {
                 fleet: id.to_string(),
             });
         }
-        let engine = open(id.clone(), &path, self.settings.speed, Some(seed))
+        let engine = open(id.clone(), &path, &self.settings, Some(seed))
             .await
             .map_err(|e| {
                 tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot create a fleet");
@@ -249,7 +249,13 @@ impl Registry {
 }
 
 /// Opens (or, with a seed, creates) a fleet's store and starts its engine.
-async fn open(id: FleetId, path: &Path, speed: f64, seed: Option<cluster::Fleet>) -> anyhow::Result<Engine> {
+async fn open(
+    id: FleetId,
+    path: &Path,
+    settings: &Settings,
+    seed: Option<cluster::Fleet>,
+) -> anyhow::Result<Engine> {
+    let (speed, limits) = (settings.speed, settings.sessions);
     let path = path.to_path_buf();
     let (fleet, store, clock) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut store = SqliteStore::open(&path)?;
@@ -264,5 +270,5 @@ async fn open(id: FleetId, path: &Path, speed: f64, seed: Option<cluster::Fleet>
     })
     .await
     .context("the loading task failed")??;
-    engine::start(id, fleet, Box::new(store), speed, clock)
+    engine::start(id, fleet, Box::new(store), speed, clock, limits)
 }

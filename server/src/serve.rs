@@ -41,6 +41,14 @@ pub struct ServeOptions {
     /// Fleets loaded at once at most; past it the idlest is unloaded.
     #[arg(long, env = "CLUSTERDECK_MAX_LOADED_FLEETS", default_value_t = 1000)]
     pub max_loaded_fleets: usize,
+    /// A session with no request for this many (real) seconds ends.
+    #[arg(long, env = "CLUSTERDECK_SESSION_IDLE_TIMEOUT", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub session_idle_timeout: u64,
+    /// A session ends this many (real) seconds after its login, however active.
+    #[arg(long, env = "CLUSTERDECK_SESSION_LIFETIME", default_value_t = 43_200,
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub session_lifetime: u64,
 }
 
 impl ServeOptions {
@@ -96,6 +104,10 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         speed: opts.speed,
         idle_unload: Duration::from_secs(opts.fleet_idle_secs),
         max_loaded: opts.max_loaded_fleets,
+        sessions: crate::engine::SessionLimits {
+            idle_secs: opts.session_idle_timeout as i64,
+            lifetime_secs: opts.session_lifetime as i64,
+        },
     });
     let default = FleetId::default_fleet();
     if !registry::fleet_path(&opts.data_dir, &default).exists() {

@@ -327,6 +327,7 @@ fn registry(dir: &std::path::Path, max_loaded: usize) -> Arc<server::registry::R
         speed: 7.0,
         idle_unload: Duration::from_secs(3600),
         max_loaded,
+        sessions: Default::default(),
     })
 }
 

@@ -17,6 +17,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[])
+    }
+
+    /// With more `serve` flags.
+    pub fn start_with(data_dir: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_clusterdeck"))
             .args([
                 "serve",
@@ -28,6 +33,7 @@ impl Server {
             ])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(flags)
             .env("CLUSTERDECK_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
