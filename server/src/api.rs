@@ -28,15 +28,17 @@ use utoipa::OpenApi;
 use crate::auth::{self, Throttle};
 use crate::engine::{Engine, EngineError, Request as EngineRequest, SessionView};
 use crate::registry::{FleetId, Registry};
-
-/// The session cookie: `<fleet>.<token>`.
-pub const COOKIE: &str = "cd_session";
+use crate::site::{Site, COOKIE, SECURE_COOKIE};
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Arc<Registry>,
     pub throttle: Arc<Mutex<Throttle>>,
+    /// The public URL: Host and Origin checks, the cookie.
+    pub site: Arc<Site>,
+    /// Becomes true when the server stops: event streams end.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 tokio::task_local! {
@@ -219,7 +221,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<Token> {
         .find_map(|v| {
             v.split(';').find_map(|kv| {
                 let (k, val) = kv.trim().split_once('=')?;
-                if k != COOKIE {
+                if k != COOKIE && k != SECURE_COOKIE {
                     return None;
                 }
                 let (fleet, token) = val.split_once('.')?;
@@ -232,35 +234,60 @@ fn cookie_token(headers: &HeaderMap) -> Option<Token> {
         })
 }
 
-fn session_cookie(fleet: &FleetId, token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={fleet}.{token}; Path=/; HttpOnly; SameSite=Strict"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("cd_session=; Path=/"))
+fn cookie_header(value: String) -> HeaderValue {
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("cd_session=; Path=/"))
 }
 
-/// Refuses non-GET requests whose `Origin` is not this server (cross-site requests).
-pub async fn check_origin(req: Request, next: Next) -> Response {
+/// Refuses a request whose `Host` is not this server (DNS rebinding), and any request that may change
+/// something (not GET, HEAD or OPTIONS) without this server's `Origin` (cross-site requests).
+pub async fn check_host_and_origin(State(site): State<Arc<Site>>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let Some(host) = host else {
+        return AppError::new(400, "no_host", "The request has no Host header.").into_response();
+    };
+    if !site.host_ok(&host) {
+        return AppError::new(
+            421,
+            "wrong_host",
+            format!(
+                "This server answers as {}; the request's Host \"{}\" is not it.",
+                site.url(),
+                host.chars().take(80).collect::<String>()
+            ),
+        )
+        .into_response();
+    }
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        if let Some(origin) = req.headers().get(header::ORIGIN) {
-            let host = req
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("");
-            let ok = origin
-                .to_str()
-                .ok()
-                .and_then(|o| o.strip_prefix("http://").or_else(|| o.strip_prefix("https://")))
-                .is_some_and(|o| !host.is_empty() && o == host);
-            if !ok {
+        match req.headers().get(header::ORIGIN).map(|o| o.to_str().unwrap_or("")) {
+            None => {
+                return AppError::new(
+                    403,
+                    "origin_required",
+                    format!(
+                        "A request that changes something must carry the Origin header {} (browsers and `clusterdeck cli` send it).",
+                        site.url()
+                    ),
+                )
+                .into_response()
+            }
+            Some(origin) if !site.origin_ok(origin) => {
                 return AppError::new(
                     403,
                     "cross_origin",
-                    "Cross-origin requests are refused: the Origin header does not match this server.",
+                    format!(
+                        "Cross-origin requests are refused: the Origin \"{}\" is not {}.",
+                        origin.chars().take(80).collect::<String>(),
+                        site.url()
+                    ),
                 )
-                .into_response();
+                .into_response()
             }
+            Some(_) => {}
         }
     }
     next.run(req).await
@@ -371,9 +398,10 @@ async fn login(
         })
         .await?;
     let mut response = Json(info).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&fleet_id, &token));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie_header(state.site.cookie(Some(&format!("{fleet_id}.{token}")))),
+    );
     Ok(response)
 }
 
@@ -425,10 +453,9 @@ async fn logout(State(state): State<AppState>, token: Token) -> Result<Response,
         })
         .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("cd_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie_header(state.site.cookie(None)));
     Ok(response)
 }
 
@@ -567,7 +594,7 @@ async fn events(
         Err(e) => return Err(e.into()),
     };
     let last = backlog.last().map(|r| r.revision).unwrap_or(q.since);
-    let first = stream::iter(backlog.into_iter().map(|r| Ok(record_event(&r))));
+    let first = stream::iter(backlog.into_iter().map(|r| record_event(&r)));
     let rest = stream::unfold((live, last, false), move |(mut rx, last, done)| async move {
         if done {
             return None;
@@ -577,10 +604,10 @@ async fn events(
                 Ok(p) if p.revision <= last => continue,
                 Ok(p) => {
                     let revision = p.revision;
-                    return Some((Ok(record_event(p.for_audience(audience))), (rx, revision, false)));
+                    return Some((record_event(p.for_audience(audience)), (rx, revision, false)));
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    return Some((Ok(resync_event()), (rx, last, true)))
+                    return Some((resync_event(), (rx, last, true)))
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
@@ -595,8 +622,11 @@ async fn events(
                 Ok(u) if u.session != own => continue,
                 Ok(u) => {
                     return match &u.info {
-                        Some(info) => Some((Ok(session_event(info)), (rx, false))),
-                        None => Some((Ok(SseEvent::default().event("ended").data("{}")), (rx, true))),
+                        Some(info) => Some((Out::More(session_event(info)), (rx, false))),
+                        None => Some((
+                            Out::Last(SseEvent::default().event("ended").data("{}")),
+                            (rx, true),
+                        )),
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
@@ -604,8 +634,28 @@ async fn events(
             }
         }
     });
-    let merged = stream::select(first.chain(rest), mine);
+    // The stream ends after its session's "ended", and when the server stops.
+    let mut stopping = state.stopping.clone();
+    let merged = stream::select(first.chain(rest).map(Out::More), mine)
+        .scan(false, |over, out| {
+            let item = match out {
+                _ if *over => None,
+                Out::More(e) => Some(Ok(e)),
+                Out::Last(e) => {
+                    *over = true;
+                    Some(Ok(e))
+                }
+            };
+            std::future::ready(item)
+        })
+        .take_until(async move { crate::listen::stopped(&mut stopping).await });
     Ok(Sse::new(merged.boxed()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// An event of a stream, or the last one.
+enum Out {
+    More(SseEvent),
+    Last(SseEvent),
 }
 
 fn record_event(r: &EventRecord) -> SseEvent {

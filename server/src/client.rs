@@ -45,7 +45,17 @@ pub async fn run(opts: CliOptions) -> anyhow::Result<i32> {
         }
     };
     let base = opts.server.trim_end_matches('/').to_string();
-    let http = reqwest::Client::builder().build()?;
+    // Changes must carry the server's Origin (a browser sends it; so does this client).
+    let origin = reqwest::Url::parse(&base)
+        .with_context(|| format!("--server {base} is not a URL"))?
+        .origin()
+        .ascii_serialization();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ORIGIN,
+        reqwest::header::HeaderValue::from_str(&origin).context("the server URL cannot be an Origin")?,
+    );
+    let http = reqwest::Client::builder().default_headers(headers).build()?;
     let response = http
         .post(format!("{base}/api/v1/login"))
         .json(&LoginRequest {

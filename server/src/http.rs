@@ -27,9 +27,13 @@ pub fn app(state: AppState, site_dir: PathBuf) -> Router {
         .precompressed_gzip()
         .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip());
     let header = |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
+    let site = state.site.clone();
     api::router(state)
         .fallback_service(static_files)
-        .layer(axum::middleware::from_fn(api::check_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            site,
+            api::check_host_and_origin,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // SSE streams stay open: the timeout bounds how long a request may take to start answering.
         .layer(TimeoutLayer::with_status_code(

@@ -13,6 +13,8 @@
 //! - [`http`] — the whole HTTP stack: routes, static site, security headers, limits.
 //! - [`clock`] — simulated time (real time × speed).
 //! - [`serve`] — starting and stopping the server.
+//! - [`site`] — the public URL: Host and Origin checks, the session cookie.
+//! - [`listen`] — the accept loop: header-read timeout, connections per address, graceful stop.
 //! - [`client`] — `clusterdeck cli`, the terminal client of a running server.
 //!
 //! Rules never live here: every decision is made by the `cluster` crate.
@@ -24,7 +26,9 @@ pub mod clock;
 pub mod engine;
 pub mod fleetctl;
 pub mod http;
+pub mod listen;
 pub mod passwords;
 pub mod registry;
 pub mod serve;
+pub mod site;
 pub mod store;

@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 
 use crate::api::AppState;
 use crate::registry::{self, FleetId, Registry};
+use crate::site::Site;
 
 /// Options of `clusterdeck serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,6 +50,24 @@ pub struct ServeOptions {
     #[arg(long, env = "CLUSTERDECK_SESSION_LIFETIME", default_value_t = 43_200,
           value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub session_lifetime: u64,
+    /// The URL browsers reach the console at (e.g. https://console.example.com behind a TLS proxy).
+    /// Requests naming another Host are refused; changes must carry its Origin; over https the session
+    /// cookie is Secure and __Host- prefixed. Default: the listen address (localhost and 127.0.0.1 alike
+    /// when it is a loopback address).
+    #[arg(long, env = "CLUSTERDECK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds a client has to send a request's headers (and an idle connection stays open).
+    #[arg(long, env = "CLUSTERDECK_HEADER_READ_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+    /// Open connections one client address may hold.
+    #[arg(long, env = "CLUSTERDECK_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections_per_address: u64,
+    /// Open connections in all.
+    #[arg(long, env = "CLUSTERDECK_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
 }
 
 impl ServeOptions {
@@ -99,6 +118,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             registry::fleets_dir(&opts.data_dir).display()
         );
     }
+    check_writable(&opts.data_dir)?;
     let registry = Registry::new(registry::Settings {
         data_dir: opts.data_dir.clone(),
         speed: opts.speed,
@@ -123,9 +143,24 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     if !opts.site_dir.join("index.html").exists() {
         tracing::warn!(site_dir = %opts.site_dir.display(), "no index.html in the site directory: run `cargo xtask build`");
     }
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let site =
+        Site::new(opts.public_url.as_deref(), addr).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
+    if opts.public_url.is_none() && addr.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on every address without --public-url: only IP addresses and localhost are accepted \
+             as the Host; pass --public-url to be reached by name"
+        );
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = AppState {
         registry: registry.clone(),
         throttle: Arc::new(Mutex::new(Default::default())),
+        site: Arc::new(site),
+        stopping: stop_rx.clone(),
     };
     let sweeper = {
         let registry = registry.clone();
@@ -138,18 +173,50 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         })
     };
     let app = crate::http::app(state, opts.site_dir.clone());
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", opts.listen))?;
-    let addr = listener.local_addr()?;
     // The first line on stdout names the address; tests and xtask read it to find a port-0 server.
     println!("listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = crate::listen::Limits {
+        header_read_timeout: Duration::from_secs(opts.header_read_timeout),
+        per_address: opts.max_connections_per_address as usize,
+        total: opts.max_connections as usize,
+        drain: Duration::from_secs(3),
+    };
+    let server = tokio::spawn(crate::listen::serve(listener, app, limits, stop_rx));
+    shutdown_signal().await;
+    // Event streams end, connections finish what they answer (a few seconds at most), then every
+    // fleet writes its final snapshot.
+    let _ = stop_tx.send(true);
+    let _ = server.await;
     sweeper.abort();
     registry.shutdown().await;
     tracing::info!("server stopped; stores flushed");
+    Ok(())
+}
+
+/// Refuses to start on a data directory the server could not write: SQLite maps its `-shm` file, and
+/// an unwritable one kills the process with SIGBUS later (issue 11 item 8).
+pub fn check_writable(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let fleets = registry::fleets_dir(data_dir);
+    std::fs::create_dir_all(&fleets)
+        .with_context(|| format!("cannot create the data directory {}", fleets.display()))?;
+    let probe = fleets.join(".write-probe");
+    std::fs::write(&probe, b"ok")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .with_context(|| format!("the data directory {} is not writable", fleets.display()))?;
+    for entry in std::fs::read_dir(&fleets).with_context(|| format!("cannot list {}", fleets.display()))? {
+        let path = entry?.path();
+        if path.is_file() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .with_context(|| {
+                    format!(
+                        "{} is not writable by this user; fix its owner or mode",
+                        path.display()
+                    )
+                })?;
+        }
+    }
     Ok(())
 }
 

@@ -427,7 +427,8 @@ async fn malformed_requests_get_json_4xx_and_change_nothing() {
         let mut req = admin
             .http
             .request(method.parse().unwrap(), format!("{}{path}", s.url))
-            .header("cookie", &admin.cookie);
+            .header("cookie", &admin.cookie)
+            .header("origin", &s.url);
         if !content_type.is_empty() {
             req = req.header("content-type", *content_type).body(body.clone());
         }

@@ -113,3 +113,203 @@ async fn five_hundred_concurrent_failed_logins_keep_memory_bounded() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_foreign_host_or_a_change_without_origin_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let port = s.url.rsplit(':').next().unwrap().to_string();
+    let http = http();
+    let body = json!({"user": "admin", "password": "ironport", "login_host": "newyork.example.com"});
+    // DNS rebinding: the attacker's name resolves to 127.0.0.1; the browser sends a matching Origin.
+    let evil = format!("rebind.evil.example:{port}");
+    let r = http
+        .post(format!("{}/api/v1/login", s.url))
+        .header("host", &evil)
+        .header("origin", format!("http://{evil}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 421);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "wrong_host");
+    assert!(
+        e["message"].as_str().unwrap().contains("rebind.evil.example"),
+        "{e}"
+    );
+    let r = http
+        .get(format!("{}/api/v1/health", s.url))
+        .header("host", &evil)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 421, "every request, not only changes");
+    // No Origin on a change: refused, whatever else is right.
+    let r = http
+        .post(format!("{}/api/v1/login", s.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["code"],
+        "origin_required"
+    );
+    // localhost and 127.0.0.1 are the same loopback server.
+    let r = http
+        .post(format!("{}/api/v1/login", s.url))
+        .header("host", format!("localhost:{port}"))
+        .header("origin", format!("http://localhost:{port}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("cd_session=") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_secure_and_host_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), &["--public-url", "https://console.example.com"]);
+    let http = http();
+    let r = http
+        .post(format!("{}/api/v1/login", s.url))
+        .header("host", "console.example.com")
+        .header("origin", "https://console.example.com")
+        .json(&json!({"user": "admin", "password": "ironport", "login_host": "newyork.example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        set.starts_with("__Host-cd_session=") && set.contains("; Secure") && set.contains("Path=/"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap();
+    let r = http
+        .get(format!("{}/api/v1/session", s.url))
+        .header("host", "console.example.com")
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The listen address is not the public name.
+    let r = http.get(format!("{}/api/v1/health", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), 421);
+}
+
+#[tokio::test]
+async fn half_sent_headers_are_cut_off_and_one_address_cannot_take_every_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(
+        dir.path(),
+        &[
+            "--header-read-timeout",
+            "1",
+            "--max-connections-per-address",
+            "50",
+        ],
+    );
+    let addr = s.url.strip_prefix("http://").unwrap().to_string();
+    // Slowloris from one address: 60 sockets each sending half a header.
+    let mut sockets = Vec::new();
+    for _ in 0..60 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let _ = c.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: ").await;
+        sockets.push(c);
+    }
+    // The others still get served at once.
+    let other = client_from("127.0.0.2");
+    let r = other
+        .get(format!("{}/api/v1/health", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Past the per-address bound, a socket is answered 503 and closed at once; within a few seconds the
+    // server has closed every half-sent one.
+    let started = Instant::now();
+    let (mut busy, mut closed) = (0, 0);
+    for mut c in sockets {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut buf)).await;
+        match read {
+            Ok(_) if String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 503") => busy += 1,
+            Ok(_) => closed += 1,
+            Err(_) => panic!("a half-sent request was still open after {:?}", started.elapsed()),
+        }
+    }
+    assert!(busy >= 10, "{busy} refused, {closed} timed out");
+    assert_eq!(busy + closed, 60);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_ends_open_event_streams_and_writes_the_final_snapshot() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path());
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    admin.cli("clusterconfig disconnect sf.example.com").await;
+    let revision = admin.revision().await;
+    let stream = admin
+        .http
+        .get(format!("{}/api/v1/events?since={revision}", s.url))
+        .header("cookie", &admin.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.bytes_stream();
+    let pid = s.child.id().to_string();
+    let started = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // The stream ends...
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = body.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream was still open 5 s after SIGTERM");
+    // ...and the process exits within seconds, having written the final snapshot.
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    let db = rusqlite::Connection::open(dir.path().join("fleets/default.db")).unwrap();
+    let snapshot: i64 = db
+        .query_row("SELECT max(revision) FROM snapshots", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        snapshot as u64, revision,
+        "the final snapshot is at the last revision"
+    );
+}

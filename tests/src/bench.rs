@@ -30,6 +30,19 @@ pub struct Load {
 }
 
 /// The `p`-th percentile (0–100) of sorted samples.
+/// Options of a server under load: one address (the benchmark's) may open many connections.
+pub fn bench_options() -> ServerOptions {
+    ServerOptions {
+        flags: vec!["--max-connections-per-address".into(), "8192".into()],
+        ..ServerOptions::default()
+    }
+}
+
+/// A server for a benchmark ([`bench_options`]).
+pub fn server() -> anyhow::Result<Server> {
+    Server::start_with(bench_options())
+}
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -126,6 +139,7 @@ pub async fn commands_load(
             match http
                 .post(format!("{url}/api/v1/commands"))
                 .header("cookie", cookie)
+                .header("origin", url.clone())
                 .json(&body)
                 .send()
                 .await
@@ -398,7 +412,7 @@ pub async fn many_fleets(fleets: usize, duration: Duration) -> anyhow::Result<Lo
     }
     let server = Server::start_with(ServerOptions {
         data_dir: Some(dir.path().to_path_buf()),
-        ..ServerOptions::default()
+        ..bench_options()
     })?;
     let mut cookies = Vec::new();
     for i in 0..fleets {
@@ -437,7 +451,7 @@ pub async fn many_fleets(fleets: usize, duration: Duration) -> anyhow::Result<Lo
 /// F4: `GET /api/v1/fleet` size and p50 latency with one session, then after `logins` more logins.
 /// Returns ((bytes, p50 ms) before, (bytes, p50 ms) after).
 pub async fn fleet_after_logins(logins: usize) -> anyhow::Result<((usize, f64), (usize, f64))> {
-    let server = Server::start()?;
+    let server = server()?;
     let reader = ApiSession::login(&server, "viewer", "viewer-pass", "newyork.example.com").await?;
     let measure = |reader: &ApiSession| {
         let reader = reader.clone();
@@ -490,7 +504,7 @@ fn newest_event_bytes(data_dir: &std::path::Path) -> anyhow::Result<usize> {
 /// E1: bytes appended to the event log by a commit that adds one row to a table, when the table is small
 /// and when it already holds `rows` rows. Returns (small, large).
 pub async fn event_bytes(rows: usize) -> anyhow::Result<(usize, usize)> {
-    let server = Server::start()?;
+    let server = server()?;
     let admin = ApiSession::login(&server, "admin", "ironport", "newyork.example.com").await?;
     let ok = |r: serde_json::Value| {
         anyhow::ensure!(r["status"] == "ok", "refused: {r}");

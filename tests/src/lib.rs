@@ -84,6 +84,8 @@ pub struct ServerOptions {
     pub fixture: String,
     /// Reuse this data directory (kept after the server stops); a fresh temporary one when `None`.
     pub data_dir: Option<PathBuf>,
+    /// More `serve` flags.
+    pub flags: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -92,6 +94,7 @@ impl Default for ServerOptions {
             speed: 7.0,
             fixture: "americas".into(),
             data_dir: None,
+            flags: Vec::new(),
         }
     }
 }
@@ -149,6 +152,7 @@ impl Server {
             .arg(opts.speed.to_string())
             .arg("--fixture")
             .arg(&opts.fixture)
+            .args(&opts.flags)
             .env("CLUSTERDECK_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -558,8 +562,15 @@ impl ApiSession {
         password: &str,
         host: &str,
     ) -> anyhow::Result<ApiSession> {
+        // Every request carries the server's Origin, as a browser's would (changes without it are refused).
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ORIGIN,
+            reqwest::header::HeaderValue::from_str(url)?,
+        );
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .default_headers(headers)
             .build()?;
         let mut body = serde_json::json!({"user": user, "password": password, "login_host": host});
         if let Some(f) = fleet {

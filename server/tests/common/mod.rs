@@ -99,6 +99,7 @@ pub async fn login_to(
     }
     http()
         .post(format!("{url}/api/v1/login"))
+        .header("origin", url)
         .json(&body)
         .send()
         .await
@@ -137,6 +138,7 @@ impl Client {
             .http
             .post(format!("{}/api/v1/cli", self.url))
             .header("cookie", &self.cookie)
+            .header("origin", &self.url)
             .json(&json!({ "line": line }))
             .send()
             .await
@@ -150,6 +152,7 @@ impl Client {
             .http
             .post(format!("{}/api/v1/commands", self.url))
             .header("cookie", &self.cookie)
+            .header("origin", &self.url)
             .json(&body)
             .send()
             .await

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tests::bench::{commands_load, large_fleet, navigation, percentile, sse_fanout};
-use tests::{Harness, Server};
+use tests::Harness;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -20,20 +20,20 @@ async fn main() -> anyhow::Result<()> {
             json!({"id": "P2", "loads": s.len(), "p50_ms": percentile(&s, 50.0), "p95_ms": percentile(&s, 95.0)})
         }
         Some("p3") => {
-            let server = Server::start()?;
+            let server = tests::bench::server()?;
             let (c, b) = commands_load(&server, arg(1, 32) as usize, Duration::from_secs(arg(2, 5))).await?;
             json!({"id": "P3", "concurrency": arg(1, 32), "requests": c.requests, "errors": c.errors,
                    "p50_ms": c.p50_ms, "p99_ms": c.p99_ms, "per_second": c.per_second,
                    "bare_per_second": b.per_second, "bare_p50_ms": b.p50_ms, "ratio": c.per_second / b.per_second})
         }
         Some("cli") => {
-            let server = Server::start()?;
+            let server = tests::bench::server()?;
             let (stage, commit) = tests::bench::cli_latency(&server, arg(1, 500) as usize).await?;
             json!({"id": "S1", "iterations": arg(1, 500), "stage_p50_ms": stage.p50_ms, "stage_p99_ms": stage.p99_ms,
                    "commit_p50_ms": commit.p50_ms, "commit_p99_ms": commit.p99_ms})
         }
         Some("p5") => {
-            let server = Server::start()?;
+            let server = tests::bench::server()?;
             let l = sse_fanout(&server, arg(1, 1000) as usize).await?;
             json!({"id": "P5", "subscribers": arg(1, 1000), "received": l.requests, "missed": l.errors,
                    "p50_ms": l.p50_ms, "p99_ms": l.p99_ms})
