@@ -371,13 +371,19 @@ async fn login(
         .lock()
         .map_err(|_| AppError::from(EngineError::Busy))?
         .begin(&account, addr.ip(), Instant::now())
-        .map_err(|wait| {
-            AppError::new(
+        .map_err(|wait| match wait {
+            auth::Wait::Failures(secs) => AppError::new(
                 429,
                 "throttled",
-                format!("Too many failed logins; try again in {wait} s."),
+                format!("Too many failed logins; try again in {secs} s."),
             )
-            .retry_after(wait)
+            .retry_after(secs),
+            auth::Wait::InFlight => AppError::new(
+                429,
+                "throttled",
+                "Too many logins for this account are being checked at once; try again in a second.",
+            )
+            .retry_after(1),
         })?;
     let verified = verify_login(&state, &fleet_id, &body).await;
     let failed = matches!(&verified, Err(e) if e.error.code == "login_failed");
@@ -578,14 +584,7 @@ async fn events(
     let own = view.info.session;
     let live = engine.events.subscribe();
     let updates = engine.sessions.subscribe();
-    let backlog = match engine
-        .ask(|reply| EngineRequest::EventsAfter {
-            since: q.since,
-            audience,
-            reply,
-        })
-        .await
-    {
+    let backlog = match engine.backlog(q.since, audience).await {
         Ok(b) => b,
         Err(EngineError::TooFarBehind) => {
             let s = stream::once(async { Ok(resync_event()) }).boxed();

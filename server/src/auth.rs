@@ -142,13 +142,31 @@ impl PasswordCheck for Argon2Check<'_> {
     }
 }
 
-/// Token buckets by key, bounded in number: a bucket refills one token per `per_token` up to `capacity`;
-/// a full bucket carries no information and is the first to go when the map reaches `max_keys`.
+/// Token buckets by key, bounded in number: a failure takes a token; a bucket refills one token per
+/// `per_token` up to `capacity`. Attempts being verified count against the tokens too, so parallel
+/// attempts cannot overtake the count. A full bucket with nothing in flight carries no information and
+/// is forgotten; past `max_keys` the fullest go first.
 struct Buckets {
     capacity: f64,
     per_token: Duration,
     max_keys: usize,
-    map: HashMap<String, (f64, Instant)>,
+    map: HashMap<String, Bucket>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    in_flight: u32,
+}
+
+/// Why an attempt must wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Too many failures: this many seconds until the next attempt.
+    Failures(u64),
+    /// Too many attempts being checked at once: retry in a second.
+    InFlight,
 }
 
 impl Buckets {
@@ -161,46 +179,84 @@ impl Buckets {
         }
     }
 
-    fn tokens(&self, key: &str, now: Instant) -> f64 {
-        match self.map.get(key) {
-            Some((tokens, at)) => {
-                let refill = now.saturating_duration_since(*at).as_secs_f64() / self.per_token.as_secs_f64();
-                (tokens + refill).min(self.capacity)
-            }
-            None => self.capacity,
+    fn level(&self, b: &Bucket, now: Instant) -> f64 {
+        let refill = now.saturating_duration_since(b.at).as_secs_f64() / self.per_token.as_secs_f64();
+        (b.tokens + refill).min(self.capacity)
+    }
+
+    fn wait(&self, key: &str, now: Instant) -> Option<(Duration, Wait)> {
+        let b = self.map.get(key)?;
+        let tokens = self.level(b, now);
+        if tokens - f64::from(b.in_flight) >= 1.0 {
+            None
+        } else if tokens >= 1.0 {
+            Some((Duration::from_secs(1), Wait::InFlight))
+        } else {
+            let d = self.per_token.mul_f64(1.0 - tokens);
+            Some((d, Wait::Failures(d.as_secs().max(1))))
         }
     }
 
-    /// How long until `key` has a token (`None`: it has one now).
-    fn wait(&self, key: &str, now: Instant) -> Option<Duration> {
-        let tokens = self.tokens(key, now);
-        (tokens < 1.0).then(|| self.per_token.mul_f64(1.0 - tokens))
-    }
-
-    fn add(&mut self, key: &str, delta: f64, now: Instant) {
-        let tokens = (self.tokens(key, now) + delta).min(self.capacity);
-        if tokens >= self.capacity {
-            self.map.remove(key);
-            return;
-        }
+    fn start(&mut self, key: &str, now: Instant) {
         if !self.map.contains_key(key) && self.map.len() >= self.max_keys {
             self.make_room(now);
         }
-        self.map.insert(key.to_string(), (tokens, now));
+        let capacity = self.capacity;
+        let b = self.map.entry(key.to_string()).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+            in_flight: 0,
+        });
+        b.in_flight += 1;
     }
 
-    /// Drops every full bucket; if none was full, the fullest tenth.
-    fn make_room(&mut self, now: Instant) {
-        let (capacity, per) = (self.capacity, self.per_token.as_secs_f64());
-        let level = |(t, at): &(f64, Instant)| {
-            (t + now.saturating_duration_since(*at).as_secs_f64() / per).min(capacity)
+    fn finish(&mut self, key: &str, failed: bool, now: Instant) {
+        let Some(mut b) = self.map.get(key).copied() else {
+            return;
         };
-        self.map.retain(|_, b| level(b) < capacity);
+        b.in_flight = b.in_flight.saturating_sub(1);
+        if failed {
+            b.tokens = self.level(&b, now) - 1.0;
+            b.at = now;
+        }
+        if b.in_flight == 0 && self.level(&b, now) >= self.capacity {
+            self.map.remove(key);
+        } else {
+            self.map.insert(key.to_string(), b);
+        }
+    }
+
+    /// Drops every idle full bucket; if that frees nothing, the fullest tenth of the idle ones.
+    fn make_room(&mut self, now: Instant) {
+        let idle_full = |this: &Buckets, b: &Bucket| b.in_flight == 0 && this.level(b, now) >= this.capacity;
+        let keep: Vec<String> = self
+            .map
+            .iter()
+            .filter(|(_, b)| !idle_full(self, b))
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.map.retain(|k, _| keep.contains(k));
         if self.map.len() >= self.max_keys {
-            let mut levels: Vec<f64> = self.map.values().map(level).collect();
+            let mut levels: Vec<f64> = self
+                .map
+                .values()
+                .filter(|b| b.in_flight == 0)
+                .map(|b| self.level(b, now))
+                .collect();
+            if levels.is_empty() {
+                return;
+            }
             levels.sort_by(|a, b| b.total_cmp(a));
             let cut = levels[(self.max_keys / 10).min(levels.len() - 1)];
-            self.map.retain(|_, b| level(b) < cut);
+            let drop: Vec<String> = self
+                .map
+                .iter()
+                .filter(|(_, b)| b.in_flight == 0 && self.level(b, now) >= cut)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in drop {
+                self.map.remove(&k);
+            }
         }
     }
 
@@ -209,9 +265,9 @@ impl Buckets {
     }
 }
 
-/// Login throttling, charged before the password is verified (an attempt takes its tokens first and a
-/// success gives them back), so parallel guesses cannot overtake it:
-/// - per account and address: 5 attempts, then one a minute — a stranger elsewhere is not affected;
+/// Login throttling, charged before the password is verified (an attempt being verified counts as a
+/// failure until it is known not to be), so parallel guesses cannot overtake it:
+/// - per account and address: 5 failures, then one a minute — a stranger elsewhere is not affected;
 /// - per account, from everywhere: 20, then one every 10 s — a slow back-off, never a lockout;
 /// - per address, whatever the account: 50, then one every 6 s — against spraying many accounts.
 ///
@@ -235,7 +291,7 @@ impl Default for Throttle {
     }
 }
 
-/// An attempt that passed the throttle; give it back with [`Throttle::settle`].
+/// An attempt that passed the throttle; end it with [`Throttle::settle`].
 #[derive(Debug)]
 pub struct Attempt {
     pair: String,
@@ -244,8 +300,8 @@ pub struct Attempt {
 }
 
 impl Throttle {
-    /// Admits an attempt (taking its tokens) or says how many seconds to wait.
-    pub fn begin(&mut self, account: &str, addr: IpAddr, now: Instant) -> Result<Attempt, u64> {
+    /// Admits an attempt (counting it in flight) or says why it must wait.
+    pub fn begin(&mut self, account: &str, addr: IpAddr, now: Instant) -> Result<Attempt, Wait> {
         let attempt = Attempt {
             pair: format!("{account} from {addr}"),
             account: account.to_string(),
@@ -258,23 +314,21 @@ impl Throttle {
         ]
         .into_iter()
         .flatten()
-        .max();
-        if let Some(wait) = wait {
-            return Err(wait.as_secs().max(1));
+        .max_by_key(|(d, _)| *d);
+        if let Some((_, why)) = wait {
+            return Err(why);
         }
-        self.pair.add(&attempt.pair, -1.0, now);
-        self.account.add(&attempt.account, -1.0, now);
-        self.address.add(&attempt.address, -1.0, now);
+        self.pair.start(&attempt.pair, now);
+        self.account.start(&attempt.account, now);
+        self.address.start(&attempt.address, now);
         Ok(attempt)
     }
 
-    /// Ends an attempt: a failure keeps its tokens taken; anything else gives them back.
+    /// Ends an attempt: a failure takes its tokens; anything else leaves them.
     pub fn settle(&mut self, attempt: Attempt, failed: bool, now: Instant) {
-        if !failed {
-            self.pair.add(&attempt.pair, 1.0, now);
-            self.account.add(&attempt.account, 1.0, now);
-            self.address.add(&attempt.address, 1.0, now);
-        }
+        self.pair.finish(&attempt.pair, failed, now);
+        self.account.finish(&attempt.account, failed, now);
+        self.address.finish(&attempt.address, failed, now);
     }
 
     /// Keys held, across the maps.
@@ -348,7 +402,10 @@ mod tests {
             t.settle(a, true, now);
         }
         let wait = t.begin("admin@ny", ip("10.2.0.1"), now).unwrap_err();
-        assert!(wait <= 10, "a back-off of {wait} s");
+        assert!(
+            matches!(wait, Wait::Failures(s) if s <= 10),
+            "a back-off of {wait:?}"
+        );
         assert!(t
             .begin("admin@ny", ip("10.2.0.1"), now + Duration::from_secs(10))
             .is_ok());

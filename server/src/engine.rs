@@ -34,6 +34,10 @@ const SNAPSHOT_EVERY: u64 = 500;
 const BATCH: usize = 256;
 /// A subscriber further behind than this is told to resync.
 pub const MAX_BACKLOG: usize = 1000;
+/// The most bytes of backlog one event stream is sent before it is told to resync instead.
+pub const BACKLOG_BUDGET: usize = 1 << 20;
+/// Backlog reads at once, across fleets: each holds decoded events in memory.
+const BACKLOG_READS: usize = 2;
 /// Sessions one fleet holds at most; a login past it ends the least recently used session.
 pub const MAX_SESSIONS: usize = 10_000;
 
@@ -182,6 +186,55 @@ pub struct Engine {
     last_used: Arc<AtomicU64>,
     running: Arc<AtomicBool>,
     deleted: Arc<AtomicBool>,
+    /// Reads the event log beside the engine thread (`None`: ask the engine).
+    backlog: Option<Arc<Backlog>>,
+}
+
+/// A read-only connection to a fleet's store, opened on first use: event streams read their backlog
+/// here, so a client asking for a long backlog never holds up the engine (issue 11 item 4).
+pub struct Backlog {
+    path: std::path::PathBuf,
+    reader: std::sync::Mutex<Option<crate::store::SqliteStore>>,
+}
+
+impl Backlog {
+    pub fn new(path: std::path::PathBuf) -> Backlog {
+        Backlog {
+            path,
+            reader: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The events after `since` (at most [`MAX_BACKLOG`]) scoped for `audience`, or `TooFarBehind` once
+    /// they pass [`BACKLOG_BUDGET`] bytes.
+    fn read(&self, since: u64, audience: Audience) -> Result<Vec<EventRecord>, EngineError> {
+        let mut reader = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let storage = |e: anyhow::Error| {
+            tracing::error!(path = %self.path.display(), error = %format!("{e:#}"), "cannot read the event log");
+            EngineError::Storage
+        };
+        if reader.is_none() {
+            *reader = Some(crate::store::SqliteStore::open_reader(&self.path).map_err(storage)?);
+        }
+        let Some(store) = reader.as_mut() else {
+            return Err(EngineError::Storage);
+        };
+        let events = store.events_after(since, MAX_BACKLOG).map_err(storage)?;
+        let mut bytes = 0;
+        let mut out = Vec::with_capacity(events.len());
+        for s in events {
+            let record = EventRecord {
+                revision: s.revision,
+                event: scope_event_for(&s.event, audience),
+            };
+            bytes += serde_json::to_vec(&record).map_or(0, |v| v.len());
+            if bytes > BACKLOG_BUDGET {
+                return Err(EngineError::TooFarBehind);
+            }
+            out.push(record);
+        }
+        Ok(out)
+    }
 }
 
 fn unix_ms() -> i64 {
@@ -214,6 +267,35 @@ impl Engine {
             Err(TrySendError::Disconnected(_)) => return Err(EngineError::Stopped),
         }
         rx.await.unwrap_or(Err(EngineError::Stopped))
+    }
+
+    /// The events after `since`, scoped for `audience`, for an event stream: read beside the engine, a
+    /// few at a time across the server.
+    pub async fn backlog(&self, since: u64, audience: Audience) -> Result<Vec<EventRecord>, EngineError> {
+        static READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(BACKLOG_READS);
+        let current = self.fleet.borrow().revision;
+        if since > current {
+            return Err(EngineError::FutureRevision { since, current });
+        }
+        if current - since > MAX_BACKLOG as u64 {
+            return Err(EngineError::TooFarBehind);
+        }
+        if since == current {
+            return Ok(Vec::new());
+        }
+        let Some(backlog) = self.backlog.clone() else {
+            return self
+                .ask(|reply| Request::EventsAfter {
+                    since,
+                    audience,
+                    reply,
+                })
+                .await;
+        };
+        let _permit = READS.acquire().await.map_err(|_| EngineError::Stopped)?;
+        tokio::task::spawn_blocking(move || backlog.read(since, audience))
+            .await
+            .map_err(|_| EngineError::Busy)?
     }
 
     /// Asks the engine to write a final snapshot and stop.
@@ -261,6 +343,7 @@ pub fn start(
     speed: f64,
     clock: Option<ClockReading>,
     limits: SessionLimits,
+    backlog: Option<Backlog>,
 ) -> anyhow::Result<Engine> {
     let rows = store.sessions()?;
     let base = clock.map_or(fleet.now, |c| c.resumed(speed, unix_ms()).max(fleet.now));
@@ -319,6 +402,7 @@ pub fn start(
         last_used: Arc::new(AtomicU64::new(0)),
         running,
         deleted,
+        backlog: backlog.map(Arc::new),
     };
     engine.touch();
     Ok(engine)

@@ -10,6 +10,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use tracing::Level as Verbosity;
 
 use crate::api::{self, AppState, BODY_LIMIT};
 
@@ -50,7 +51,7 @@ pub fn app(state: AppState, site_dir: PathBuf) -> Router {
         // debug so an attacker cannot fill the log.
         .layer(
             TraceLayer::new_for_http()
-                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(Verbosity::DEBUG)),
         )
         .layer(axum::middleware::from_fn(api::request_id))
 }

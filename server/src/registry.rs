@@ -256,6 +256,7 @@ async fn open(
     seed: Option<cluster::Fleet>,
 ) -> anyhow::Result<Engine> {
     let (speed, limits) = (settings.speed, settings.sessions);
+    let backlog = engine::Backlog::new(path.to_path_buf());
     let path = path.to_path_buf();
     let (fleet, store, clock) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut store = SqliteStore::open(&path)?;
@@ -270,5 +271,5 @@ async fn open(
     })
     .await
     .context("the loading task failed")??;
-    engine::start(id, fleet, Box::new(store), speed, clock, limits)
+    engine::start(id, fleet, Box::new(store), speed, clock, limits, Some(backlog))
 }

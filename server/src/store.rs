@@ -144,6 +144,19 @@ impl SqliteStore {
         Ok(Self { conn })
     }
 
+    /// A read-only connection to an existing store, for reading its event log beside the engine (SQLite's
+    /// WAL lets it read while the engine writes).
+    pub fn open_reader(path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open {} to read", path.display()))?;
+        conn.pragma_update(None, "cache_size", -256)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self { conn })
+    }
+
     /// The first (`ASC`) or latest (`DESC`) snapshot.
     fn snapshot(&mut self, order: &'static str) -> anyhow::Result<Option<Fleet>> {
         let sql = format!("SELECT revision, fleet FROM snapshots ORDER BY revision {order} LIMIT 1");

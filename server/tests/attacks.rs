@@ -313,3 +313,63 @@ async fn sigterm_ends_open_event_streams_and_writes_the_final_snapshot() {
         "the final snapshot is at the last revision"
     );
 }
+
+#[tokio::test]
+async fn fifty_slow_readers_of_the_whole_backlog_do_not_hold_up_anyone() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    // A thousand events: suspend and resume from the machine page, eight sessions at a time.
+    let mut sessions = Vec::new();
+    for _ in 0..8 {
+        sessions.push(Client::new(&s.url, "admin", "ironport", "newyork.example.com").await);
+    }
+    let writers: Vec<_> = sessions
+        .into_iter()
+        .enumerate()
+        .map(|(w, c)| {
+            tokio::spawn(async move {
+                for i in 0..125 {
+                    let op = if (w + i) % 2 == 0 { "suspend" } else { "resume" };
+                    let (status, r) = c
+                        .command(json!({"command": {"command": "runtime", "op": op}, "mode": "machine:newyork.example.com"}))
+                        .await;
+                    assert_eq!(status, 200, "{r}");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let revision = admin.revision().await;
+    assert!(revision >= 1000, "{revision}");
+    let since = revision - 1000;
+    // Fifty streams asking for all of it, never reading.
+    let addr = s.url.strip_prefix("http://").unwrap().to_string();
+    let mut readers = Vec::new();
+    for _ in 0..50 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let request = format!(
+            "GET /api/v1/events?since={since} HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\n\r\n",
+            admin.cookie
+        );
+        c.write_all(request.as_bytes()).await.unwrap();
+        readers.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut times = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        assert_eq!(admin.get("/api/v1/session").await.0, 200);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let p99 = times[98];
+    let (peak, now) = memory_mib(s.child.id());
+    eprintln!("GET /session beside 50 slow backlog readers: p50 {:.1} ms, p99 {p99:.1} ms; RSS peak {peak} MiB, now {now} MiB", times[49]);
+    assert!(p99 < 50.0, "p99 {p99:.1} ms (goal: under 50 ms)");
+    assert!(peak < 300, "peak RSS {peak} MiB");
+    drop(readers);
+}
