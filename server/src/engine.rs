@@ -92,6 +92,21 @@ impl Default for SessionLimits {
     }
 }
 
+/// Characters of an accepted command's audit line kept.
+const MAX_AUDIT_LINE: usize = 2048;
+/// Characters of a refused (or unanswered) command's audit line kept.
+const MAX_REFUSED_LINE: usize = 200;
+/// Characters of an audit outcome kept.
+const MAX_AUDIT_OUTCOME: usize = 1024;
+
+/// `text` cut to `max` characters, marked with `…` where it was cut.
+fn clip(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 /// How often expired sessions are swept out, and recent activity written.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// Activity is written to the store at most this often per session (it is kept in memory meanwhile).
@@ -785,6 +800,18 @@ impl Core {
             ),
             None => ("?".into(), "?".into(), "?".into()),
         };
+        // Whatever a client sends, one entry stays small: a refused or unanswered line is kept only as
+        // far as it identifies the command; an accepted one in full up to a generous bound.
+        let accepted = outcome.starts_with("accepted");
+        let line = clip(
+            line,
+            if accepted {
+                MAX_AUDIT_LINE
+            } else {
+                MAX_REFUSED_LINE
+            },
+        );
+        let outcome = clip(outcome, MAX_AUDIT_OUTCOME);
         // The store assigns the id.
         work.batch.audit.push(AuditEntry {
             id: 0,

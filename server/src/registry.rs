@@ -111,6 +111,8 @@ pub struct Settings {
     pub max_loaded: usize,
     /// When sessions end by themselves.
     pub sessions: engine::SessionLimits,
+    /// Audit entries each fleet keeps (the oldest are dropped).
+    pub audit_max_entries: u64,
 }
 
 /// The registry of a running server.
@@ -255,11 +257,12 @@ async fn open(
     settings: &Settings,
     seed: Option<cluster::Fleet>,
 ) -> anyhow::Result<Engine> {
-    let (speed, limits) = (settings.speed, settings.sessions);
+    let (speed, limits, audit_max) = (settings.speed, settings.sessions, settings.audit_max_entries);
     let backlog = engine::Backlog::new(path.to_path_buf());
     let path = path.to_path_buf();
     let (fleet, store, clock) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut store = SqliteStore::open(&path)?;
+        store.set_audit_retention(audit_max);
         let fleet = match seed {
             Some(seed) => store::load(&mut store, || seed)?,
             None => {

@@ -50,6 +50,10 @@ pub struct ServeOptions {
     #[arg(long, env = "CLUSTERDECK_SESSION_LIFETIME", default_value_t = 43_200,
           value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub session_lifetime: u64,
+    /// Audit entries each fleet keeps; as new ones come, the oldest are dropped.
+    #[arg(long, env = "CLUSTERDECK_AUDIT_MAX_ENTRIES", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(100..=100_000_000))]
+    pub audit_max_entries: u64,
     /// The URL browsers reach the console at (e.g. https://console.example.com behind a TLS proxy).
     /// Requests naming another Host are refused; changes must carry its Origin; over https the session
     /// cookie is Secure and __Host- prefixed. Default: the listen address (localhost and 127.0.0.1 alike
@@ -128,6 +132,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             idle_secs: opts.session_idle_timeout as i64,
             lifetime_secs: opts.session_lifetime as i64,
         },
+        audit_max_entries: opts.audit_max_entries,
     });
     let default = FleetId::default_fleet();
     if !registry::fleet_path(&opts.data_dir, &default).exists() {

@@ -108,6 +108,8 @@ fn decode(revision: u64, body: &str, crc: u32, expected: u64) -> anyhow::Result<
 /// The embedded SQLite store of one fleet.
 pub struct SqliteStore {
     conn: Connection,
+    /// Audit entries kept; older ones are dropped as new ones come (`None`: all).
+    audit_retention: Option<u64>,
 }
 
 const SCHEMA: &str = "
@@ -122,6 +124,19 @@ CREATE TABLE IF NOT EXISTS sessions (
     created INTEGER NOT NULL, last_seen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
+
+/// Added after the first stores were written: whether an audit entry records an acknowledged command
+/// (0) or anything else (1: logins, refusals, questions, expiries), which retention keeps fewer of.
+const AUDIT_CLASS: &str = "
+ALTER TABLE audit ADD COLUMN other INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS audit_by_class ON audit (other, id);
+";
+
+/// Whether an audit entry is "other" than an acknowledged command: flooding those (a guest's refused
+/// lines, logins) must never push acknowledged commands out of the retention window.
+fn audit_other(a: &AuditEntry) -> bool {
+    !a.outcome.starts_with("accepted") || matches!(a.line.as_str(), "login" | "logout")
+}
 
 impl SqliteStore {
     /// Opens (creating if needed, readable by its owner only) the store file at `path`.
@@ -141,7 +156,22 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the store's tables in {}", path.display()))?;
-        Ok(Self { conn })
+        let classed: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('audit') WHERE name = 'other'")?
+            .exists([])?;
+        if !classed {
+            conn.execute_batch(AUDIT_CLASS)
+                .with_context(|| format!("cannot add the audit class column in {}", path.display()))?;
+        }
+        Ok(Self {
+            conn,
+            audit_retention: None,
+        })
+    }
+
+    /// Keeps only the newest `entries` audit entries from now on.
+    pub fn set_audit_retention(&mut self, entries: u64) {
+        self.audit_retention = Some(entries);
     }
 
     /// A read-only connection to an existing store, for reading its event log beside the engine (SQLite's
@@ -154,7 +184,10 @@ impl SqliteStore {
         .with_context(|| format!("cannot open {} to read", path.display()))?;
         conn.pragma_update(None, "cache_size", -256)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            audit_retention: None,
+        })
     }
 
     /// The first (`ASC`) or latest (`DESC`) snapshot.
@@ -276,7 +309,7 @@ impl Store for SqliteStore {
                 ins.execute(params![s.revision as i64, body, checksum(&body) as i64])?;
             }
             let mut ins = tx.prepare_cached(
-                "INSERT INTO audit (at, user, login_host, mode, line, outcome, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO audit (at, user, login_host, mode, line, outcome, revision, other) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for a in &batch.audit {
                 ins.execute(params![
@@ -286,8 +319,18 @@ impl Store for SqliteStore {
                     a.mode,
                     a.line,
                     a.outcome,
-                    a.revision as i64
+                    a.revision as i64,
+                    audit_other(a)
                 ])?;
+            }
+            if let (Some(keep), false) = (self.audit_retention, batch.audit.is_empty()) {
+                // The newest `keep` acknowledged commands, and a tenth as many other entries.
+                let mut drop = tx.prepare_cached(
+                    "DELETE FROM audit WHERE other = ?1 AND id <= \
+                     (SELECT id FROM audit WHERE other = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                )?;
+                drop.execute(params![false, keep as i64])?;
+                drop.execute(params![true, (keep / 10).max(100) as i64])?;
             }
             let mut ins = tx.prepare_cached(
                 "INSERT OR REPLACE INTO sessions (id, token_hash, body, created, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -373,3 +373,61 @@ async fn fifty_slow_readers_of_the_whole_backlog_do_not_hold_up_anyone() {
     assert!(peak < 300, "peak RSS {peak} MiB");
     drop(readers);
 }
+
+#[tokio::test]
+async fn a_guest_cannot_grow_the_audit_log_without_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), &["--audit-max-entries", "100"]);
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    assert_eq!(
+        admin.cli("unsubscribe new kept.example.net").await["status"],
+        "ok"
+    );
+    assert_eq!(admin.cli("commit").await["status"], "ok");
+    let guest = Client::new(&s.url, "guest1", "guest1-pass", "newyork.example.com").await;
+    let long = "x".repeat(4000);
+    for _ in 0..300 {
+        let r = guest.cli(&format!("clusterconfig addgroup {long}")).await;
+        assert_ne!(r["status"], "ok");
+    }
+    assert_eq!(
+        admin.cli("unsubscribe new last.example.net").await["status"],
+        "ok"
+    );
+    assert_eq!(admin.cli("commit").await["status"], "ok");
+    let (_, audit) = admin.get("/api/v1/audit?limit=1000").await;
+    let entries = audit
+        .as_array()
+        .unwrap_or_else(|| audit["entries"].as_array().unwrap());
+    let refused = entries
+        .iter()
+        .filter(|e| e["outcome"].as_str().unwrap().starts_with("rejected"))
+        .count();
+    assert!(refused <= 100, "{refused} refused entries kept");
+    assert!(entries.len() <= 200, "{} entries kept", entries.len());
+    // The flood did not push the acknowledged commands out: the one from before it is still there.
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["line"] == "unsubscribe new kept.example.net"),
+        "the acknowledged command before the flood was dropped"
+    );
+    for e in entries {
+        let line = e["line"].as_str().unwrap();
+        assert!(
+            line.chars().count() <= 2049,
+            "{} characters kept",
+            line.chars().count()
+        );
+        if e["outcome"].as_str().unwrap().starts_with("rejected") {
+            assert!(line.chars().count() <= 201 && line.ends_with('…'), "{line}");
+        }
+    }
+    let db = rusqlite::Connection::open(dir.path().join("fleets/default.db")).unwrap();
+    let bytes: i64 = db
+        .query_row("SELECT sum(length(line) + length(outcome)) FROM audit", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(bytes < 200 * 1500, "the audit table holds {bytes} bytes");
+}

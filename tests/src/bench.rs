@@ -342,6 +342,7 @@ fn registry(dir: &std::path::Path, max_loaded: usize) -> Arc<server::registry::R
         idle_unload: Duration::from_secs(3600),
         max_loaded,
         sessions: Default::default(),
+        audit_max_entries: 100_000,
     })
 }
 
