@@ -19,18 +19,75 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
 img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
 form-action 'self'";
 
+/// The built site: files as they are, the app shell (`index.html`) for every other page path so deep
+/// links work and the app shows its own not-found page, and a plain 404 for a missing asset (a path
+/// under `/pkg/`, or a file name with an asset's extension). No path answers 500: a segment too long for
+/// the file system is just not a file.
+#[derive(Clone)]
+struct Site {
+    files: ServeDir,
+    index: ServeFile,
+}
+
+impl Site {
+    fn new(dir: &std::path::Path) -> Site {
+        Site {
+            files: ServeDir::new(dir).precompressed_br().precompressed_gzip(),
+            index: ServeFile::new(dir.join("index.html"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        }
+    }
+
+    async fn serve(self, req: axum::extract::Request) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        use tower::ServiceExt;
+        let path = req.uri().path().to_string();
+        const ASSET: [&str; 12] = [
+            ".js", ".wasm", ".css", ".svg", ".png", ".ico", ".map", ".json", ".txt", ".br", ".gz", ".html",
+        ];
+        let asset = path.starts_with("/pkg/") || ASSET.iter().any(|ext| path.ends_with(ext));
+        let too_long = path.split('/').any(|segment| segment.len() > 255);
+        let not_found = || (StatusCode::NOT_FOUND, "Not found.").into_response();
+        // The shell is asked for with the request's own headers (its Accept-Encoding picks the file).
+        let mut shell = axum::extract::Request::new(axum::body::Body::empty());
+        *shell.headers_mut() = req.headers().clone();
+        let response = if too_long {
+            None
+        } else {
+            match self.files.oneshot(req).await {
+                Ok(r) if r.status() != StatusCode::NOT_FOUND && !r.status().is_server_error() => {
+                    return r.into_response()
+                }
+                Ok(r) => {
+                    if r.status().is_server_error() {
+                        tracing::debug!(path = %path.chars().take(120).collect::<String>(), status = %r.status(), "a site path is not a file");
+                    }
+                    None
+                }
+                Err(never) => match never {},
+            }
+        };
+        match response {
+            Some(r) => r,
+            None if asset => not_found(),
+            None => match self.index.oneshot(shell).await {
+                Ok(r) => r.into_response(),
+                Err(never) => match never {},
+            },
+        }
+    }
+}
+
 /// Builds the whole application: API under `/api/v1`, the site from `site_dir` for everything else
-/// (unknown paths get `index.html`, so deep links work).
+/// (unknown page paths get `index.html`, so deep links work).
 pub fn app(state: AppState, site_dir: PathBuf) -> Router {
-    let index = site_dir.join("index.html");
-    let static_files = ServeDir::new(&site_dir)
-        .precompressed_br()
-        .precompressed_gzip()
-        .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip());
+    let files = Site::new(&site_dir);
+    let static_files = axum::routing::any(move |req: axum::extract::Request| files.clone().serve(req));
     let header = |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     let site = state.site.clone();
     api::router(state)
-        .fallback_service(static_files)
+        .fallback(static_files)
         .layer(axum::middleware::from_fn_with_state(
             site,
             api::check_host_and_origin,

@@ -307,6 +307,8 @@ async fn acknowledged_commands_survive_sigkill() {
     }
     let r = admin.cli("clusterconfig disconnect sf.example.com").await;
     acknowledged = acknowledged.max(r["revision"].as_u64().unwrap());
+    // Let the simulated clock run well past the last event before reading it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let (_, before) = admin.get("/api/v1/fleet").await;
     let url = s.url.clone();
     s.kill();
@@ -453,4 +455,39 @@ async fn malformed_requests_get_json_4xx_and_change_nothing() {
         before,
         "no malformed request changed the fleet"
     );
+}
+
+#[tokio::test]
+async fn no_path_answers_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("index.html"),
+        "<!doctype html><title>shell</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/app.js"), "// app").unwrap();
+    let s = Server::start_with(dir.path(), &["--site-dir", site.path().to_str().unwrap()]);
+    let long = "a".repeat(300);
+    let http = http();
+    let cases = [
+        (format!("/{long}"), 200, "shell"),
+        (format!("/machine/{long}/settings"), 200, "shell"),
+        ("/machine/newyork.example.com".to_string(), 200, "shell"),
+        ("/no/such/page".to_string(), 200, "shell"),
+        ("/..%2f..%2fetc%2fpasswd".to_string(), 200, "shell"),
+        (format!("/pkg/{long}.wasm"), 404, ""),
+        ("/pkg/missing.js".to_string(), 404, ""),
+        ("/missing.css".to_string(), 404, ""),
+        ("/pkg/app.js".to_string(), 200, "// app"),
+        (format!("/api/v1/{long}"), 404, "not_found"),
+    ];
+    for (path, status, body) in cases {
+        let r = http.get(format!("{}{path}", s.url)).send().await.unwrap();
+        let got = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(got, status, "{}: {text}", &path[..path.len().min(60)]);
+        assert!(text.contains(body), "{}: {text}", &path[..path.len().min(60)]);
+    }
 }

@@ -23,14 +23,12 @@ impl Server {
     /// With more `serve` flags.
     pub fn start_with(data_dir: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_clusterdeck"))
-            .args([
-                "serve",
-                "--demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--site-dir",
-                "/nonexistent",
-            ])
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .args(if flags.contains(&"--site-dir") {
+                &[][..]
+            } else {
+                &["--site-dir", "/nonexistent"][..]
+            })
             .arg("--data-dir")
             .arg(data_dir)
             .args(flags)
