@@ -40,6 +40,8 @@ pub mod login;
 pub mod mail;
 pub mod mode;
 pub mod names;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod roles;
 pub mod script;
 pub mod session;

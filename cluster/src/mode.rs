@@ -10,6 +10,7 @@ use crate::names::{ClusterName, GroupName, Hostname, NameError};
 
 /// The tier a setting is stored at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Cluster,

@@ -10,6 +10,7 @@ use crate::names::{ClusterName, GroupName, Hostname, Serial, UserKey};
 
 /// How cluster members address each other; the same for every member (I4, rules §2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Addressing {
     Hostname,
@@ -27,6 +28,7 @@ impl fmt::Display for Addressing {
 
 /// A committed `clusterconfig prepjoin new` entry (rules §3.1, join over CCS).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrepJoin {
     pub host: Hostname,
     pub serial: Serial,
@@ -35,6 +37,7 @@ pub struct PrepJoin {
 
 /// A structural change of the cluster, staged until `commit` (rules §3.2's commit policy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum StructureOp {
     AddGroup {

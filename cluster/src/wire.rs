@@ -329,6 +329,7 @@ pub struct LoginRequest {
     pub login_host: String,
     /// The fleet to log into (absent: `default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub fleet: Option<String>,
 }
 
@@ -403,14 +404,15 @@ pub struct CliResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommandRequest {
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// The typed command: `command` names the family (`feature`, `cluster_config`, `commit`, ...),
+    /// the rest its operation and arguments.
     pub command: crate::cmd::Command,
     /// The mode the page that sends the command shows (rules §14.7.3); absent: the session's own mode.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(default)]
     pub mode: Option<crate::mode::Mode>,
     /// The revision the client saw; an immediate command or commit made on a stale one gets 409.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 9_223_372_036_854_775_807_i64))]
     pub revision: Option<u64>,
     /// Answers to the command's questions so far, in order.
     #[serde(default)]

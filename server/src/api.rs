@@ -516,6 +516,13 @@ async fn commands(
             "At most 64 answers of at most 64 bytes each.",
         ));
     }
+    if body.revision.is_some_and(|r| r > MAX_QUERY_INT) {
+        return Err(AppError::new(
+            400,
+            "bad_revision",
+            format!("revision: at most {MAX_QUERY_INT}."),
+        ));
+    }
     let engine = engine_of(&state, &token).await?;
     Ok(Json(
         engine
@@ -531,11 +538,17 @@ async fn commands(
     ))
 }
 
+/// The largest integer a query takes (what the document's `int64` allows).
+const MAX_QUERY_INT: u64 = i64::MAX as u64;
+
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
     /// Only entries with a smaller id (for paging back).
+    #[param(maximum = 9_223_372_036_854_775_807_i64)]
     before: Option<u64>,
-    /// At most this many (default 100, at most 1000).
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -549,7 +562,17 @@ async fn audit(
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
     let Query(q) = query.map_err(|e| AppError::new(400, "bad_query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    if q.before.is_some_and(|b| b > MAX_QUERY_INT) {
+        return Err(AppError::new(
+            400,
+            "bad_query",
+            format!("before: at most {MAX_QUERY_INT}."),
+        ));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::new(400, "bad_query", "limit: from 1 to 1000."));
+    }
     let engine = engine_of(&state, &token).await?;
     Ok(Json(
         engine
@@ -564,8 +587,10 @@ async fn audit(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
     /// The last revision the client has; events after it are sent first.
+    #[param(maximum = 9_223_372_036_854_775_807_i64)]
     since: u64,
 }
 
@@ -579,6 +604,13 @@ async fn events(
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, AppError> {
     let Query(q) = query.map_err(|e| AppError::new(400, "bad_query", e.body_text()))?;
+    if q.since > MAX_QUERY_INT {
+        return Err(AppError::new(
+            400,
+            "bad_query",
+            format!("since: at most {MAX_QUERY_INT}."),
+        ));
+    }
     let (engine, view) = session_of(&state, &token).await?;
     let audience = Audience::of(view.role);
     let own = view.info.session;
@@ -689,7 +721,73 @@ struct ApiDoc;
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, body = Object)))]
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(document).clone())
+}
+
+/// The API's OpenAPI document: the handlers' own declarations, plus the answers every operation may
+/// give whatever its handler says (they come from the layers in front of it).
+pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+    let mut doc = ApiDoc::openapi();
+    let error = |why: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(why)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                            "ApiError",
+                        ))))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.delete, true),
+        ];
+        for (op, changes) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let mut add = |status: &str, why: &str| {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error(why));
+            };
+            add(
+                "400",
+                "The request is malformed (a query parameter or the JSON body).",
+            );
+            add("408", "The request took too long to arrive.");
+            add("421", "The request's Host is not this server (--public-url).");
+            add("503", "Busy or stopping: retry shortly (see Retry-After).");
+            if changes {
+                add(
+                    "403",
+                    "No Origin of this server, or the session's role may not do this.",
+                );
+                add("413", "The body is too large.");
+                add("415", "The body is not JSON.");
+                add(
+                    "422",
+                    "The body does not fit the schema, or the rules refuse the command.",
+                );
+            }
+        }
+    }
+    if let Some(components) = doc.components.as_mut() {
+        components
+            .schemas
+            .entry("ApiError".to_string())
+            .or_insert_with(<ApiError as utoipa::PartialSchema>::schema);
+    }
+    doc
 }
 
 async fn api_not_found(method: Method, uri: axum::http::Uri) -> AppError {

@@ -10,6 +10,7 @@
 
 mod bench;
 mod build;
+mod conformance;
 mod readme;
 mod tools;
 
@@ -30,8 +31,11 @@ fn main() -> ExitCode {
         Some("run") => run_console(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench::bench(),
+        Some("conformance") => conformance::check(),
         _ => {
-            eprintln!("usage: cargo xtask <build [--dev] | run [serve flags...] | test | bench>");
+            eprintln!(
+                "usage: cargo xtask <build [--dev] | run [serve flags...] | test | bench | conformance>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -177,7 +181,8 @@ fn test() -> anyhow::Result<()> {
         run(cargo()
             .args(&args)
             .env("CLUSTERDECK_SITE_DIR", repo_root().join("site")))
-    }) && step("the README's run command", &mut readme::check);
+    }) && step("API conformance (schemathesis)", &mut conformance::check)
+        && step("the README's run command", &mut readme::check);
 
     println!("\n==> summary");
     for s in &steps {

@@ -13,10 +13,13 @@ use anyhow::{bail, Context};
 use crate::tools::repo_root;
 
 /// The process group of the run, killed on drop (also when a check fails).
-struct Group(std::process::Child);
+pub(crate) struct Group(pub(crate) std::process::Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.0.try_wait() {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", "--", &format!("-{}", self.0.id())])
             .status();
@@ -36,6 +39,17 @@ impl Drop for Group {
 
 /// One HTTP/1.1 request over loopback; returns the status code and the body.
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> anyhow::Result<(u16, String)> {
+    let (status, _, body) = http_with_head(port, method, path, body)?;
+    Ok((status, body))
+}
+
+/// [`http`], with the response's header lines too.
+pub(crate) fn http_with_head(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> anyhow::Result<(u16, String, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let body = body.unwrap_or("");
@@ -52,8 +66,8 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> anyhow::Resu
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("not an HTTP response")?;
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    Ok((status, body))
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((status, head.to_string(), body.to_string()))
 }
 
 /// Runs `cargo xtask run -- --listen 127.0.0.1:<port>`, waits for the server, and logs in with the

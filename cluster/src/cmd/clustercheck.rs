@@ -18,6 +18,7 @@ use crate::verdict::{Asker, Plan, Stop};
 
 /// `clustercheck` (cluster mode only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterCheckCmd {}
 
 impl Family for ClusterCheckCmd {

@@ -22,6 +22,7 @@ pub const SOFT_MEMBER_LIMIT: usize = 20;
 
 /// A `clusterconfig` line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ClusterConfigCmd {
     /// Bare `clusterconfig`.

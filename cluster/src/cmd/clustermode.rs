@@ -13,6 +13,7 @@ use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 /// `clustermode [cluster | group <g> | machine <host>]`; with no argument it prints the mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterModeCmd {
     pub mode: Option<Mode>,
 }

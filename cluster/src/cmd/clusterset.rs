@@ -17,6 +17,7 @@ use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 /// A feature, or every feature (`clusterset ... all`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FeatureSel {
     All,
@@ -34,6 +35,7 @@ impl fmt::Display for FeatureSel {
 
 /// `clusterset` operations (rules §3.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ClusterSetCmd {
     Copy {

@@ -14,6 +14,7 @@ use crate::store::{resolve, Definitions};
 use crate::verdict::{Asker, Plan, Stop};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterShowCmd {
     pub feature: FeatureId,
 }

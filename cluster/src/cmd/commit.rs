@@ -18,6 +18,7 @@ use crate::structure::StructureOp;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum CommitCmd {
     /// `commit [comment]`: applies every staged change of the session.

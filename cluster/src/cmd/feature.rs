@@ -16,6 +16,7 @@ use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 /// What a feature command does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", content = "cells", rename_all = "snake_case")]
 pub enum FeatureAction {
     Print,
@@ -31,6 +32,7 @@ pub enum FeatureAction {
 
 /// `<feature> [print | new ... | edit ... | delete <key>]`, or `<feature> <value>` for a single-row one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeatureCmd {
     pub feature: FeatureId,
     pub action: FeatureAction,

@@ -19,6 +19,7 @@ use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 /// `saveconfig`, `showconfig`, `loadconfig` (login host only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum FilesCmd {
     /// `saveconfig [<name>] [masked]`: passwords are saved unmasked unless `masked` (rules §14.5).

@@ -11,6 +11,7 @@ use crate::roles::{ModeRule, Permission, Role};
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HelpCmd {
     pub topic: Option<String>,
 }

@@ -62,6 +62,7 @@ use crate::verdict::{yes_no_prompt, Asker, Plan, Rejection, Stop, Verdict};
 
 /// Whether a command reads, stages (never stale, rules §14.3.1) or acts at once (stale → 409).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommandKind {
     Read,
@@ -177,6 +178,7 @@ macro_rules! families {
         /// A typed command: one variant per family; everything about a command lives in its family's
         /// file under `cmd/`.
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(tag = "command", rename_all = "snake_case")]
         pub enum Command {
             $($variant($ty)),*

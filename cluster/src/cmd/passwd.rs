@@ -15,6 +15,7 @@ use crate::store::Change;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswdCmd {
     pub password: String,
 }

@@ -16,6 +16,7 @@ use crate::roles::Permission;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum RuntimeCmd {
     /// `suspendlistener [<listener>]`: stop taking new connections (all listeners without a name).

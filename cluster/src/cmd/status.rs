@@ -14,6 +14,7 @@ use crate::roles::{ModeRule, Permission, Role};
 use crate::verdict::{Asker, Plan, Stop};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum StatusCmd {
     Status,

@@ -15,6 +15,7 @@ use crate::verdict::{Asker, Plan, Rejection, Stop};
 
 /// `upgrade` forms. Every form acts on the login host, from any mode (rules §14.1.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum UpgradeCmd {
     /// Lists the versions offered.
@@ -107,6 +108,7 @@ pub const INSTALL_SECS: i64 = 300;
 pub const REBOOT_SECS: i64 = 120;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UpgradePhase {
     Installing,
@@ -124,6 +126,7 @@ impl UpgradePhase {
 
 /// Where an upgrade stands at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpgradeProgress {
     pub phase: UpgradePhase,
     pub version: Version,

@@ -11,6 +11,7 @@ use crate::roles::Role;
 /// One row of a feature table; cells follow the feature's columns. Built by
 /// [`super::FeatureSchema::parse_row`] (validated) or by a [`TypedRow`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Row(Vec<String>);
 
@@ -41,6 +42,7 @@ impl Row {
 
 /// A feature's whole value: definitions replace, never merge (rules §2.4).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeatureValue {
     pub rows: Vec<Row>,
 }
