@@ -20,7 +20,8 @@
 //! 10. [`apply()`] — the deterministic state machine (last-writer-wins sync on reconnect).
 //! 11. [`cmd`] — [`check`]: one command family per file under `cmd/`, each owning everything about it.
 //! 12. [`login`], [`view`] (what pages show), [`cli`] (parse, help, completion), [`fixture`], [`wire`]
-//!     (the HTTP API's bodies and the secrets visitor), then [`script`] (the script runner).
+//!     (the HTTP API's bodies and the secrets visitor), `openapi` (schemas for the API document, with the
+//!     `openapi` feature), then [`script`] (the script runner).
 //!
 //! The one invariant to know: this crate does no IO, no async and knows no framework. Time is a
 //! parameter (`now`); state changes only by applying events.

@@ -33,6 +33,15 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// A string schema described as `what` (the API document's view of a validated name).
+#[cfg(feature = "openapi")]
+pub fn string_schema(what: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(what.to_string()))
+        .into()
+}
+
 macro_rules! string_newtype {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $validate:path) => {
         $(#[$doc])*
@@ -60,7 +69,7 @@ macro_rules! string_newtype {
         #[cfg(feature = "openapi")]
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                crate::openapi::string_schema($kind)
+                crate::names::string_schema($kind)
             }
         }
 

@@ -1,16 +1,10 @@
-//! OpenAPI schemas of the types that serialize as strings (with the `openapi` feature, which only the
-//! server enables): names, modes, versions.
+//! OpenAPI schemas of the types that serialize as strings or numbers (with the `openapi` feature, which
+//! only the server enables): modes, versions, timestamps. Validated names get theirs in [`crate::names`].
 
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
-/// A string schema described as `what`.
-pub fn string_schema(what: &str) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some(what.to_string()))
-        .into()
-}
+use crate::names::string_schema;
 
 /// A string schema described as `what`, matching `pattern`.
 pub fn pattern_schema(what: &str, pattern: &str) -> RefOr<Schema> {

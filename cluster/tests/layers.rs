@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("view", 12),
     ("cli", 12),
     ("wire", 12),
+    ("openapi", 12),
     ("script", 13),
 ];
 
