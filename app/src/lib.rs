@@ -12,6 +12,7 @@
 //!
 //! No rule lives here: every verdict comes from `cluster::check`, every derived value from the crate.
 
+use cluster::view::Page;
 use cluster::wire::SessionInfo;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -25,6 +26,22 @@ pub mod state;
 pub mod timing;
 
 use state::Console;
+
+/// A page the session's role may not read shows why instead (rules §14.7.2); the server refuses the
+/// reads anyway.
+#[component]
+fn Gate(page: Page, children: ChildrenFn) -> impl IntoView {
+    let console = expect_context::<Console>();
+    let refusal = Memo::new(move |_| {
+        console
+            .session
+            .with(|s| s.as_ref().and_then(|s| page.refusal(s.role)))
+    });
+    move || match refusal.get() {
+        Some(why) => view! { <p role="alert" class="refusal">{why}</p> }.into_any(),
+        None => children().into_any(),
+    }
+}
 
 /// The root component: the login page until there is a session, then the console.
 #[component]
@@ -70,14 +87,18 @@ pub fn App() -> impl IntoView {
                 <a class="brand" href="/">"Clusterdeck"</a>
                 {move || whoami.get().map(|who| view! {
                     <nav aria-label="Main" class="mainnav">
-                        <A href="/">"Overview"</A>
-                        <A href="/settings">"Settings"</A>
-                        <A href="/pending">"Pending changes"</A>
-                        <A href="/cluster-ops">"Cluster"</A>
-                        <A href="/upgrade">"Upgrade"</A>
-                        <A href="/terminal">"Terminal"</A>
-                        <A href="/users">"Users"</A>
-                        <A href="/audit">"Audit log"</A>
+                        {move || {
+                            // Only the pages the session's role reads (rules §14.7.2).
+                            let role = console.session.with(|s| s.as_ref().map(|s| s.role));
+                            Page::ALL
+                                .into_iter()
+                                .filter(|p| role.is_some_and(|r| p.refusal(r).is_none()))
+                                .map(|p| {
+                                    let (href, name) = p.link();
+                                    view! { <A href=href>{name}</A> }
+                                })
+                                .collect_view()
+                        }}
                     </nav>
                     <pages::pending::PendingBadge />
                     <span class="whoami" aria-label="Signed in as">{who}</span>
@@ -92,19 +113,19 @@ pub fn App() -> impl IntoView {
                     (true, true) => view! {
                         <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>
                             <Route path=path!("/") view=pages::overview::Overview />
-                            <Route path=path!("/settings") view=pages::settings::SettingsIndex />
-                            <Route path=path!("/cluster/settings") view=pages::settings::Settings />
-                            <Route path=path!("/cluster/settings/:feature") view=pages::settings::Settings />
-                            <Route path=path!("/group/:group/settings") view=pages::settings::Settings />
-                            <Route path=path!("/group/:group/settings/:feature") view=pages::settings::Settings />
-                            <Route path=path!("/machine/:host/settings") view=pages::settings::Settings />
-                            <Route path=path!("/machine/:host/settings/:feature") view=pages::settings::Settings />
-                            <Route path=path!("/pending") view=pages::pending::Pending />
+                            <Route path=path!("/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::SettingsIndex /></Gate> } />
+                            <Route path=path!("/cluster/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
+                            <Route path=path!("/cluster/settings/:feature") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
+                            <Route path=path!("/group/:group/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
+                            <Route path=path!("/group/:group/settings/:feature") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
+                            <Route path=path!("/machine/:host/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
+                            <Route path=path!("/machine/:host/settings/:feature") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
+                            <Route path=path!("/pending") view=|| view! { <Gate page=Page::Pending><pages::pending::Pending /></Gate> } />
                             <Route path=path!("/cluster-ops") view=pages::cluster_ops::ClusterOps />
                             <Route path=path!("/upgrade") view=pages::upgrade::Upgrade />
                             <Route path=path!("/terminal") view=pages::terminal::Terminal />
-                            <Route path=path!("/users") view=pages::users::Users />
-                            <Route path=path!("/audit") view=pages::audit::Audit />
+                            <Route path=path!("/users") view=|| view! { <Gate page=Page::Users><pages::users::Users /></Gate> } />
+                            <Route path=path!("/audit") view=|| view! { <Gate page=Page::Audit><pages::audit::Audit /></Gate> } />
                         </Routes>
                     }.into_any(),
                 }}

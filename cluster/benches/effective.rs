@@ -18,12 +18,10 @@ struct Fixture {
 
 fn setting(tag: &str) -> Setting {
     Setting {
-        value: FeatureValue {
-            rows: vec![FeatureId::SmtpRoutes
-                .schema()
-                .parse_row(&[format!("{tag}.example.com"), "mx.example.com".into()])
-                .unwrap()],
-        },
+        value: FeatureValue::of(vec![FeatureId::SmtpRoutes
+            .schema()
+            .parse_row(&[format!("{tag}.example.com"), "mx.example.com".into()])
+            .unwrap()]),
         rev: Rev {
             at: Timestamp(0),
             user: UserName::parse("admin").unwrap(),

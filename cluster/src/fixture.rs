@@ -111,12 +111,11 @@ fn h(s: &str) -> Hostname {
 }
 
 fn rows(rows: &[&[&str]]) -> FeatureValue {
-    FeatureValue {
-        rows: rows
-            .iter()
+    FeatureValue::of(
+        rows.iter()
             .map(|r| Row::from_cells(r.iter().map(|c| c.to_string()).collect()))
             .collect(),
-    }
+    )
 }
 
 fn setting(value: FeatureValue) -> Setting {
@@ -171,9 +170,7 @@ fn americas_cluster_values() -> Vec<(FeatureId, FeatureValue)> {
         .iter()
         .map(|(u, r, p)| vec![u.to_string(), r.to_string(), p.to_string()])
         .collect();
-    let users = FeatureValue {
-        rows: users.into_iter().map(Row::from_cells).collect(),
-    };
+    let users = FeatureValue::of(users.into_iter().map(Row::from_cells).collect());
     vec![
         (FeatureId::Users, users),
         (FeatureId::SshKeys, rows(&[])),

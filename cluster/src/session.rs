@@ -193,6 +193,11 @@ pub struct Session {
     /// `None` on a standalone machine (no modes).
     pub mode: Option<Mode>,
     pub pending: Vec<Pending>,
+    /// The role the server gave the session. A replica whose user database is withheld from that role
+    /// (the browser's, for help desk and guests: rules §14.7.2) checks commands with it; wherever the
+    /// user database is visible, the database decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<crate::roles::Role>,
 }
 
 impl Session {
@@ -205,6 +210,7 @@ impl Session {
             host,
             mode: member.then_some(Mode::Cluster),
             pending: Vec::new(),
+            role: None,
         }
     }
 

@@ -314,7 +314,7 @@ mod tests {
         FeatureId::SmtpRoutes
             .schema()
             .parse_row(&[key.into(), "mx.example.com".into()])
-            .map(|r| FeatureValue { rows: vec![r] })
+            .map(|r| FeatureValue::of(vec![r]))
             .unwrap()
     }
 

@@ -216,3 +216,69 @@ pub fn cluster_page_mode(fleet: &Fleet, login_host: &Hostname) -> Option<Mode> {
 pub fn users_page_mode(fleet: &Fleet, login_host: &Hostname) -> Option<Mode> {
     fleet.machine(login_host).map(|m| m.user_db_mode())
 }
+
+/// The console's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Page {
+    Overview,
+    Settings,
+    Pending,
+    ClusterOps,
+    Upgrade,
+    Terminal,
+    Users,
+    Audit,
+}
+
+impl Page {
+    /// Every page, in the order the navigation lists them.
+    pub const ALL: [Page; 8] = [
+        Page::Overview,
+        Page::Settings,
+        Page::Pending,
+        Page::ClusterOps,
+        Page::Upgrade,
+        Page::Terminal,
+        Page::Users,
+        Page::Audit,
+    ];
+
+    /// The page's path and its name in the navigation.
+    pub fn link(self) -> (&'static str, &'static str) {
+        match self {
+            Page::Overview => ("/", "Overview"),
+            Page::Settings => ("/settings", "Settings"),
+            Page::Pending => ("/pending", "Pending changes"),
+            Page::ClusterOps => ("/cluster-ops", "Cluster"),
+            Page::Upgrade => ("/upgrade", "Upgrade"),
+            Page::Terminal => ("/terminal", "Terminal"),
+            Page::Users => ("/users", "Users"),
+            Page::Audit => ("/audit", "Audit log"),
+        }
+    }
+
+    /// What reading the page takes (rules §14.7.2): settings, staged changes and the user list are
+    /// configuration; the audit log is for administrators; the rest is status.
+    pub fn permission(self) -> crate::roles::Permission {
+        use crate::roles::Permission;
+        match self {
+            Page::Settings | Page::Pending | Page::Users => Permission::ReadConfig,
+            Page::Audit => Permission::ReadAudit,
+            Page::Overview | Page::ClusterOps | Page::Upgrade | Page::Terminal => Permission::Read,
+        }
+    }
+
+    /// Why `role` may not read the page (`None`: it may).
+    pub fn refusal(self, role: Role) -> Option<String> {
+        let permission = self.permission();
+        (!role.may(permission)).then(|| {
+            format!(
+                "The {} page is for {}; {} users see status: the overview, the cluster and upgrade pages, and the terminal.",
+                self.link().1,
+                permission.who(),
+                role.word()
+            )
+        })
+    }
+}

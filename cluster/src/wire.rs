@@ -210,11 +210,17 @@ impl Audience {
     }
 }
 
+/// What stands in for a machine's user key where the role does not read configuration (the key is what
+/// `clusterconfig prepjoin` exchanges).
+fn withheld_key() -> crate::names::UserKey {
+    crate::names::UserKey::known("withheld")
+}
+
 fn blank_store(store: &mut ConfigStore, audience: Audience) {
     for settings in store.modes.values_mut() {
         for (feature, setting) in settings.iter_mut() {
             if audience.hidden(*feature) {
-                setting.value = FeatureValue::default();
+                setting.value = FeatureValue::withheld();
             }
         }
     }
@@ -233,8 +239,14 @@ pub fn scope_fleet_for(fleet: &Fleet, audience: Audience) -> Fleet {
     if !audience.config() {
         for m in f.machines.values_mut() {
             blank_store(&mut m.config, audience);
+            m.user_key = withheld_key();
             for text in m.local.saved_configs.values_mut() {
                 text.clear();
+            }
+        }
+        for c in f.clusters.values_mut() {
+            for entry in c.prepjoin.iter_mut() {
+                entry.user_key = withheld_key();
             }
         }
     }
@@ -253,24 +265,37 @@ pub fn scope_event_for(event: &Event, audience: Audience) -> Event {
     let mut e = redact_event(event);
     let config = audience.config();
     match &mut e.kind {
-        EventKind::Committed { writes, comment, .. } => {
+        EventKind::Committed {
+            writes,
+            comment,
+            structure,
+            ..
+        } => {
             if audience != Audience::Full {
                 *comment = None;
+            }
+            if !config {
+                for op in structure.iter_mut() {
+                    if let crate::structure::StructureOp::PrepJoinNew { entry } = op {
+                        entry.user_key = withheld_key();
+                    }
+                }
             }
             for w in writes.iter_mut() {
                 // A hidden feature's scoped value is blank, whatever rows the change carries.
                 if audience.hidden(w.feature) && w.change != Change::Remove {
                     w.change = Change::Define {
-                        value: FeatureValue::default(),
+                        value: FeatureValue::withheld(),
                     };
                 }
             }
         }
         EventKind::Forced { feature, setting, .. } if audience.hidden(*feature) => {
-            setting.value = FeatureValue::default();
+            setting.value = FeatureValue::withheld();
         }
         EventKind::MachineAdded { machine } if !config => {
             blank_store(&mut machine.config, audience);
+            machine.user_key = withheld_key();
             for text in machine.local.saved_configs.values_mut() {
                 text.clear();
             }
@@ -365,6 +390,7 @@ impl SessionInfo {
             host: self.login_host.clone(),
             mode: self.mode.clone(),
             pending: self.pending.clone(),
+            role: Some(self.role),
         }
     }
 }

@@ -13,12 +13,10 @@ fn h(s: &str) -> Hostname {
 }
 
 fn routes(domain: &str) -> FeatureValue {
-    FeatureValue {
-        rows: vec![FeatureId::SmtpRoutes
-            .schema()
-            .parse_row(&[domain.into(), "mx.example.com".into()])
-            .unwrap()],
-    }
+    FeatureValue::of(vec![FeatureId::SmtpRoutes
+        .schema()
+        .parse_row(&[domain.into(), "mx.example.com".into()])
+        .unwrap()])
 }
 
 fn commit(fleet: &mut Fleet, host: &str, mode: Mode, value: Option<FeatureValue>, at_secs: i64) {

@@ -147,7 +147,7 @@ fn FeaturePanel(mode: Mode, feature: FeatureId) -> impl IntoView {
             <OutcomeView outcome=outcome />
             {move || data.get().filter(|d| !d.sources.is_empty()).map(|d| {
                 let rows = d.sources.iter().map(|(h, m, v)| {
-                    let summary = if v.rows.is_empty() { "(no entries)".to_string() } else {
+                    let summary = if v.rows.is_empty() { v.empty_label().to_string() } else {
                         v.rows.iter().map(|r| feature.schema().render_row(r)).collect::<Vec<_>>().join("; ")
                     };
                     view! { <tr><td>{h.to_string()}</td><td>{label(&d.cluster, m)}</td><td>{summary}</td></tr> }
@@ -177,7 +177,7 @@ fn rows_table(
         .map(|c| view! { <th>{c.label}</th> })
         .collect_view();
     let body = if value.rows.is_empty() {
-        view! { <tr><td colspan=schema.columns.len() + 1>"(no entries)"</td></tr> }.into_any()
+        view! { <tr><td colspan=schema.columns.len() + 1>{value.empty_label()}</td></tr> }.into_any()
     } else {
         value
             .rows

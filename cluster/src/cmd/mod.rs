@@ -523,12 +523,16 @@ fn check_inner(
     let login = fleet.machine(&session.host).ok_or(Rejection::UnknownMachine {
         host: session.host.clone(),
     })?;
-    let role = fleet
-        .role_of(&session.host, &session.user)
-        .ok_or_else(|| Rejection::UserGone {
-            user: session.user.clone(),
-            host: session.host.clone(),
-        })?;
+    let gone = || Rejection::UserGone {
+        user: session.user.clone(),
+        host: session.host.clone(),
+    };
+    let role = match fleet.role_of(&session.host, &session.user) {
+        Some(role) => role,
+        // This replica does not hold the user database (rules §14.7.2): the role the server gave.
+        None if fleet.effective(&session.host, FeatureId::Users).hidden => session.role.ok_or_else(gone)?,
+        None => return Err(gone().into()),
+    };
     if login.is_upgrading() && !command.allowed_while_upgrading() {
         let state = upgrade_progress(login, now)
             .map(|p| p.phase.word().to_string())

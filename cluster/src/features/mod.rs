@@ -241,13 +241,12 @@ pub struct FeatureSchema {
 
 impl FeatureSchema {
     pub fn default_value(&self) -> FeatureValue {
-        FeatureValue {
-            rows: self
-                .defaults
+        FeatureValue::of(
+            self.defaults
                 .iter()
                 .map(|r| Row::from_cells(r.iter().map(|c| c.to_string()).collect()))
                 .collect(),
-        }
+        )
     }
 
     /// The row syntax, e.g. `<domain> <destinations>`.

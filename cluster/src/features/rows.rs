@@ -45,9 +45,35 @@ impl Row {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeatureValue {
     pub rows: Vec<Row>,
+    /// The rows are withheld from this replica: its role does not read configuration (rules §14.7.2).
+    /// Only scoped copies (the browser's) are ever hidden; a page shows "hidden", never "no entries".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
 }
 
 impl FeatureValue {
+    /// A value of `rows`.
+    pub fn of(rows: Vec<Row>) -> FeatureValue {
+        FeatureValue { rows, hidden: false }
+    }
+
+    /// What a page shows for a value with no rows: none, or none that this role may see.
+    pub fn empty_label(&self) -> &'static str {
+        if self.hidden {
+            "(withheld: your role reads status, not configuration)"
+        } else {
+            "(no entries)"
+        }
+    }
+
+    /// A value whose rows are withheld from the replica's role.
+    pub fn withheld() -> FeatureValue {
+        FeatureValue {
+            rows: Vec::new(),
+            hidden: true,
+        }
+    }
+
     pub fn row(&self, key: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.key() == key)
     }
