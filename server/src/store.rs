@@ -650,12 +650,16 @@ pub fn import(store: &mut dyn Store, text: &str) -> anyhow::Result<u64> {
         );
     }
     store.write_snapshot(&seed)?;
+    // The clock resumes from the log's last time as of now (not as of 1970: it would jump centuries).
+    let real_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     for chunk in events.chunks(1000) {
         store.append(&Batch {
             events: chunk.to_vec(),
             clock: Some(ClockReading {
                 sim: fleet.now,
-                real_ms: 0,
+                real_ms,
             }),
             ..Batch::default()
         })?;
@@ -816,6 +820,19 @@ mod tests {
         let gap = text.replace("{\"revision\":1,\"event\"", "{\"revision\":2,\"event\"");
         let err = import(&mut MemoryStore::default(), &gap).unwrap_err();
         assert!(format!("{err:#}").contains("gap"), "{err:#}");
+        // A good import's clock resumes from the log's last time, as of now.
+        let mut copy = MemoryStore::default();
+        import(&mut copy, &text).unwrap();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let resumed = copy.clock().unwrap().unwrap().resumed(7.0, now_ms);
+        assert!(
+            (resumed.0 - fleet.now.0).abs() < 60_000,
+            "the imported clock resumes at {resumed}, the log ends at {}",
+            fleet.now
+        );
     }
 
     #[test]
