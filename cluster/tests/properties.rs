@@ -71,7 +71,7 @@ fn feature_command() -> impl Strategy<Value = Command> {
             let single = feature.schema().shape == Shape::Single;
             let action = if feature == FeatureId::IpInterfaces && pick < 3 {
                 let port = |x: u8| {
-                    if x % 2 == 0 {
+                    if x.is_multiple_of(2) {
                         "0".to_string()
                     } else {
                         (1000 + u32::from(x)).to_string()

@@ -24,12 +24,17 @@ pub enum FleetAction {
     /// The fleets of the data directory, with their revisions.
     List,
     /// A new fleet from a fixture or from a script (the rules §11 format; the fleet as the script leaves it).
+    #[command(group = clap::ArgGroup::new("source").required(true).args(["fixture", "script"]))]
     Create {
         name: String,
-        #[arg(long, conflicts_with = "script", required_unless_present = "script")]
+        #[arg(long)]
         fixture: Option<String>,
         #[arg(long)]
         script: Option<PathBuf>,
+        /// Keep the demo users and passwords (admin/ironport, ...). Without it the fleet's admin password
+        /// is CLUSTERDECK_ADMIN_PASSWORD and the other demo users are removed.
+        #[arg(long)]
+        demo: bool,
     },
     /// The fleet's event log as JSON Lines (to standard output, or `--out FILE`).
     Export {
@@ -47,30 +52,26 @@ fn parse_name(name: &str) -> anyhow::Result<FleetId> {
     FleetId::parse(name).map_err(anyhow::Error::msg)
 }
 
-/// The seed of a new fleet: a fixture (with its demo credentials) or the fleet a script leaves.
-pub fn seed_from(fixture: Option<&str>, script: Option<&str>) -> anyhow::Result<cluster::Fleet> {
-    match (fixture, script) {
-        (Some(f), _) => {
-            let mut fleet = cluster::fixture::by_name(f).with_context(|| {
-                format!(
-                    "unknown fixture \"{f}\": use {}, or scale-<n>",
-                    cluster::fixture::FIXTURES.join(", ")
-                )
-            })?;
-            crate::auth::hash_demo_fleet(&mut fleet)?;
-            Ok(fleet)
-        }
+/// The seed of a new fleet: a fixture or the fleet a script leaves, with the demo credentials (`demo`) or
+/// `CLUSTERDECK_ADMIN_PASSWORD` ([`crate::serve::credentials`]).
+pub fn seed_from(fixture: Option<&str>, script: Option<&str>, demo: bool) -> anyhow::Result<cluster::Fleet> {
+    let fleet = match (fixture, script) {
+        (Some(f), _) => cluster::fixture::by_name(f).with_context(|| {
+            format!(
+                "unknown fixture \"{f}\": use {}, or scale-<n>",
+                cluster::fixture::FIXTURES.join(", ")
+            )
+        })?,
         (None, Some(text)) => {
             let outcome = cluster::script::run(text, None);
             if let Some(f) = outcome.failure {
                 bail!("the script fails at line {}: {}\n    {}", f.line, f.why, f.text);
             }
-            let mut fleet = outcome.fleet;
-            crate::auth::hash_fleet(&mut fleet)?;
-            Ok(fleet)
+            outcome.fleet
         }
-        (None, None) => bail!("give a fixture or a script"),
-    }
+        (None, None) => bail!("give --fixture NAME or --script FILE"),
+    };
+    crate::serve::credentials(fleet, demo)
 }
 
 fn exists(data_dir: &Path, id: &FleetId) -> bool {
@@ -101,6 +102,7 @@ pub fn run(opts: FleetOptions) -> anyhow::Result<()> {
             name,
             fixture,
             script,
+            demo,
         } => {
             let id = parse_name(&name)?;
             if exists(dir, &id) {
@@ -112,7 +114,7 @@ pub fn run(opts: FleetOptions) -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            let fleet = seed_from(fixture.as_deref(), text.as_deref())?;
+            let fleet = seed_from(fixture.as_deref(), text.as_deref(), demo)?;
             let mut store = SqliteStore::open(&registry::fleet_path(dir, &id))?;
             store.write_snapshot(&fleet)?;
             println!("fleet {id} created at revision {}", fleet.revision);

@@ -88,13 +88,20 @@ impl ServeOptions {
 
 /// The default fleet of a new data directory.
 pub fn seed(demo: bool, fixture: &str) -> anyhow::Result<cluster::Fleet> {
-    let mut fleet = cluster::fixture::by_name(fixture)
+    let fleet = cluster::fixture::by_name(fixture)
         .with_context(|| format!("unknown fixture \"{fixture}\": use americas, standalone or scale-<n>"))?;
+    credentials(fleet, demo)
+}
+
+/// Gives a new fleet its credentials: with `demo`, the demo users and passwords the README publishes;
+/// otherwise `CLUSTERDECK_ADMIN_PASSWORD` replaces them (and the other demo users go). Passwords are
+/// hashed either way.
+pub fn credentials(mut fleet: cluster::Fleet, demo: bool) -> anyhow::Result<cluster::Fleet> {
     if !demo {
         let password = std::env::var("CLUSTERDECK_ADMIN_PASSWORD").unwrap_or_default();
         if let Err(reason) = cluster::names::password_policy(&password) {
             bail!(
-                "a new data directory needs an admin password: set CLUSTERDECK_ADMIN_PASSWORD (it {reason}), \
+                "a new fleet needs an admin password: set CLUSTERDECK_ADMIN_PASSWORD (it {reason}), \
                  or pass --demo for the demo credentials"
             );
         }
@@ -123,6 +130,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         );
     }
     check_writable(&opts.data_dir)?;
+    let _lock = lock_data_dir(&opts.data_dir)?;
     let registry = Registry::new(registry::Settings {
         data_dir: opts.data_dir.clone(),
         speed: opts.speed,
@@ -196,6 +204,35 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     registry.shutdown().await;
     tracing::info!("server stopped; stores flushed");
     Ok(())
+}
+
+/// Holds the data directory for this server: a second `serve` on it would write the same stores and
+/// break the first one's (a revision written twice), so it is refused, naming the holder. The lock goes
+/// with the process (also when it is killed); `clusterdeck fleet` does not take it.
+fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = registry::fleets_dir(data_dir).join(".serve.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if file.try_lock().is_err() {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        bail!(
+            "another `clusterdeck serve` ({}) is using the data directory {}: stop it, or pass another --data-dir",
+            holder.trim().chars().take(60).collect::<String>(),
+            data_dir.display()
+        );
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "pid {}", std::process::id())?;
+    file.sync_all()?;
+    Ok(file)
 }
 
 /// Refuses to start on a data directory the server could not write: SQLite maps its `-shm` file, and

@@ -137,6 +137,7 @@ async fn two_fleets_in_one_server_are_isolated_and_an_export_imports_to_the_same
         "lab",
         "--fixture",
         "americas",
+        "--demo",
         "--data-dir",
         &data,
     ]);
@@ -164,14 +165,25 @@ async fn two_fleets_in_one_server_are_isolated_and_an_export_imports_to_the_same
     );
     assert!(!fleet_text(&main.get("/api/v1/fleet").await.1).contains("lab-only"));
     assert!(fleet_text(&lab.get("/api/v1/fleet").await.1).contains("lab-only"));
-    // A cookie of one fleet is no session in another.
-    let (status, _) = login_to(&s.url, Some("nosuch"), "admin", "ironport", "newyork.example.com")
+    // A fleet that does not exist answers as a wrong password does: fleet names cannot be probed.
+    let (code, body) = login_to(&s.url, Some("nosuch"), "admin", "ironport", "newyork.example.com")
         .await
         .json::<Value>()
         .await
         .map(|v| (v["code"].as_str().unwrap_or_default().to_string(), v))
         .unwrap();
-    assert_eq!(status, "unknown_fleet");
+    assert_eq!(code, "login_failed", "{body}");
+    let (wrong, _) = login_to(&s.url, Some("lab"), "admin", "wrong-pass", "newyork.example.com")
+        .await
+        .json::<Value>()
+        .await
+        .map(|v| (v["message"].as_str().unwrap_or_default().to_string(), v))
+        .unwrap();
+    assert_eq!(
+        body["message"].as_str().unwrap(),
+        wrong,
+        "the same words either way"
+    );
     // Export the lab fleet, import it as a copy: the same state and revision; verify passes.
     let file = dir.path().join("lab.jsonl");
     let file = file.to_str().unwrap();

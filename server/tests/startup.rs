@@ -100,3 +100,49 @@ fn a_store_it_cannot_write_is_refused_at_start_by_name() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_second_server_on_the_same_data_directory_is_refused() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let serve = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_clusterdeck"));
+        c.args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--site-dir",
+            "/nonexistent",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("CLUSTERDECK_LOG", "warn");
+        c
+    };
+    let mut first = serve().stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(first.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    let second = serve().output().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!second.status.success(), "the second server started: {stderr}");
+    assert!(
+        stderr.contains("another `clusterdeck serve` (pid ")
+            && stderr.contains("is using the data directory"),
+        "{stderr}"
+    );
+    // Once the first is gone (even killed), the directory is free again.
+    let mut third = serve().stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(third.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = third.kill();
+    let _ = third.wait();
+    assert!(line.starts_with("listening on"), "{line}");
+}

@@ -109,7 +109,7 @@ where
 /// The durable command the loads send: `suspend` or `resume` of the login host, from its machine page —
 /// each appends one fleet event before it is answered (a mode switch no longer writes anything).
 pub fn durable_command(n: usize, host: &str) -> serde_json::Value {
-    let op = if n % 2 == 0 { "suspend" } else { "resume" };
+    let op = if n.is_multiple_of(2) { "suspend" } else { "resume" };
     json!({"command": {"command": "runtime", "op": op}, "mode": format!("machine:{host}")})
 }
 
@@ -405,6 +405,7 @@ pub async fn many_fleets(fleets: usize, duration: Duration) -> anyhow::Result<Lo
                 &format!("f{i}"),
                 "--fixture",
                 "americas",
+                "--demo",
                 "--data-dir",
             ])
             .arg(dir.path())

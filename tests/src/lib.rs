@@ -30,11 +30,20 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `clusterdeck` binary: `CLUSTERDECK_BIN`, else `target/debug/clusterdeck`.
+/// The `clusterdeck` binary: `CLUSTERDECK_BIN`, else `debug/clusterdeck` in Cargo's target directory
+/// (`CARGO_TARGET_DIR`, else `target/`).
 pub fn server_binary() -> PathBuf {
     std::env::var_os("CLUSTERDECK_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/debug/clusterdeck"))
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .filter(|d| !d.is_empty())
+                .map_or_else(
+                    || repo_root().join("target"),
+                    |d| repo_root().join(PathBuf::from(d)),
+                );
+            target.join("debug/clusterdeck")
+        })
 }
 
 /// The built site: `CLUSTERDECK_SITE_DIR`, else `site/`.

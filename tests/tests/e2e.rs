@@ -430,7 +430,15 @@ async fn settings_edits_land_on_the_mode_the_page_names_after_navigating_by_clic
 async fn two_fleets_in_one_server_are_isolated_in_the_browser() -> anyhow::Result<()> {
     let h = Harness::start().await?;
     let status = std::process::Command::new(tests::server_binary())
-        .args(["fleet", "create", "lab", "--fixture", "americas", "--data-dir"])
+        .args([
+            "fleet",
+            "create",
+            "lab",
+            "--fixture",
+            "americas",
+            "--demo",
+            "--data-dir",
+        ])
         .arg(&h.server.data_dir)
         .status()?;
     anyhow::ensure!(status.success(), "clusterdeck fleet create failed");
@@ -473,5 +481,53 @@ async fn two_fleets_in_one_server_are_isolated_in_the_browser() -> anyhow::Resul
         "mx.lab.example.com",
     )
     .await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn status_only_roles_get_a_working_console_and_an_ended_session_returns_to_login() -> anyhow::Result<()>
+{
+    let h = Harness::start().await?;
+    // Help desk: status pages only, and the runtime actions the server allows work from the page.
+    h.login("helpdesk", "helpdesk-pass", "newyork.example.com")
+        .await?;
+    let links = h
+        .wait_for_xpath("//nav[@aria-label='Main']")
+        .await?
+        .text()
+        .await?;
+    for shown in ["Overview", "Cluster", "Upgrade", "Terminal"] {
+        assert!(links.contains(shown), "{links}");
+    }
+    for hidden in ["Settings", "Pending changes", "Users", "Audit log"] {
+        assert!(!links.contains(hidden), "help desk sees {hidden}: {links}");
+    }
+    nav(&h, "Upgrade").await?;
+    h.click_in(&listeners_of("sf.example.com"), "Suspend listeners")
+        .await?;
+    h.wait_text(&listeners_of("sf.example.com"), "InboundMail: suspended")
+        .await?;
+    let page = h.page_text().await;
+    assert!(!page.contains("no longer exists"), "{page}");
+    // A settings address typed by hand explains who reads it.
+    h.open("/cluster/settings/smtproutes").await?;
+    h.wait_text(
+        "//*[@role='alert']",
+        "The Settings page is for administrators, operators and read-only operators",
+    )
+    .await?;
+    h.logout().await?;
+    // A guest's session ends when an administrator deletes the user: the page goes back to login, saying so.
+    h.login("guest1", "guest1-pass", "newyork.example.com").await?;
+    nav(&h, "Cluster").await?;
+    let page = h.page_text().await;
+    assert!(!page.contains("no longer exists"), "{page}");
+    let admin = tests::ApiSession::login(&h.server, "admin", "ironport", "newyork.example.com").await?;
+    anyhow::ensure!(admin.cli("userconfig delete guest1").await?["status"] == "ok");
+    anyhow::ensure!(admin.cli("commit").await?["status"] == "ok");
+    h.wait_text("//*[@role='alert']", "Your session has ended")
+        .await?;
+    h.wait_for_xpath("//button[normalize-space(.)='Log in']").await?;
     h.finish().await
 }

@@ -29,14 +29,17 @@ fn json_line(out: &str) -> anyhow::Result<serde_json::Value> {
 
 fn measure(args: &[&str]) -> anyhow::Result<serde_json::Value> {
     let root = repo_root();
-    let bench = root.join("target/release/clusterdeck-bench");
+    let bench = crate::tools::target_dir().join("release/clusterdeck-bench");
     let t = Instant::now();
     let out = Command::new("sh")
         .arg("-c")
         .arg("ulimit -n 8192 2>/dev/null; exec \"$0\" \"$@\"")
         .arg(&bench)
         .args(args)
-        .env("CLUSTERDECK_BIN", root.join("target/release/clusterdeck"))
+        .env(
+            "CLUSTERDECK_BIN",
+            crate::tools::target_dir().join("release/clusterdeck"),
+        )
         .env("CLUSTERDECK_SITE_DIR", root.join("site"))
         .current_dir(&root)
         .output()

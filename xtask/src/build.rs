@@ -100,8 +100,8 @@ pub fn build(profile: Profile) -> anyhow::Result<BundleSize> {
         "--profile",
         profile.cargo_name(),
     ]))?;
-    let wasm = root
-        .join("target/wasm32-unknown-unknown")
+    let wasm = crate::tools::target_dir()
+        .join("wasm32-unknown-unknown")
         .join(profile.target_subdir())
         .join("app.wasm");
     if !wasm.exists() {
@@ -114,7 +114,7 @@ pub fn build(profile: Profile) -> anyhow::Result<BundleSize> {
     );
 
     let site = site_dir();
-    let staging = root.join("target/site-staging");
+    let staging = crate::tools::target_dir().join("site-staging");
     let _ = std::fs::remove_dir_all(&staging);
     let pkg = staging.join("pkg");
     std::fs::create_dir_all(&pkg)?;
@@ -134,7 +134,7 @@ pub fn build(profile: Profile) -> anyhow::Result<BundleSize> {
 
     let bg = pkg.join("app_bg.wasm");
     if profile == Profile::Release {
-        wasm_opt(&root, &bg)?;
+        wasm_opt(&bg)?;
     }
 
     copy_dir(&root.join("public"), &staging)?;
@@ -177,14 +177,14 @@ const WASM_OPT_CACHE_ENTRIES: usize = 4;
 
 /// `wasm-opt -Oz` on `wasm` in place, skipped when the same input was optimised before (a cache keyed by
 /// a hash of the input and the arguments, under `target/wasm-opt-cache`, at most a few entries).
-fn wasm_opt(root: &Path, wasm: &Path) -> anyhow::Result<()> {
+fn wasm_opt(wasm: &Path) -> anyhow::Result<()> {
     use std::hash::{Hash, Hasher};
     let input = std::fs::read(wasm)?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     input.hash(&mut hasher);
     WASM_OPT_ARGS.hash(&mut hasher);
     let key = format!("{:016x}", hasher.finish());
-    let cache = root.join("target/wasm-opt-cache");
+    let cache = crate::tools::target_dir().join("wasm-opt-cache");
     std::fs::create_dir_all(&cache)?;
     let cached = cache.join(format!("{key}.wasm"));
     if cached.exists() {

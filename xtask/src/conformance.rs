@@ -61,7 +61,7 @@ fn ensure_schemathesis() -> anyhow::Result<PathBuf> {
 pub fn check() -> anyhow::Result<()> {
     let st = ensure_schemathesis()?;
     let root = repo_root();
-    let bin = root.join("target/debug/clusterdeck");
+    let bin = crate::tools::target_dir().join("debug/clusterdeck");
     anyhow::ensure!(bin.exists(), "{} is not built", bin.display());
     let data = tempfile_dir()?;
     let mut cmd = Command::new(&bin);

@@ -61,38 +61,49 @@ fn run_console(extra: &[String]) -> anyhow::Result<()> {
     args.extend(NATIVE);
     run(cargo().args(&args))?;
     let root = repo_root();
-    let bin = root.join("target/debug/clusterdeck");
-    let given = extra.iter().enumerate().find_map(|(i, a)| {
-        a.strip_prefix("--listen=")
-            .map(str::to_string)
-            .or_else(|| (a == "--listen").then(|| extra.get(i + 1).cloned()).flatten())
-    });
-    let listen = if given.is_some() {
-        None
-    } else {
-        Some("127.0.0.1:8080")
+    let bin = crate::tools::target_dir().join("debug/clusterdeck");
+    // A flag the user gives wins over ours (`--listen 127.0.0.1:9000`, `--data-dir /tmp/demo`).
+    let given = |flag: &str| {
+        extra.iter().enumerate().find_map(|(i, a)| {
+            a.strip_prefix(&format!("{flag}="))
+                .map(str::to_string)
+                .or_else(|| (a == flag).then(|| extra.get(i + 1).cloned()).flatten())
+        })
     };
+    let listen = given("--listen");
+    let data_dir = given("--data-dir");
+    let data = root.join(data_dir.as_deref().unwrap_or("data"));
+    let fresh = !data.join("fleets/default.db").exists();
     println!();
     println!(
-        "Clusterdeck console: http://{}",
-        given.as_deref().or(listen).unwrap_or("127.0.0.1:8080")
+        "Clusterdeck console: http://{}   (Ctrl-C stops it)",
+        listen.as_deref().unwrap_or("127.0.0.1:8080")
     );
-    println!("Demo login: user admin, password ironport, login host newyork.example.com");
-    println!(
-        "(other demo users: ops/ops-pass, viewer/viewer-pass, helpdesk/helpdesk-pass, guest1/guest1-pass)"
-    );
+    if fresh {
+        println!("Demo login: user admin, password ironport, login host newyork.example.com");
+        println!(
+            "(other demo users: ops/ops-pass, viewer/viewer-pass, helpdesk/helpdesk-pass, guest1/guest1-pass)"
+        );
+    } else {
+        println!(
+            "Using the existing {} with the logins it was made with (the demo's unless changed: admin/ironport \
+             on newyork.example.com); delete it for a fresh demo.",
+            data.display()
+        );
+    }
     println!();
     let mut cmd = std::process::Command::new(bin);
     // The demo the README advertises: the demo credentials printed above.
     cmd.current_dir(&root)
         .arg("serve")
         .arg("--demo")
-        .arg("--data-dir")
-        .arg("data")
         .arg("--site-dir")
         .arg("site");
-    if let Some(listen) = listen {
-        cmd.arg("--listen").arg(listen);
+    if listen.is_none() {
+        cmd.arg("--listen").arg("127.0.0.1:8080");
+    }
+    if data_dir.is_none() {
+        cmd.arg("--data-dir").arg("data");
     }
     cmd.args(extra);
     run(&mut cmd)

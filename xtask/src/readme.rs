@@ -75,10 +75,15 @@ pub(crate) fn http_with_head(
 pub fn check() -> anyhow::Result<()> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let listen = format!("127.0.0.1:{port}");
-    println!("running: cargo xtask run -- --listen {listen}");
+    // A data directory of its own: a developer's ./data (and the server that may be running on it) are
+    // left alone.
+    let data = std::env::temp_dir().join(format!("clusterdeck-readme-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let data_arg = data.display().to_string();
+    println!("running: cargo xtask run -- --listen {listen} --data-dir {data_arg}");
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(repo_root())
-        .args(["xtask", "run", "--", "--listen", &listen])
+        .args(["xtask", "run", "--", "--listen", &listen, "--data-dir", &data_arg])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .process_group(0);
@@ -140,5 +145,6 @@ pub fn check() -> anyhow::Result<()> {
     }
     println!("the README's run command serves the console and its printed login works");
     drop(group);
+    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }

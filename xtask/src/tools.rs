@@ -10,6 +10,15 @@ use anyhow::{bail, Context};
 /// output fails at run time (`WebAssembly.Table.set(): Argument 1 is invalid`).
 pub const BINARYEN_VERSION: &str = "132.0.0";
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the repository when not absolute), else
+/// `target/` in the repository.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => repo_root().join(PathBuf::from(d)),
+        _ => repo_root().join("target"),
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
