@@ -107,8 +107,27 @@ impl Console {
                 self.error.set(None);
                 self.subscribe(r.revision);
             }
-            Err(f) if f.is_unauthenticated() => self.session.set(None),
+            Err(f) if f.is_unauthenticated() => self.session_ended(),
             Err(f) => self.error.set(Some(f.message)),
+        }
+    }
+
+    /// The session is gone (timed out, logged out in another tab, its password changed, its fleet
+    /// removed): back to the login page, saying so.
+    fn session_ended(self) {
+        let had = self.session.with_untracked(|s| s.is_some());
+        self.source.update_value(|s| {
+            if let Some(old) = s.take() {
+                old.close();
+            }
+        });
+        self.session.set(None);
+        self.fleet.set(None);
+        if had {
+            self.error.set(Some(
+                "Your session has ended (it timed out, was logged out, or its password or fleet changed). Log in again."
+                    .into(),
+            ));
         }
     }
 
@@ -137,10 +156,17 @@ impl Console {
                 self.session.set(Some(info));
             }
         });
-        let on_ended = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-            self.session.set(None);
-            self.fleet.set(None);
+        let on_ended = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| self.session_ended());
+        // A stream the browser gave up on (an error status such as 401, not a dropped connection, which
+        // it retries by itself): find out why by loading the fleet again.
+        let watched = source.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if watched.ready_state() == web_sys::EventSource::CLOSED {
+                spawn_local(async move { self.reload().await });
+            }
         });
+        let _ = source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
+        on_error.forget();
         let _ = source.add_event_listener_with_callback("event", on_event.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("resync", on_resync.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("session", on_session.as_ref().unchecked_ref());

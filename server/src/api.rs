@@ -171,7 +171,7 @@ fn json_rejection(r: JsonRejection) -> AppError {
     let (code, message) = match &r {
         JsonRejection::JsonDataError(e) => (
             "invalid_body",
-            format!("The request body does not fit: {}", e.body_text()),
+            format!("The request body does not fit: {}", plain_words(&e.body_text())),
         ),
         JsonRejection::JsonSyntaxError(e) => (
             "bad_json",
@@ -188,6 +188,39 @@ fn json_rejection(r: JsonRejection) -> AppError {
         _ => ("bad_request", r.body_text()),
     };
     AppError::new(status, code, message.chars().take(300).collect::<String>())
+}
+
+/// serde's wording without the server's type names ("expected struct CliRequest" means "expected an
+/// object"): the message names the field and what it wanted, in the API's own terms.
+fn plain_words(text: &str) -> String {
+    let text = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(text);
+    let mut out = String::with_capacity(text.len());
+    let mut words = text.split(' ').peekable();
+    while let Some(w) = words.next() {
+        match w {
+            "struct" if words.peek().is_some_and(|n| n.starts_with(char::is_uppercase)) => {
+                words.next();
+                out.push_str("an object");
+            }
+            "internally" if words.peek() == Some(&"tagged") => {
+                words.next();
+                if words.peek() == Some(&"enum") {
+                    words.next();
+                    words.next();
+                }
+                out.push_str("an object with its kind field (see the API document)");
+            }
+            "enum" if words.peek().is_some_and(|n| n.starts_with(char::is_uppercase)) => {
+                words.next();
+                out.push_str("one of the documented values");
+            }
+            _ => out.push_str(w),
+        }
+        out.push(' ');
+    }
+    out.trim_end().to_string()
 }
 
 /// Request bodies larger than this are refused (413).
@@ -418,7 +451,19 @@ async fn verify_login(
     fleet_id: &FleetId,
     body: &LoginRequest,
 ) -> Result<(crate::engine::Engine, cluster::login::Login), AppError> {
-    let engine = state.registry.get(fleet_id).await?;
+    let engine = match state.registry.get(fleet_id).await {
+        Ok(engine) => engine,
+        // No such fleet: answered as a wrong password is, after as long, so fleet names cannot be probed.
+        Err(EngineError::UnknownFleet { .. }) => {
+            let _ = crate::passwords::Passwords::global()
+                .login(|memory| {
+                    cluster::login::PasswordCheck::matches(&auth::Argon2Check::new(memory), None, "")
+                })
+                .await;
+            return Err(login_error(cluster::login::LoginError::BadCredentials));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let fleet = engine.fleet.clone();
     // The login host must exist before anything is verified.
     cluster::login::login_host(&fleet.borrow(), &body.login_host).map_err(login_error)?;
@@ -825,4 +870,26 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/api/{*rest}", axum::routing::any(api_not_found))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn body_errors_name_fields_not_types() {
+        let cases = [
+            (
+                "Failed to deserialize the JSON body into the target type: invalid length 0, expected struct CliRequest with 1 element",
+                "invalid length 0, expected an object with 1 element",
+            ),
+            (
+                "command: expected internally tagged enum Command at line 1 column 14",
+                "command: expected an object with its kind field (see the API document) at line 1 column 14",
+            ),
+            ("command.op: unknown variant `x`, expected enum CommitCmd", "command.op: unknown variant `x`, expected one of the documented values"),
+            ("line: invalid type: integer `5`, expected a string", "line: invalid type: integer `5`, expected a string"),
+        ];
+        for (given, wanted) in cases {
+            assert_eq!(super::plain_words(given), wanted);
+        }
+    }
 }

@@ -1061,6 +1061,12 @@ impl Core {
     ) -> Result<CommandResponse, EngineError> {
         let id = self.session_of(work, token_hash)?;
         if let Some(seen) = revision {
+            if seen > self.fleet.revision {
+                return Err(EngineError::FutureRevision {
+                    since: seen,
+                    current: self.fleet.revision,
+                });
+            }
             if command.kind() == CommandKind::Immediate && seen != self.fleet.revision {
                 return Err(EngineError::Stale {
                     current: self.fleet.revision,
