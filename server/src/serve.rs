@@ -211,8 +211,10 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
 /// with the process (also when it is killed); `clusterdeck fleet` does not take it.
 fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     use std::io::{Read, Seek, Write};
+    use std::os::unix::fs::OpenOptionsExt;
     let path = registry::fleets_dir(data_dir).join(".serve.lock");
     let mut file = std::fs::OpenOptions::new()
+        .mode(0o600)
         .read(true)
         .write(true)
         .create(true)

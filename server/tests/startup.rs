@@ -71,6 +71,7 @@ fn seeded_dir() -> tempfile::TempDir {
             "default",
             "--fixture",
             "americas",
+            "--demo",
             "--data-dir",
         ])
         .arg(dir.path())
