@@ -126,6 +126,11 @@ impl From<EngineError> for AppError {
                 err
             }
             EngineError::FutureRevision { .. } => AppError::new(400, "bad_revision", message),
+            EngineError::AheadRevision { current, .. } => {
+                let mut err = AppError::new(409, "revision_ahead", message);
+                err.error.revision = Some(current);
+                err
+            }
             EngineError::TooFarBehind => AppError::new(410, "resync", message),
             EngineError::UnknownFleet { .. } => AppError::new(404, "unknown_fleet", message),
             EngineError::FleetExists { .. } => AppError::new(409, "fleet_exists", message),

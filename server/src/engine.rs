@@ -58,6 +58,8 @@ pub enum EngineError {
     Stale { current: u64, seen: u64 },
     #[error("Revision {since} is in the future; the fleet is at {current}.")]
     FutureRevision { since: u64, current: u64 },
+    #[error("The command was checked against revision {seen}, which the fleet has not reached (it is at {current}): send the revision you last saw.")]
+    AheadRevision { seen: u64, current: u64 },
     #[error("Too far behind: fetch the fleet again.")]
     TooFarBehind,
     #[error("No fleet named \"{fleet}\".")]
@@ -1062,8 +1064,8 @@ impl Core {
         let id = self.session_of(work, token_hash)?;
         if let Some(seen) = revision {
             if seen > self.fleet.revision {
-                return Err(EngineError::FutureRevision {
-                    since: seen,
+                return Err(EngineError::AheadRevision {
+                    seen,
                     current: self.fleet.revision,
                 });
             }
