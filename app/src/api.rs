@@ -50,11 +50,46 @@ pub async fn fetch_session() -> Result<SessionInfo, Failure> {
 }
 
 pub async fn login(body: &LoginRequest) -> Result<SessionInfo, Failure> {
-    let request = Request::post("/api/v1/login").json(body).map_err(|e| Failure {
-        status: 0,
-        message: e.to_string(),
-    })?;
-    decode(request.send().await.map_err(network)?).await
+    // Other logins of the same account being checked right now (several tabs at once): the server says
+    // to try again in a second, so do, a few times.
+    for _ in 0..3 {
+        let request = Request::post("/api/v1/login").json(body).map_err(|e| Failure {
+            status: 0,
+            message: e.to_string(),
+        })?;
+        let response = request.send().await.map_err(network)?;
+        if response.status() == 429 {
+            if let Ok(err) = response.json::<ApiError>().await {
+                if err.code == "login_busy" {
+                    pause_ms(1000).await;
+                    continue;
+                }
+                return Err(Failure {
+                    status: 429,
+                    message: err.message,
+                });
+            }
+        }
+        return decode(response).await;
+    }
+    Err(Failure {
+        status: 429,
+        message: "Other logins of this account are being checked right now; try again in a moment.".into(),
+    })
+}
+
+/// Resolves after `ms` milliseconds.
+async fn pause_ms(ms: i32) {
+    use wasm_bindgen::JsCast;
+    let (tx, rx) = futures_channel::oneshot::channel::<()>();
+    let done = wasm_bindgen::closure::Closure::once(move || {
+        let _ = tx.send(());
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(done.as_ref().unchecked_ref(), ms);
+    }
+    done.forget();
+    let _ = rx.await;
 }
 
 pub async fn logout() -> Result<(), Failure> {

@@ -49,6 +49,21 @@ pub fn login_host(fleet: &Fleet, host: &str) -> Result<Hostname, LoginError> {
         })
 }
 
+/// The user database a login on `host` checks (rules §2.7, §14.2.5): its cluster's for a member — shared
+/// by every member — or the machine's own. Names what failed logins count against.
+pub fn user_database(fleet: &Fleet, host: &str) -> String {
+    match login_host(fleet, host).ok().and_then(|h| fleet.machine(&h)) {
+        Some(m) => match m.cluster() {
+            Some(c) => format!("cluster {c}"),
+            None => format!("machine {}", m.hostname),
+        },
+        None => format!(
+            "unknown host {}",
+            host.chars().take(80).collect::<String>().to_lowercase()
+        ),
+    }
+}
+
 /// Checks a login against the login host's user database.
 pub fn login(
     fleet: &Fleet,

@@ -28,7 +28,7 @@ use utoipa::OpenApi;
 use crate::auth::{self, Throttle};
 use crate::engine::{Engine, EngineError, Request as EngineRequest, SessionView};
 use crate::registry::{FleetId, Registry};
-use crate::site::{Site, COOKIE, SECURE_COOKIE};
+use crate::site::Site;
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -237,11 +237,11 @@ pub struct Token {
     pub hash: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Token {
+impl FromRequestParts<AppState> for Token {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        cookie_token(&parts.headers).ok_or_else(|| {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        cookie_token(&parts.headers, state.site.cookie_name()).ok_or_else(|| {
             AppError::new(
                 401,
                 "unauthenticated",
@@ -251,7 +251,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Token {
     }
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<Token> {
+/// The session cookie named `name` (over https only the `__Host-` one counts: a plain `cd_session` set by
+/// a sibling domain or over http cannot stand in for it).
+fn cookie_token(headers: &HeaderMap, name: &str) -> Option<Token> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -259,7 +261,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<Token> {
         .find_map(|v| {
             v.split(';').find_map(|kv| {
                 let (k, val) = kv.trim().split_once('=')?;
-                if k != COOKIE && k != SECURE_COOKIE {
+                if k != name {
                     return None;
                 }
                 let (fleet, token) = val.split_once('.')?;
@@ -391,43 +393,45 @@ async fn fleet(State(state): State<AppState>, token: Token) -> Result<Json<Fleet
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
     let fleet_id = match &body.fleet {
         Some(f) => FleetId::parse(f).map_err(|m| AppError::new(400, "bad_fleet", m))?,
         None => FleetId::default_fleet(),
     };
+    let engine = match state.registry.get(&fleet_id).await {
+        Ok(engine) => Some(engine),
+        Err(EngineError::UnknownFleet { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    // Failures count against the user of a user database (the members of a cluster share one).
+    let database = match &engine {
+        Some(e) => cluster::login::user_database(&e.fleet.borrow(), &body.login_host),
+        None => "no fleet".to_string(),
+    };
     let account = format!(
-        "{}@{}@{}",
-        body.user.chars().take(64).collect::<String>(),
-        body.login_host.chars().take(255).collect::<String>(),
-        fleet_id
+        "{} of {database} in {fleet_id}",
+        body.user.chars().take(64).collect::<String>()
     );
-    // Charged before anything is verified: parallel guesses cannot overtake the count.
-    let attempt = state
-        .throttle
-        .lock()
-        .map_err(|_| AppError::from(EngineError::Busy))?
-        .begin(&account, addr.ip(), Instant::now())
-        .map_err(|wait| match wait {
-            auth::Wait::Failures(secs) => AppError::new(
-                429,
-                "throttled",
-                format!("Too many failed logins; try again in {secs} s."),
-            )
-            .retry_after(secs),
-            auth::Wait::InFlight => AppError::new(
-                429,
-                "throttled",
-                "Too many logins for this account are being checked at once; try again in a second.",
-            )
-            .retry_after(1),
-        })?;
-    let verified = verify_login(&state, &fleet_id, &body).await;
-    let failed = matches!(&verified, Err(e) if e.error.code == "login_failed");
-    if let Ok(mut t) = state.throttle.lock() {
-        t.settle(attempt, failed, Instant::now());
-    }
+    let client = state.site.client_address(addr.ip(), &headers);
+    // Charged before anything is verified: parallel guesses cannot overtake the count; an attempt cut
+    // off by its client counts as a failure.
+    let charged = Charged::begin(&state.throttle, &account, client).map_err(|e| *e)?;
+    let verified = match engine {
+        Some(engine) => verify_login(engine, &body).await,
+        None => {
+            // No such fleet: answered as a wrong password is, after as long, so fleet names cannot be
+            // probed.
+            let _ = crate::passwords::Passwords::global()
+                .login(|memory| {
+                    cluster::login::PasswordCheck::matches(&auth::Argon2Check::new(memory), None, "")
+                })
+                .await;
+            Err(login_error(cluster::login::LoginError::BadCredentials))
+        }
+    };
+    charged.settle(matches!(&verified, Err(e) if e.error.code == "login_failed"));
     let (engine, accepted) = verified?;
     let token = auth::new_token().map_err(|e| {
         tracing::error!(error = %format!("{e:#}"), "no randomness for a session token");
@@ -449,26 +453,68 @@ async fn login(
     Ok(response)
 }
 
-/// Finds the fleet and its login host, then verifies the password on the password pool: a full pool
-/// answers 503 at once.
-async fn verify_login(
-    state: &AppState,
-    fleet_id: &FleetId,
-    body: &LoginRequest,
-) -> Result<(crate::engine::Engine, cluster::login::Login), AppError> {
-    let engine = match state.registry.get(fleet_id).await {
-        Ok(engine) => engine,
-        // No such fleet: answered as a wrong password is, after as long, so fleet names cannot be probed.
-        Err(EngineError::UnknownFleet { .. }) => {
-            let _ = crate::passwords::Passwords::global()
-                .login(|memory| {
-                    cluster::login::PasswordCheck::matches(&auth::Argon2Check::new(memory), None, "")
-                })
-                .await;
-            return Err(login_error(cluster::login::LoginError::BadCredentials));
+/// A login attempt the throttle has counted; it is settled when the verification ends, or — if the
+/// client hangs up first and the handler is dropped — as a failure.
+struct Charged {
+    throttle: Arc<Mutex<Throttle>>,
+    attempt: Option<auth::Attempt>,
+}
+
+impl Charged {
+    fn begin(
+        throttle: &Arc<Mutex<Throttle>>,
+        account: &str,
+        client: std::net::IpAddr,
+    ) -> Result<Charged, Box<AppError>> {
+        let attempt = throttle
+            .lock()
+            .map_err(|_| Box::new(AppError::from(EngineError::Busy)))?
+            .begin(account, client, Instant::now())
+            .map_err(|wait| match wait {
+                auth::Wait::Failures(secs) => AppError::new(
+                    429,
+                    "throttled",
+                    format!("Too many failed logins; try again in {secs} s."),
+                )
+                .retry_after(secs),
+                auth::Wait::InFlight => AppError::new(
+                    429,
+                    "login_busy",
+                    "Other logins of this account are being checked right now; try again in a second.",
+                )
+                .retry_after(1),
+            })
+            .map_err(Box::new)?;
+        Ok(Charged {
+            throttle: throttle.clone(),
+            attempt: Some(attempt),
+        })
+    }
+
+    fn settle(mut self, failed: bool) {
+        self.finish(failed);
+    }
+
+    fn finish(&mut self, failed: bool) {
+        if let Some(attempt) = self.attempt.take() {
+            let mut t = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+            t.settle(attempt, failed, Instant::now());
         }
-        Err(e) => return Err(e.into()),
-    };
+    }
+}
+
+impl Drop for Charged {
+    fn drop(&mut self) {
+        self.finish(true);
+    }
+}
+
+/// Finds the login host, then verifies the password on the password pool: a full pool answers 503 at
+/// once.
+async fn verify_login(
+    engine: Engine,
+    body: &LoginRequest,
+) -> Result<(Engine, cluster::login::Login), AppError> {
     let fleet = engine.fleet.clone();
     // The login host must exist before anything is verified.
     cluster::login::login_host(&fleet.borrow(), &body.login_host).map_err(login_error)?;
@@ -715,21 +761,20 @@ async fn events(
             }
         }
     });
-    // The stream ends after its session's "ended", and when the server stops.
+    // The stream ends right after its session's "ended", and when the server stops.
     let mut stopping = state.stopping.clone();
-    let merged = stream::select(first.chain(rest).map(Out::More), mine)
-        .scan(false, |over, out| {
-            let item = match out {
-                _ if *over => None,
-                Out::More(e) => Some(Ok(e)),
-                Out::Last(e) => {
-                    *over = true;
-                    Some(Ok(e))
-                }
-            };
-            std::future::ready(item)
-        })
-        .take_until(async move { crate::listen::stopped(&mut stopping).await });
+    let both = stream::select(first.chain(rest).map(Out::More), mine)
+        .take_until(async move { crate::listen::stopped(&mut stopping).await })
+        .boxed();
+    let merged = stream::unfold((both, false), |(mut both, over)| async move {
+        if over {
+            return None;
+        }
+        match both.next().await? {
+            Out::More(e) => Some((Ok(e), (both, false))),
+            Out::Last(e) => Some((Ok(e), (both, true))),
+        }
+    });
     Ok(Sse::new(merged.boxed()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -795,7 +840,11 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 .build(),
         )
     };
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let open = matches!(
+            path.as_str(),
+            "/api/v1/health" | "/api/v1/openapi.json" | "/api/v1/login"
+        );
         let ops = [
             (&mut item.get, false),
             (&mut item.post, true),
@@ -814,6 +863,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 "400",
                 "The request is malformed (a query parameter or the JSON body).",
             );
+            if !open {
+                add("401", "No session: log in first (or the session has ended).");
+            }
             add("408", "The request took too long to arrive.");
             add("421", "The request's Host is not this server (--public-url).");
             add("503", "Busy or stopping: retry shortly (see Retry-After).");

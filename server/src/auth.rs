@@ -197,6 +197,20 @@ impl Buckets {
         }
     }
 
+    /// How long until `key`'s bucket is full with nothing in flight (`None`: it is).
+    fn until_full(&self, key: &str, now: Instant) -> Option<Duration> {
+        let b = self.map.get(key)?;
+        let missing = self.capacity + f64::from(b.in_flight) - self.level(b, now);
+        (missing > 0.0).then(|| self.per_token.mul_f64(missing.max(1.0 / 64.0)))
+    }
+
+    /// Whether `key` has used its allowance (failures and attempts in flight).
+    fn exhausted(&self, key: &str, now: Instant) -> bool {
+        self.map
+            .get(key)
+            .is_some_and(|b| self.level(b, now) - f64::from(b.in_flight) < 1.0)
+    }
+
     fn start(&mut self, key: &str, now: Instant) {
         if !self.map.contains_key(key) && self.map.len() >= self.max_keys {
             self.make_room(now);
@@ -267,15 +281,31 @@ impl Buckets {
 
 /// Login throttling, charged before the password is verified (an attempt being verified counts as a
 /// failure until it is known not to be), so parallel guesses cannot overtake it:
-/// - per account and address: 5 failures, then one a minute — a stranger elsewhere is not affected;
-/// - per account, from everywhere: 20, then one every 10 s — a slow back-off, never a lockout;
-/// - per address, whatever the account: 50, then one every 6 s — against spraying many accounts.
+/// - per account and address: 5 failures, then one a minute;
+/// - per address, whatever the account: 50, then one every 6 s — against spraying many accounts;
+/// - per account, from everywhere: after 20 failures (refilling one per 10 s) the account is under attack,
+///   and then every address that has failed for it recently gets one attempt a minute. An address with no
+///   recent failure for the account is never made to wait: a stranger cannot lock the owner out, only
+///   slow down their own guessing.
 ///
+/// An account is a user of a user database (rules §2.7): the three login hosts of one cluster share one.
 /// Each map holds at most [`MAX_THROTTLE_KEYS`] keys; a bucket that has refilled is forgotten.
 pub struct Throttle {
     pair: Buckets,
     account: Buckets,
     address: Buckets,
+}
+
+/// The address a client is counted by: an IPv4 address, or the /64 network of an IPv6 one (a host is
+/// given a whole /64, so counting single IPv6 addresses would count nothing).
+pub fn client_network(addr: IpAddr) -> IpAddr {
+    match addr.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
 }
 
 /// Keys each throttle map holds at most.
@@ -302,15 +332,21 @@ pub struct Attempt {
 impl Throttle {
     /// Admits an attempt (counting it in flight) or says why it must wait.
     pub fn begin(&mut self, account: &str, addr: IpAddr, now: Instant) -> Result<Attempt, Wait> {
+        let addr = client_network(addr);
         let attempt = Attempt {
             pair: format!("{account} from {addr}"),
             account: account.to_string(),
             address: addr.to_string(),
         };
+        let under_attack = self.account.exhausted(&attempt.account, now);
+        let backoff = under_attack
+            .then(|| self.pair.until_full(&attempt.pair, now))
+            .flatten()
+            .map(|d| (d, Wait::Failures(d.as_secs().max(1))));
         let wait = [
             self.pair.wait(&attempt.pair, now),
-            self.account.wait(&attempt.account, now),
             self.address.wait(&attempt.address, now),
+            backoff,
         ]
         .into_iter()
         .flatten()
@@ -394,21 +430,51 @@ mod tests {
     }
 
     #[test]
-    fn guesses_from_many_addresses_back_off_the_account_without_locking_it() {
+    fn guesses_from_many_addresses_back_off_the_guessers_never_the_owner() {
         let mut t = Throttle::default();
         let now = Instant::now();
         for i in 0..20 {
             let a = t.begin("admin@ny", ip(&format!("10.1.0.{i}")), now).unwrap();
             t.settle(a, true, now);
         }
-        let wait = t.begin("admin@ny", ip("10.2.0.1"), now).unwrap_err();
+        // Under attack: an address that guessed waits a minute before its next try...
+        let wait = t
+            .begin("admin@ny", ip("10.1.0.3"), now + Duration::from_secs(1))
+            .unwrap_err();
         assert!(
-            matches!(wait, Wait::Failures(s) if s <= 10),
-            "a back-off of {wait:?}"
+            matches!(wait, Wait::Failures(s) if (50..=60).contains(&s)),
+            "{wait:?}"
         );
         assert!(t
-            .begin("admin@ny", ip("10.2.0.1"), now + Duration::from_secs(10))
+            .begin("admin@ny", ip("10.1.0.3"), now + Duration::from_secs(61))
             .is_ok());
+        // ...while an address with no failure for the account gets in at once, however often strangers
+        // guess meanwhile.
+        for round in 0..30u64 {
+            let at = now + Duration::from_secs(2 * round);
+            for i in 0..50 {
+                if let Ok(a) = t.begin("admin@ny", ip(&format!("10.3.0.{i}")), at) {
+                    t.settle(a, true, at);
+                }
+            }
+            let owner = t
+                .begin("admin@ny", ip("10.9.9.9"), at)
+                .expect("the owner is never locked out");
+            t.settle(owner, false, at);
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(
+            client_network(ip("2001:db8:1:2:aaaa::1")),
+            client_network(ip("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            client_network(ip("2001:db8:1:2::1")),
+            client_network(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(client_network(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
     }
 
     #[test]

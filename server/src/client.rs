@@ -56,17 +56,33 @@ pub async fn run(opts: CliOptions) -> anyhow::Result<i32> {
         reqwest::header::HeaderValue::from_str(&origin).context("the server URL cannot be an Origin")?,
     );
     let http = reqwest::Client::builder().default_headers(headers).build()?;
-    let response = http
-        .post(format!("{base}/api/v1/login"))
-        .json(&LoginRequest {
-            user: opts.user.clone(),
-            password,
-            login_host: opts.login_host.clone(),
-            fleet: opts.fleet.clone(),
-        })
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {base}"))?;
+    let body = LoginRequest {
+        user: opts.user.clone(),
+        password,
+        login_host: opts.login_host.clone(),
+        fleet: opts.fleet.clone(),
+    };
+    // "Other logins of this account are being checked right now": the server asks for a second.
+    let mut tries = 0;
+    let response = loop {
+        let r = http
+            .post(format!("{base}/api/v1/login"))
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {base}"))?;
+        let busy = r.status() == 429
+            && r.headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                == Some("1");
+        tries += 1;
+        if busy && tries < 4 {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        break r;
+    };
     if !response.status().is_success() {
         return Err(error_of(response).await);
     }

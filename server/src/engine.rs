@@ -40,6 +40,8 @@ pub const BACKLOG_BUDGET: usize = 1 << 20;
 const BACKLOG_READS: usize = 2;
 /// Sessions one fleet holds at most; a login past it ends the least recently used session.
 pub const MAX_SESSIONS: usize = 10_000;
+/// Sessions one user keeps in a fleet; a login past it ends that user's least recently used one.
+pub const MAX_SESSIONS_PER_USER: usize = 32;
 
 /// Why the engine did not do what it was asked. The HTTP layer maps each to a status code.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -849,6 +851,24 @@ impl Core {
                 let result = if self.fleet.role_of(&host, &user).is_none() {
                     Err(EngineError::LoginFailed)
                 } else {
+                    // One user's logins end that user's oldest sessions first, so that logging in
+                    // over and over cannot push anyone else's session out.
+                    let mine: Vec<(i64, SessionId)> = self
+                        .sessions
+                        .values()
+                        .filter(|r| r.session.user == user)
+                        .map(|r| {
+                            (
+                                self.seen.get(&r.session.id).copied().unwrap_or(r.last_seen),
+                                r.session.id,
+                            )
+                        })
+                        .collect();
+                    if mine.len() >= MAX_SESSIONS_PER_USER {
+                        if let Some((_, oldest)) = mine.iter().min() {
+                            self.end_session(work, *oldest);
+                        }
+                    }
                     if self.sessions.len() >= MAX_SESSIONS {
                         if let Some(oldest) = self
                             .sessions
@@ -1037,7 +1057,11 @@ impl Core {
                         work.touched.insert(id);
                     }
                 }
-                let outcome = if plan.notes.is_empty() {
+                // What changed nothing is a read: audit retention keeps fewer of those, so reading
+                // cannot push acknowledged changes out of the log.
+                let outcome = if !any && changes.is_empty() {
+                    "read".to_string()
+                } else if plan.notes.is_empty() {
                     "accepted".to_string()
                 } else {
                     format!("accepted; {}", plan.notes.join("; "))

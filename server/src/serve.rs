@@ -60,6 +60,14 @@ pub struct ServeOptions {
     /// when it is a loopback address).
     #[arg(long, env = "CLUSTERDECK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// A reverse proxy (its address) whose X-Forwarded-For names the client, for login throttling;
+    /// repeat for several.
+    #[arg(
+        long = "trusted-proxy",
+        env = "CLUSTERDECK_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Seconds a client has to send a request's headers (and an idle connection stays open).
     #[arg(long, env = "CLUSTERDECK_HEADER_READ_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -81,6 +81,10 @@ pub struct Site {
     /// Listening on every address with no public URL: any IP literal with this port is accepted too (a
     /// rebinding attack needs a name, so literals are safe).
     any_ip_port: Option<u16>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    trusted_proxies: Vec<IpAddr>,
+    /// The loopback names, reached over plain http whatever the public scheme.
+    loopback: BTreeSet<(String, u16)>,
 }
 
 impl Site {
@@ -99,11 +103,13 @@ impl Site {
             },
         };
         let mut hosts = BTreeSet::from([(public.host.clone(), public.port)]);
-        let loopback = ip_literal(&public.host).is_some_and(|ip| ip.is_loopback() || ip.is_unspecified())
+        let mut loopback = BTreeSet::new();
+        let is_loopback = ip_literal(&public.host).is_some_and(|ip| ip.is_loopback() || ip.is_unspecified())
             || public.host == "localhost";
-        if loopback {
+        if is_loopback {
             for alias in ["localhost", "127.0.0.1", "[::1]"] {
                 hosts.insert((alias.to_string(), public.port));
+                loopback.insert((alias.to_string(), public.port));
             }
         }
         let any_ip_port = (public_url.is_none() && listen.ip().is_unspecified()).then_some(listen.port());
@@ -111,7 +117,34 @@ impl Site {
             public,
             hosts,
             any_ip_port,
+            trusted_proxies: Vec::new(),
+            loopback,
         })
+    }
+
+    /// Trusts these reverse proxies' `X-Forwarded-For`.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<IpAddr>) -> Site {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// The client a request comes from: the peer, or — when the peer is a trusted proxy — the nearest
+    /// address in `X-Forwarded-For` that is not one of the trusted proxies.
+    pub fn client_address(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        let peer = peer.to_canonical();
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+            .map(|a| a.to_canonical())
+            .rev()
+            .find(|a| !self.trusted_proxies.contains(a))
+            .unwrap_or(peer)
     }
 
     /// The public URL, e.g. `http://127.0.0.1:8080`.
@@ -144,8 +177,8 @@ impl Site {
     /// Whether an `Origin` header is this server's.
     pub fn origin_ok(&self, origin: &str) -> bool {
         Origin::parse(origin).is_ok_and(|o| {
-            // A loopback alias is reached over plain http whatever the public scheme.
-            (o.https == self.public.https || !o.https) && self.accepts(&o.host, o.port)
+            let loopback = !o.https && self.loopback.contains(&(o.host.clone(), o.port));
+            (o.https == self.public.https || loopback) && self.accepts(&o.host, o.port)
         })
     }
 
@@ -218,6 +251,27 @@ mod tests {
         );
         let cookie = site.cookie(Some("default.abc"));
         assert!(cookie.starts_with("__Host-cd_session=default.abc; Path=/") && cookie.ends_with("; Secure"));
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_client() {
+        let site = Site::new(None, at("127.0.0.1:8080"))
+            .unwrap()
+            .with_trusted_proxies(vec!["10.0.0.2".parse().unwrap()]);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        assert_eq!(
+            site.client_address("10.0.0.2".parse().unwrap(), &headers),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            site.client_address("10.0.0.3".parse().unwrap(), &headers),
+            "10.0.0.3".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            site.client_address("10.0.0.2".parse().unwrap(), &axum::http::HeaderMap::new()),
+            "10.0.0.2".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

@@ -132,8 +132,8 @@ ALTER TABLE audit ADD COLUMN other INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS audit_by_class ON audit (other, id);
 ";
 
-/// Whether an audit entry is "other" than an acknowledged command: flooding those (a guest's refused
-/// lines, logins) must never push acknowledged commands out of the retention window.
+/// Whether an audit entry is "other" than an acknowledged change: flooding those (a guest's refused
+/// lines, reads, logins) must never push acknowledged changes out of the retention window.
 fn audit_other(a: &AuditEntry) -> bool {
     !a.outcome.starts_with("accepted") || matches!(a.line.as_str(), "login" | "logout")
 }

@@ -431,3 +431,218 @@ async fn a_guest_cannot_grow_the_audit_log_without_bound() {
         .unwrap();
     assert!(bytes < 200 * 1500, "the audit table holds {bytes} bytes");
 }
+
+async fn login_on(
+    http: &reqwest::Client,
+    url: &str,
+    user: &str,
+    password: &str,
+    host: &str,
+) -> (u16, String) {
+    let r = http
+        .post(format!("{url}/api/v1/login"))
+        .header("origin", url)
+        .json(&json!({"user": user, "password": password, "login_host": host}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    (status, body["code"].as_str().unwrap_or_default().to_string())
+}
+
+#[tokio::test]
+async fn attempts_cut_off_by_the_client_count_as_failures_and_never_stick() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let addr = s.url.strip_prefix("http://").unwrap().to_string();
+    let body = r#"{"user":"ops","password":"wrong-guess","login_host":"newyork.example.com"}"#;
+    // Twenty-five guesses from five addresses, each hung up on while its password is being checked.
+    for i in 0..25 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(format!("127.0.4.{}:0", 1 + i % 5).parse().unwrap())
+            .unwrap();
+        let mut c = socket.connect(addr.parse().unwrap()).await.unwrap();
+        let request = format!(
+            "POST /api/v1/login HTTP/1.1\r\nHost: {addr}\r\nOrigin: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            s.url,
+            body.len()
+        );
+        c.write_all(request.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        c.set_zero_linger().unwrap();
+        drop(c);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The cut-off guesses counted as failures: those addresses are throttled, not stuck "in flight"...
+    let (status, code) = login_on(
+        &client_from("127.0.4.1"),
+        &s.url,
+        "ops",
+        "ops-pass",
+        "newyork.example.com",
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (429, "throttled"));
+    // ...and nothing is left holding the account: the owner elsewhere logs in.
+    let (status, code) = login_on(
+        &client_from("127.0.4.9"),
+        &s.url,
+        "ops",
+        "ops-pass",
+        "newyork.example.com",
+    )
+    .await;
+    assert_eq!(status, 200, "{code}");
+}
+
+#[tokio::test]
+async fn the_login_hosts_of_a_cluster_share_one_count_and_the_owner_is_never_locked_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    // Fifty parallel guesses from one address, spread over the cluster's three login hosts.
+    let attacker = client_from("127.0.5.1");
+    let hosts = ["newyork.example.com", "sf.example.com", "losangeles.example.com"];
+    let guesses: Vec<_> = (0..50)
+        .map(|i| {
+            let (http, url) = (attacker.clone(), s.url.clone());
+            tokio::spawn(async move {
+                login_on(&http, &url, "admin", &format!("guess{i}"), hosts[i % 3])
+                    .await
+                    .0
+            })
+        })
+        .collect();
+    let mut verified = 0;
+    for g in guesses {
+        if g.await.unwrap() == 401 {
+            verified += 1;
+        }
+    }
+    assert!(verified <= 5, "{verified} guesses verified");
+    // Strangers on thirty addresses keep guessing; the owner on a fresh address still gets in every time.
+    for round in 0..3 {
+        for i in 0..30 {
+            let http = client_from(&format!("127.0.6.{}", i + 1));
+            login_on(&http, &s.url, "admin", "guess", hosts[i % 3]).await;
+        }
+        let owner = client_from(&format!("127.0.7.{}", round + 1));
+        let (status, code) = login_on(&owner, &s.url, "admin", "ironport", "sf.example.com").await;
+        assert_eq!(status, 200, "round {round}: the owner got {status} {code}");
+    }
+}
+
+#[tokio::test]
+async fn over_https_only_the_host_cookie_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), &["--public-url", "https://console.example.com"]);
+    let http = http();
+    let login = |user: &'static str, password: &'static str| {
+        let (http, url) = (http.clone(), s.url.clone());
+        async move {
+            let r = http
+                .post(format!("{url}/api/v1/login"))
+                .header("host", "console.example.com")
+                .header("origin", "https://console.example.com")
+                .json(&json!({"user": user, "password": password, "login_host": "newyork.example.com"}))
+                .send()
+                .await
+                .unwrap();
+            let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+            set.split(';')
+                .next()
+                .unwrap()
+                .split_once('=')
+                .unwrap()
+                .1
+                .to_string()
+        }
+    };
+    let admin = login("admin", "ironport").await;
+    let guest = login("guest1", "guest1-pass").await;
+    let whoami = |cookie: String| {
+        let (http, url) = (http.clone(), s.url.clone());
+        async move {
+            let r = http
+                .get(format!("{url}/api/v1/session"))
+                .header("host", "console.example.com")
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default()["user"].clone(),
+            )
+        }
+    };
+    // A plain cd_session planted beside the real one changes nothing; alone it is no session.
+    let (status, user) = whoami(format!("cd_session={guest}; __Host-cd_session={admin}")).await;
+    assert_eq!((status, user), (200, json!("admin")));
+    assert_eq!(whoami(format!("cd_session={admin}")).await.0, 401);
+}
+
+#[tokio::test]
+async fn a_guest_reading_all_day_cannot_push_changes_out_of_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), &["--audit-max-entries", "100"]);
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    for i in 0..20 {
+        admin.cli(&format!("unsubscribe new read{i}.example.net")).await;
+        assert_eq!(admin.cli("commit").await["status"], "ok");
+    }
+    let guest = Client::new(&s.url, "guest1", "guest1-pass", "newyork.example.com").await;
+    for i in 0..400 {
+        guest.cli(if i % 2 == 0 { "help" } else { "status" }).await;
+    }
+    let (_, audit) = admin.get("/api/v1/audit?limit=1000").await;
+    let commits = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["line"] == "commit" && e["outcome"] == "accepted")
+        .count();
+    assert_eq!(commits, 20, "acknowledged commits kept");
+    assert!(audit.as_array().unwrap().iter().any(|e| e["outcome"] == "read"));
+}
+
+#[tokio::test]
+async fn an_event_stream_closes_right_after_its_session_ends() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    let revision = admin.revision().await;
+    let stream = admin
+        .http
+        .get(format!("{}/api/v1/events?since={revision}", s.url))
+        .header("cookie", &admin.cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut body = stream.bytes_stream();
+    let r = admin
+        .http
+        .post(format!("{}/api/v1/logout", s.url))
+        .header("cookie", &admin.cookie)
+        .header("origin", &s.url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let mut text = String::new();
+    let ended = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(Ok(chunk)) = body.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream was still open 3 s after its session ended: {text}"
+    );
+    assert!(text.contains("event: ended"), "{text}");
+}

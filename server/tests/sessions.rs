@@ -119,3 +119,24 @@ async fn the_store_holds_no_working_token_and_only_its_owner_reads_it() {
         assert_eq!(mode, 0o600, "{} is {mode:o}", entry.path().display());
     }
 }
+
+#[tokio::test]
+async fn one_users_logins_never_end_anyone_elses_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    let first_guest = Client::new(&s.url, "guest1", "guest1-pass", "newyork.example.com").await;
+    for _ in 0..40 {
+        Client::new(&s.url, "guest1", "guest1-pass", "newyork.example.com").await;
+    }
+    assert_eq!(
+        admin.get("/api/v1/session").await.0,
+        200,
+        "the admin's session is untouched"
+    );
+    assert_eq!(
+        first_guest.get("/api/v1/session").await.0,
+        401,
+        "the guest's own oldest session went"
+    );
+}
