@@ -40,6 +40,11 @@ pub const BACKLOG_BUDGET: usize = 1 << 20;
 const BACKLOG_READS: usize = 2;
 /// Sessions one fleet holds at most; a login past it ends the least recently used session.
 pub const MAX_SESSIONS: usize = 10_000;
+/// Live events a slow stream may fall behind by before it is told to resync (its backlog is read from
+/// the store, so this only bounds the live part). Each slot is allocated per fleet up front.
+const EVENT_CHANNEL: usize = 1024;
+/// Session updates in flight to their streams.
+const SESSION_CHANNEL: usize = 256;
 /// Sessions one user keeps in a fleet; a login past it ends that user's least recently used one.
 pub const MAX_SESSIONS_PER_USER: usize = 32;
 
@@ -369,8 +374,8 @@ pub fn start(
     let clock = SimClock::new(base, speed);
     let (tx, rx) = std::sync::mpsc::sync_channel(4096);
     let (fleet_tx, fleet_rx) = watch::channel(Arc::new(fleet.clone()));
-    let (events_tx, _) = broadcast::channel(4096);
-    let (sessions_tx, _) = broadcast::channel(1024);
+    let (events_tx, _) = broadcast::channel(EVENT_CHANNEL);
+    let (sessions_tx, _) = broadcast::channel(SESSION_CHANNEL);
     let running = Arc::new(AtomicBool::new(true));
     let deleted = Arc::new(AtomicBool::new(false));
     let mut sessions = HashMap::new();

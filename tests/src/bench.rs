@@ -64,7 +64,9 @@ fn summarise(mut samples: Vec<f64>, errors: usize, elapsed: Duration) -> Load {
 }
 
 /// Runs `make(i)` from `concurrency` tasks for `duration`; each future is one timed request.
-async fn run_load<F, Fut>(concurrency: usize, duration: Duration, make: F) -> Load
+/// `concurrency` workers each sending `make(i)` until `duration` is over: back to back, or (with `pace`)
+/// one request per `pace` each, as an active user would.
+async fn run_load<F, Fut>(concurrency: usize, duration: Duration, pace: Option<Duration>, make: F) -> Load
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -80,12 +82,19 @@ where
             tokio::spawn(async move {
                 let mut local = Vec::new();
                 let mut failed = 0;
+                // Paced workers start spread over one pace, as independent users would.
+                if let Some(pace) = pace {
+                    tokio::time::sleep(pace.mul_f64(i as f64 / concurrency as f64)).await;
+                }
                 while Instant::now() < deadline {
                     let t = Instant::now();
                     if make(i).await {
                         local.push(t.elapsed().as_secs_f64() * 1000.0);
                     } else {
                         failed += 1;
+                    }
+                    if let Some(pace) = pace {
+                        tokio::time::sleep_until((t + pace).into()).await;
                     }
                 }
                 if let Ok(mut s) = samples.lock() {
@@ -131,7 +140,7 @@ pub async fn commands_load(
     let cookies: Arc<Vec<String>> = Arc::new(sessions.iter().map(|s| s.cookie().to_string()).collect());
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (h, u, c) = (http.clone(), url.clone(), cookies.clone());
-    let commands = run_load(concurrency, duration, move |i| {
+    let commands = run_load(concurrency, duration, None, move |i| {
         let (http, url, cookie) = (h.clone(), u.clone(), c[i].clone());
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         async move {
@@ -151,7 +160,7 @@ pub async fn commands_load(
     })
     .await;
     let (h, u) = (http.clone(), url.clone());
-    let bare = run_load(concurrency, duration, move |_| {
+    let bare = run_load(concurrency, duration, None, move |_| {
         let (http, url) = (h.clone(), u.clone());
         async move {
             match http.get(format!("{url}/api/v1/health")).send().await {
@@ -395,6 +404,10 @@ pub async fn idle_fleets(n: usize) -> anyhow::Result<f64> {
 
 /// F3: one server holding `fleets` fleets, one active session in each running [`durable_command`]
 /// in a loop for `duration`. Returns the load.
+/// How often an active session sends a command in F3: ten a second, far busier than an administrator at
+/// a console (the sessions start spread over one pace, as independent users do).
+pub const ACTIVE_PACE: Duration = Duration::from_millis(100);
+
 pub async fn many_fleets(fleets: usize, duration: Duration) -> anyhow::Result<Load> {
     let dir = tempfile::tempdir()?;
     for i in 0..fleets {
@@ -434,7 +447,7 @@ pub async fn many_fleets(fleets: usize, duration: Duration) -> anyhow::Result<Lo
     let url = server.url.clone();
     let cookies = Arc::new(cookies);
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    Ok(run_load(fleets, duration, move |i| {
+    Ok(run_load(fleets, duration, Some(ACTIVE_PACE), move |i| {
         let (http, url, cookie) = (http.clone(), url.clone(), cookies[i].clone());
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         async move {

@@ -224,7 +224,7 @@ pub fn bench() -> anyhow::Result<()> {
     let f3 = measure(&["f3", "100", "8"])?;
     rows.push(Row {
         id: "F3",
-        figure: "100 fleets, one active session each: durable command round trip".into(),
+        figure: "100 fleets, one active session each (a durable command every 100 ms): round trip".into(),
         value: format!(
             "p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s ({} requests, {} errors)",
             f(&f3, "p50_ms"),
