@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::event::{Event, EventKind, Write};
+use crate::event::{Event, EventKind, Fault, InstallFault, Switch, Write};
 use crate::features::{FeatureId, FeatureValue};
-use crate::fleet::{Cluster, Fleet, Membership, Upgrade};
+use crate::fleet::{Cluster, Fleet, Membership, Power, Upgrade};
 use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Timestamp, UserName, Version};
 use crate::session::Session;
@@ -17,6 +17,62 @@ pub const MAIN_GROUP: &str = "Main_Group";
 
 /// Applies one event.
 pub fn apply(fleet: &mut Fleet, event: &Event) {
+    let mut hosts = flow_scope(fleet, &event.kind);
+    let flows = crate::mail::all_params(fleet, &hosts);
+    apply_kind(fleet, event);
+    // A machine that joins or leaves takes its new cluster's members along.
+    for h in flow_scope(fleet, &event.kind) {
+        if !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
+    let force = matches!(event.kind, EventKind::MailSettled);
+    crate::mail::settle(fleet, &flows, &hosts, event.at, force);
+}
+
+/// The machines whose mail flow an event may change (rules §16.4): the machines it names and every
+/// member of their clusters (a commit, a reconnect or a restored link changes their listeners).
+fn flow_scope(fleet: &Fleet, kind: &EventKind) -> Vec<Hostname> {
+    use EventKind as K;
+    let named: Vec<&Hostname> = match kind {
+        K::ClockAdvanced => return Vec::new(),
+        K::MailSettled => return fleet.machines.keys().cloned().collect(),
+        K::Committed { host, .. }
+        | K::Forced { host, .. }
+        | K::ClusterCreated { host, .. }
+        | K::MachineRemoved { host }
+        | K::UpgradeDownloaded { host, .. }
+        | K::UpgradeFinished { host }
+        | K::UpgradeFailed { host }
+        | K::ListenersSuspended { host, .. }
+        | K::ListenersResumed { host, .. }
+        | K::MachineSuspended { host }
+        | K::MachineResumed { host }
+        | K::ConfigSaved { host, .. }
+        | K::DnsChanged { host, .. }
+        | K::DeliveryChanged { host, .. }
+        | K::WorkQueueChanged { host, .. }
+        | K::RebootStarted { host }
+        | K::RebootFinished { host }
+        | K::ShutDown { host } => vec![host],
+        K::Joined { host, via, .. } => vec![host, via],
+        K::UpgradeStarted { host, detach, .. } => std::iter::once(host).chain(detach).collect(),
+        K::Detached { hosts } | K::Reconnected { hosts } => hosts.iter().collect(),
+        K::LinkChanged { a, b, .. } => vec![a, b],
+        K::MachineAdded { machine } => vec![&machine.hostname],
+        K::Fault { fault } => fault.hosts(),
+    };
+    let mut out: BTreeSet<Hostname> = BTreeSet::new();
+    for h in named {
+        out.insert(h.clone());
+        if let Some(c) = fleet.machine(h).and_then(|m| m.cluster()) {
+            out.extend(fleet.members(c).map(|m| m.hostname.clone()));
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn apply_kind(fleet: &mut Fleet, event: &Event) {
     fleet.revision += 1;
     if event.at > fleet.now {
         fleet.now = event.at;
@@ -100,9 +156,12 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
                 if m.membership.is_some() {
                     m.detached = true;
                 }
+                let faults = &mut m.runtime.faults;
                 m.upgrade = Upgrade::Installing {
                     version: *version,
                     started: at,
+                    fails: std::mem::take(&mut faults.fail_next_install),
+                    extra_secs: std::mem::take(&mut faults.reboot_extra_secs),
                 };
             }
         }
@@ -112,12 +171,61 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
                     m.version = version;
                 }
                 m.upgrade = Upgrade::Idle;
-                m.local.log.push(format!(
-                    "{at} system: Info: rebooted, running AsyncOS {}",
-                    m.version
-                ));
+                let line = format!("{at} system: Info: rebooted, running AsyncOS {}", m.version);
+                m.local.push_log(line);
             }
         }
+        EventKind::UpgradeFailed { host } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                if let Upgrade::Installing { version, .. } = m.upgrade {
+                    let alert = format!(
+                        "{at} system: Critical: the installation of AsyncOS {version} failed; {host} still runs AsyncOS {}",
+                        m.version
+                    );
+                    m.local.push_alert(alert);
+                }
+                m.upgrade = Upgrade::Idle;
+            }
+        }
+        EventKind::Fault { fault } => apply_fault(fleet, fault, at),
+        EventKind::DeliveryChanged { host, suspended } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.delivery_suspended = *suspended;
+            }
+        }
+        EventKind::WorkQueueChanged { host, paused } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.workqueue_paused = *paused;
+            }
+        }
+        EventKind::RebootStarted { host } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                let extra = std::mem::take(&mut m.runtime.faults.reboot_extra_secs);
+                let until = at.plus_secs(crate::fleet::REBOOT_SECS + i64::from(extra));
+                m.runtime.power = Power::Rebooting { until };
+                m.local.push_log(format!("{at} system: Info: reboot requested"));
+            }
+        }
+        EventKind::RebootFinished { host } => {
+            let before = connected_versions(fleet);
+            if let Some(m) = fleet.machines.get_mut(host) {
+                if m.is_rebooting() {
+                    m.runtime.power = Power::On;
+                    m.local.push_log(format!(
+                        "{at} system: Info: rebooted, running AsyncOS {}",
+                        m.version
+                    ));
+                }
+            }
+            reform(fleet, &before);
+        }
+        EventKind::ShutDown { host } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.power = Power::Off;
+                m.local.push_log(format!("{at} system: Info: shut down"));
+            }
+        }
+        EventKind::MailSettled => {}
         EventKind::ListenersSuspended { host, listeners } => {
             if let Some(m) = fleet.machines.get_mut(host) {
                 m.runtime.suspended_listeners.extend(listeners.iter().cloned());
@@ -152,31 +260,87 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
             } else {
                 (b.clone(), a.clone())
             };
-            if *up {
-                let before = connected_versions(fleet);
-                fleet.network.links_down.remove(&key);
-                detach_mismatched(fleet, &before);
-                synchronise(fleet);
-            } else {
-                fleet.network.links_down.insert(key);
-            }
+            set_link(fleet, key, *up);
         }
-        EventKind::DnsChanged { host, resolves } => {
-            if *resolves {
-                let before = connected_versions(fleet);
-                fleet.network.dns_off.remove(host);
-                detach_mismatched(fleet, &before);
-                synchronise(fleet);
-            } else {
-                fleet.network.dns_off.insert(host.clone());
-            }
-        }
+        EventKind::DnsChanged { host, resolves } => set_dns(fleet, host, *resolves),
         EventKind::MachineAdded { machine } => {
             fleet
                 .machines
                 .insert(machine.hostname.clone(), (**machine).clone());
         }
         EventKind::ClockAdvanced => {}
+    }
+}
+
+fn set_link(fleet: &mut Fleet, key: (Hostname, Hostname), up: bool) {
+    if up {
+        let before = connected_versions(fleet);
+        fleet.network.links_down.remove(&key);
+        reform(fleet, &before);
+    } else {
+        fleet.network.links_down.insert(key);
+    }
+}
+
+fn set_dns(fleet: &mut Fleet, host: &Hostname, resolves: bool) {
+    if resolves {
+        let before = connected_versions(fleet);
+        fleet.network.dns_off.remove(host);
+        reform(fleet, &before);
+    } else {
+        fleet.network.dns_off.insert(host.clone());
+    }
+}
+
+/// A member back on the network re-forms its cluster's links at once (rules §2.10), unless it runs
+/// another version than the connected members (T10's guard).
+fn reform(fleet: &mut Fleet, before: &BTreeMap<ClusterName, Version>) {
+    detach_mismatched(fleet, before);
+    synchronise(fleet);
+}
+
+/// A simulator control (rules §16.2). The check (`crate::sim`) has validated it.
+fn apply_fault(fleet: &mut Fleet, fault: &Fault, at: Timestamp) {
+    match fault {
+        Fault::Link {
+            between: [a, b],
+            state,
+        } => {
+            let key = if a <= b {
+                (a.clone(), b.clone())
+            } else {
+                (b.clone(), a.clone())
+            };
+            set_link(fleet, key, *state == Switch::Up);
+        }
+        Fault::Dns { host, state } => set_dns(fleet, host, *state == Switch::On),
+        Fault::Power { host, state } => {
+            let before = connected_versions(fleet);
+            let on = *state == Switch::On;
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.power = if on { Power::On } else { Power::Off };
+                let what = if on { "powered on" } else { "powered off" };
+                m.local.push_log(format!("{at} system: Info: {what}"));
+            }
+            if on {
+                reform(fleet, &before);
+            }
+        }
+        Fault::Install { host, state } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.faults.fail_next_install = *state == InstallFault::Fail;
+            }
+        }
+        Fault::Reboot { host, extra_seconds } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.faults.reboot_extra_secs = *extra_seconds;
+            }
+        }
+        Fault::Delivery { host, rate_percent } => {
+            if let Some(m) = fleet.machines.get_mut(host) {
+                m.runtime.faults.delivery_percent = (*rate_percent).min(100);
+            }
+        }
     }
 }
 

@@ -140,6 +140,122 @@ pub enum EventKind {
     },
     /// Time passes (settles nothing by itself; time-driven changes are explicit events).
     ClockAdvanced,
+    /// A fault raised or repaired through the simulator's controls (rules §16.2).
+    Fault {
+        fault: Fault,
+    },
+    /// `suspenddel` / `resumedel` (rules §16.5).
+    DeliveryChanged {
+        host: Hostname,
+        suspended: bool,
+    },
+    /// `workqueue pause` / `workqueue resume`.
+    WorkQueueChanged {
+        host: Hostname,
+        paused: bool,
+    },
+    /// `reboot`: the machine goes down and comes back (rules §16.3).
+    RebootStarted {
+        host: Hostname,
+    },
+    /// Time-driven: a reboot is over.
+    RebootFinished {
+        host: Hostname,
+    },
+    /// `shutdown`: the machine stays off until the simulator powers it on.
+    ShutDown {
+        host: Hostname,
+    },
+    /// Time-driven: an install armed to fail has failed; the machine keeps its version (rules §16.2).
+    UpgradeFailed {
+        host: Hostname,
+    },
+    /// Time-driven, once a simulated day: every machine's mail flow is recorded (rules §16.4).
+    MailSettled,
+}
+
+/// `up`/`down`, `on`/`off`: the states a simulator control sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Switch {
+    Up,
+    Down,
+    On,
+    Off,
+}
+
+/// What the next install of a machine does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InstallFault {
+    /// It fails: the machine stays on its version, with an alert.
+    Fail,
+    /// It succeeds (repairs an armed failure).
+    Succeed,
+}
+
+/// One simulator control (rules §16.2): the one JSON shape of `POST /api/v1/simulator`, of the script
+/// directives and of the event that carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// Cut (`down`) or restore (`up`) the link between two machines.
+    Link { between: [Hostname; 2], state: Switch },
+    /// Make a machine's hostname unresolvable (`off`) or resolvable again (`on`).
+    Dns { host: Hostname, state: Switch },
+    /// Power a machine off or on.
+    Power { host: Hostname, state: Switch },
+    /// The next install of the machine fails (`fail`) or not (`succeed`).
+    Install { host: Hostname, state: InstallFault },
+    /// The machine's next reboot takes this many seconds longer (0: the usual time).
+    Reboot { host: Hostname, extra_seconds: u32 },
+    /// The machine delivers at this percentage of its normal rate (100: normal, 0: stalled).
+    Delivery { host: Hostname, rate_percent: u8 },
+}
+
+impl Fault {
+    /// The machines the control names.
+    pub fn hosts(&self) -> Vec<&Hostname> {
+        match self {
+            Fault::Link { between, .. } => between.iter().collect(),
+            Fault::Dns { host, .. }
+            | Fault::Power { host, .. }
+            | Fault::Install { host, .. }
+            | Fault::Reboot { host, .. }
+            | Fault::Delivery { host, .. } => vec![host],
+        }
+    }
+
+    /// The control as a line of the audit log and of a script (`@link a b down`, ...).
+    pub fn directive(&self) -> String {
+        let w = |s: &Switch| match s {
+            Switch::Up => "up",
+            Switch::Down => "down",
+            Switch::On => "on",
+            Switch::Off => "off",
+        };
+        match self {
+            Fault::Link {
+                between: [a, b],
+                state,
+            } => format!("@link {a} {b} {}", w(state)),
+            Fault::Dns { host, state } => format!("@dns {host} {}", w(state)),
+            Fault::Power { host, state } => format!("@power {host} {}", w(state)),
+            Fault::Install {
+                host,
+                state: InstallFault::Fail,
+            } => format!("@fail install {host}"),
+            Fault::Install {
+                host,
+                state: InstallFault::Succeed,
+            } => format!("@fail install {host} off"),
+            Fault::Reboot { host, extra_seconds } => format!("@slow reboot {host} {extra_seconds}"),
+            Fault::Delivery { host, rate_percent } => format!("@slow delivery {host} {rate_percent}"),
+        }
+    }
 }
 
 impl Event {

@@ -36,6 +36,13 @@ pub fn scale(n: usize) -> Fleet {
         let machine = new_standalone(&host, Version::new(9, 1, 2), (i % 250) as u8);
         fleet.machines.insert(host, machine);
     }
+    started(fleet)
+}
+
+/// A fixture with every machine's mail flowing from the clock's start (rules §16.4).
+fn started(mut fleet: Fleet) -> Fleet {
+    let now = fleet.now;
+    crate::mail::begin(&mut fleet, now);
     fleet
 }
 
@@ -344,7 +351,18 @@ fn empty_fleet() -> Fleet {
     Fleet {
         clusters: Default::default(),
         machines: Default::default(),
-        upgrades_offered: vec![Version::new(9, 5, 0), Version::new(9, 7, 0)],
+        upgrades_offered: vec![
+            Version::new(9, 5, 0),
+            Version::new(9, 7, 0),
+            Version::new(10, 0, 1),
+        ],
+        upgrade_paths: vec![
+            (Version::new(9, 1, 2), Version::new(9, 5, 0)),
+            (Version::new(9, 1, 2), Version::new(9, 7, 0)),
+            (Version::new(9, 5, 0), Version::new(9, 7, 0)),
+            (Version::new(9, 7, 0), Version::new(10, 0, 1)),
+        ],
+        seed: 0,
         network: Network::default(),
         revision: 0,
         now: CLOCK_START,
@@ -359,7 +377,7 @@ pub fn standalone() -> Fleet {
             .machines
             .insert(h(host.name), machine(host, None, standalone_store(host)));
     }
-    fleet
+    started(fleet)
 }
 
 /// `americas`: cluster `Americas` (hostname addressing) with groups `Main_Group` {newyork, losangeles} and
@@ -413,7 +431,7 @@ pub fn americas() -> Fleet {
         };
         fleet.machines.insert(h(host.name), m);
     }
-    fleet
+    started(fleet)
 }
 
 #[cfg(test)]

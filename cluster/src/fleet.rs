@@ -32,6 +32,12 @@ pub struct Membership {
     pub group: GroupName,
 }
 
+/// Simulated seconds an installation takes before the reboot (T5).
+pub const INSTALL_SECS: i64 = 300;
+/// Simulated seconds a reboot takes (T6). Install + reboot stays within 600 s (rules §14.3.3) unless the
+/// simulator slows the reboot (rules §16.2).
+pub const REBOOT_SECS: i64 = 120;
+
 /// The upgrade sub-state (rules §6.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -44,7 +50,99 @@ pub enum Upgrade {
     Installing {
         version: Version,
         started: Timestamp,
+        /// A simulator fault (rules §16.2): the install fails instead of rebooting into `version`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        fails: bool,
+        /// A simulator fault: the reboot takes this many seconds longer than usual.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        extra_secs: u32,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_full(p: &u8) -> bool {
+    *p == 100
+}
+
+fn full() -> u8 {
+    100
+}
+
+/// Whether a machine runs (rules §16.3): on, off (`shutdown` or the simulator), or rebooting until a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Power {
+    #[default]
+    On,
+    Off,
+    Rebooting {
+        until: Timestamp,
+    },
+}
+
+/// Faults the simulator armed on a machine (rules §16.2); each is used up by what it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Faults {
+    /// The next install fails.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fail_next_install: bool,
+    /// The next reboot (of an upgrade or `reboot`) takes this many seconds longer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reboot_extra_secs: u32,
+    /// Delivery runs at this percentage of the machine's normal rate (0 stalls it).
+    #[serde(default = "full", skip_serializing_if = "is_full")]
+    pub delivery_percent: u8,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            fail_next_install: false,
+            reboot_extra_secs: 0,
+            delivery_percent: 100,
+        }
+    }
+}
+
+/// What drives a machine's mail flow between two events (rules §16.4): derived from the fleet, and
+/// recorded with each [`MailSegment`] so the flow can be replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct FlowParams {
+    /// Listeners taking connections.
+    pub receiving: Vec<String>,
+    /// The work queue is processed (running, not paused, the machine up).
+    pub processing: bool,
+    /// The delivery queue is delivered.
+    pub delivering: bool,
+    /// Delivery speed in percent of the machine's normal rate.
+    pub delivery_percent: u8,
+}
+
+/// A machine's mail counters at one minute (rules §16.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MailCounters {
+    /// Messages received and not yet processed.
+    pub work_queue: u64,
+    /// Messages processed and waiting for delivery.
+    pub delivery_queue: u64,
+    /// Received since the fleet began, in total and per listener (listener order of [`FlowParams`]).
+    pub received: u64,
+    pub delivered: u64,
+    /// Connections refused because the queues were full.
+    pub refused: u64,
+    pub per_listener: BTreeMap<String, u64>,
+}
+
+/// From `minute` on, the machine's mail flowed with `params`, starting from `counters`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailSegment {
+    /// Whole simulated minutes since the epoch.
+    pub minute: i64,
+    pub counters: MailCounters,
+    pub params: FlowParams,
 }
 
 /// Per-machine runtime state; never replicated (I8).
@@ -54,6 +152,19 @@ pub struct Runtime {
     pub suspended_listeners: BTreeSet<String>,
     /// `suspend`: receiving and delivery stopped.
     pub suspended: bool,
+    /// `suspenddel`: delivery stopped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delivery_suspended: bool,
+    /// `workqueue pause`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub workqueue_paused: bool,
+    #[serde(default)]
+    pub power: Power,
+    #[serde(default)]
+    pub faults: Faults,
+    /// The latest mail-flow segments, oldest first (at most [`crate::mail::SEGMENTS_KEPT`]).
+    #[serde(default)]
+    pub mail: Vec<MailSegment>,
 }
 
 /// Data that stays on its machine (I8): queue, quarantine, logs, saved configuration files.
@@ -62,6 +173,33 @@ pub struct LocalData {
     pub quarantine: Vec<String>,
     pub log: Vec<String>,
     pub saved_configs: BTreeMap<String, String>,
+    /// Alerts the machine raised (a failed install), newest last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
+}
+
+/// The most lines a machine's log keeps; the oldest go first.
+pub const LOG_KEPT: usize = 500;
+/// The most alerts a machine keeps.
+pub const ALERTS_KEPT: usize = 50;
+
+impl LocalData {
+    pub fn push_log(&mut self, line: String) {
+        self.log.push(line);
+        if self.log.len() > LOG_KEPT {
+            let extra = self.log.len() - LOG_KEPT;
+            self.log.drain(..extra);
+        }
+    }
+
+    /// An alert, also written to the log.
+    pub fn push_alert(&mut self, line: String) {
+        self.push_log(line.clone());
+        self.alerts.push(line);
+        if self.alerts.len() > ALERTS_KEPT {
+            self.alerts.remove(0);
+        }
+    }
 }
 
 /// One simulated appliance.
@@ -93,6 +231,21 @@ impl Machine {
 
     pub fn is_upgrading(&self) -> bool {
         matches!(self.upgrade, Upgrade::Installing { .. })
+    }
+
+    /// Powered off by `shutdown` or the simulator (rules §16.3).
+    pub fn is_off(&self) -> bool {
+        self.runtime.power == Power::Off
+    }
+
+    /// Rebooting after `reboot` (an upgrade's reboot is part of [`Machine::is_upgrading`]).
+    pub fn is_rebooting(&self) -> bool {
+        matches!(self.runtime.power, Power::Rebooting { .. })
+    }
+
+    /// Not running: installing, rebooting or off. Takes no part in the cluster and moves no mail.
+    pub fn is_down(&self) -> bool {
+        self.is_upgrading() || self.runtime.power != Power::On
     }
 
     /// The mode that holds the user database this machine uses (rules §2.7, §14.2.5): the cluster's for
@@ -146,6 +299,12 @@ pub struct Fleet {
     pub machines: BTreeMap<Hostname, Machine>,
     /// Versions `upgrade` offers.
     pub upgrades_offered: Vec<Version>,
+    /// The valid upgrade paths, `(from, to)` (rules §6.4); empty: any offered newer version.
+    #[serde(default)]
+    pub upgrade_paths: Vec<(Version, Version)>,
+    /// The seed of the simulation's randomness (mail arrivals, rules §16.4).
+    #[serde(default)]
+    pub seed: u64,
     pub network: Network,
     /// The number of events applied; every event increments it.
     pub revision: u64,
@@ -161,8 +320,12 @@ pub enum Connection {
     Connected,
     /// Disconnected on purpose (`clusterconfig disconnect`, or an upgrade).
     Detached,
-    /// Installing an upgrade or rebooting.
+    /// Installing an upgrade, or rebooting at its end.
     Upgrading,
+    /// Rebooting after `reboot` (rules §16.3).
+    Rebooting,
+    /// Powered off (rules §16.3).
+    PoweredOff,
     /// Accidental: every link to the rest of the cluster is down, or its hostname does not resolve.
     LinkDown,
 }
@@ -188,6 +351,8 @@ impl Connection {
             Connection::Connected => "connected",
             Connection::Detached => "disconnected (detached)",
             Connection::Upgrading => "disconnected (upgrading)",
+            Connection::Rebooting => "disconnected (rebooting)",
+            Connection::PoweredOff => "disconnected (powered off)",
             Connection::LinkDown => "disconnected (link down)",
         }
     }
@@ -268,7 +433,7 @@ impl Fleet {
         };
         let unresolvable =
             cluster.addressing == Addressing::Hostname && self.network.dns_off.contains(&m.hostname);
-        !(m.detached || m.is_upgrading() || unresolvable)
+        !(m.detached || m.is_down() || unresolvable)
     }
 
     /// The eligible members `host` can reach over up links (including itself), possibly through other
@@ -308,6 +473,12 @@ impl Fleet {
         };
         if m.is_upgrading() {
             return Connection::Upgrading;
+        }
+        if m.is_off() {
+            return Connection::PoweredOff;
+        }
+        if m.is_rebooting() {
+            return Connection::Rebooting;
         }
         if m.detached {
             return Connection::Detached;

@@ -15,11 +15,12 @@
 //! 5. [`store`] — a configuration replica and the one resolution of inheritance.
 //! 6. [`session`] — login sessions and their staged changes (the staging helpers' home).
 //! 7. [`fleet`] — machines, clusters, groups, connection state.
-//! 8. [`config_file`] — the `saveconfig` file format. [`mail`] — listeners and mail traffic.
-//! 9. [`event`] — events. [`verdict`] — refusals, questions, plans, and the [`verdict::Asker`].
+//! 8. [`config_file`] — the `saveconfig` file format. [`mail`] — listeners and the mail-flow model.
+//! 9. [`event`] — events. [`fixture`] — the fleets scripts and demos start from. [`verdict`] — refusals, questions, plans, and the [`verdict::Asker`].
 //! 10. [`apply()`] — the deterministic state machine (last-writer-wins sync on reconnect).
 //! 11. [`cmd`] — [`check`]: one command family per file under `cmd/`, each owning everything about it.
-//! 12. [`login`], [`view`] (what pages show), [`cli`] (parse, help, completion), [`fixture`], [`wire`]
+//!     [`sim`] — the simulator's controls (faults), checked once for the API, scripts and the console.
+//! 12. [`login`], [`view`] (what pages show), [`cli`] (parse, help, completion), [`wire`]
 //!     (the HTTP API's bodies and the secrets visitor), `openapi` (schemas for the API document, with the
 //!     `openapi` feature), then [`script`] (the script runner).
 //!
@@ -46,6 +47,7 @@ pub mod openapi;
 pub mod roles;
 pub mod script;
 pub mod session;
+pub mod sim;
 pub mod store;
 pub mod structure;
 pub mod verdict;

@@ -29,6 +29,8 @@ pub enum LoginError {
     UnknownHost { host: String },
     #[error("Login failed: wrong user name or password.")]
     BadCredentials,
+    #[error("{host} is powered off.")]
+    PoweredOff { host: Hostname },
 }
 
 /// An accepted login.
@@ -74,6 +76,9 @@ pub fn login(
 ) -> Result<Login, LoginError> {
     let host = login_host(fleet, host)?;
     let machine = fleet.machine(&host).ok_or(LoginError::BadCredentials)?;
+    if !session_survives(fleet, &host) {
+        return Err(LoginError::PoweredOff { host });
+    }
     let account = UserName::parse(user).ok().and_then(|u| machine.user(&u));
     let ok = check.matches(account.as_ref().map(|a| a.password.as_str()), password);
     match account {
@@ -91,6 +96,12 @@ pub fn login(
 /// replaced by joining — ends, unless it made the change itself (rules §15.29).
 pub fn credential(fleet: &Fleet, host: &Hostname, user: &UserName) -> Option<String> {
     fleet.machine(host)?.user(user).map(|a| a.password)
+}
+
+/// Whether sessions logged in to `host` go on (rules §16.3): a machine powered off ends them; a reboot,
+/// an upgrade's included, keeps them (rules §14.3.3).
+pub fn session_survives(fleet: &Fleet, host: &Hostname) -> bool {
+    fleet.machine(host).is_some_and(|m| !m.is_off())
 }
 
 /// The session an accepted login opens (or, in scripts, `@as` without a password), with the id the

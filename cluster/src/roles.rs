@@ -49,7 +49,7 @@ impl Role {
             P::Stage | P::ReadConfig => matches!(self, R::Administrator | R::Operator | R::ReadOnly),
             P::Commit | P::Structure | P::Upgrade => matches!(self, R::Administrator | R::Operator),
             P::Runtime => matches!(self, R::Administrator | R::Operator | R::HelpDesk),
-            P::Admin | P::ReadAudit => self == R::Administrator,
+            P::Admin | P::ReadAudit | P::Simulate => self == R::Administrator,
         }
     }
 }
@@ -69,8 +69,9 @@ impl fmt::Display for Role {
 /// The command families of rules §14.4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// Status reads (rules §14.7.2): `status`, `version`, `showqueue`, `clusterconfig list` and
-    /// `connstatus`, `help`, `clustermode`; the overview, topology and machine status.
+    /// Status reads (rules §14.7.2): `status`, `status detail`, `version`, `showqueue`, `workqueue
+    /// status`, `hoststatus`, `tophosts`, `clusterconfig list` and `connstatus`, `help`, `clustermode`;
+    /// the overview, topology and machine status.
     Read,
     /// Configuration reads (rules §14.7.2): a feature's `print`, `clustershow`, `userconfig list`,
     /// `showconfig`, `saveconfig`, the settings pages, one's own pending changes.
@@ -83,14 +84,17 @@ pub enum Permission {
     Structure,
     /// `clusterconfig` create, join, removemachine; `userconfig`; `loadconfig`.
     Admin,
-    /// `suspendlistener`, `resumelistener`, `suspend`, `resume`.
+    /// `suspendlistener`, `resumelistener`, `suspend`, `resume`, `suspenddel`, `resumedel`,
+    /// `workqueue pause|resume` (rules §16.5).
     Runtime,
-    /// `upgrade`, `saveconfig`, `showconfig`.
+    /// `upgrade`, `reboot`, `shutdown`, `saveconfig`, `showconfig`.
     Upgrade,
     /// `passwd`.
     OwnPassword,
     /// Reading the audit log (rules §14.7.2: administrators).
     ReadAudit,
+    /// The simulator's controls: faults and repairs (rules §16.2: administrators).
+    Simulate,
 }
 
 impl Permission {
@@ -103,7 +107,7 @@ impl Permission {
                 "administrators and operators"
             }
             Permission::Runtime => "administrators, operators and help desk users",
-            Permission::Admin | Permission::ReadAudit => "administrators only",
+            Permission::Admin | Permission::ReadAudit | Permission::Simulate => "administrators only",
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::fixture;
 use crate::fleet::Fleet;
 use crate::login::{login, open_session, PlainPasswords};
 use crate::names::{Hostname, Timestamp, UserName, Version};
+use crate::roles::Role;
 use crate::session::{Session, SessionId};
 use crate::verdict::Verdict;
 
@@ -71,6 +72,7 @@ struct Runner {
     pending: Option<Pending>,
     transcript: Vec<String>,
     machines_added: u8,
+    last_id: SessionId,
 }
 
 /// Runs `text`; `fixture` is used when the script has no `@fixture` line (default `americas`).
@@ -110,6 +112,7 @@ pub fn run(text: &str, fixture: Option<&str>) -> ScriptOutcome {
         pending: None,
         transcript: Vec::new(),
         machines_added: 0,
+        last_id: 0,
     };
     let mut failure = None;
     for (n, line) in &lines[start..] {
@@ -153,6 +156,16 @@ impl Runner {
     fn settle(&mut self) {
         for e in due_events(&self.fleet, self.clock) {
             self.apply(&e);
+        }
+    }
+
+    /// A powered-off machine ends the sessions logged in to it (rules §16.3); `@as` opens a new one.
+    fn end_sessions_on_powered_off(&mut self) {
+        let fleet = &self.fleet;
+        self.live
+            .retain(|_, s| crate::login::session_survives(fleet, &s.host));
+        if self.current.is_some_and(|id| !self.live.contains_key(&id)) {
+            self.current = None;
         }
     }
 
@@ -321,6 +334,8 @@ impl Runner {
                         let host = Hostname::parse(host).map_err(|e| e.to_string())?;
                         if self.fleet.machine(&host).is_none() {
                             Err(format!("Unknown login host {host}."))
+                        } else if !crate::login::session_survives(&self.fleet, &host) {
+                            Err(format!("{host} is powered off."))
                         } else if self.fleet.role_of(&host, &user).is_none() {
                             Err(format!("Login failed: no user {user} on {host}."))
                         } else {
@@ -341,7 +356,9 @@ impl Runner {
                                 return Ok(());
                             }
                         }
-                        let id = self.live.len() as SessionId + 1;
+                        // Ids are never reused, also after a powered-off machine ended sessions.
+                        let id = self.live.keys().max().map_or(0, |m| *m).max(self.last_id) + 1;
+                        self.last_id = id;
                         self.live.insert(id, open_session(&self.fleet, id, user, host));
                         self.sessions.insert(key, id);
                         self.current = Some(id);
@@ -392,39 +409,36 @@ impl Runner {
                 self.apply(&e);
                 Ok(())
             }
-            ["link", a, b, state @ ("down" | "up")] => {
-                let a = Hostname::parse(a).map_err(|e| e.to_string())?;
-                let b = Hostname::parse(b).map_err(|e| e.to_string())?;
-                self.transcript.push(format!("# @link {a} {b} {state}"));
-                let e = Event::new(
-                    self.clock,
-                    EventKind::LinkChanged {
-                        a,
-                        b,
-                        up: *state == "up",
-                    },
-                );
-                self.apply(&e);
-                Ok(())
-            }
-            ["dns", host, state @ ("off" | "on")] => {
-                let host = Hostname::parse(host).map_err(|e| e.to_string())?;
-                self.transcript.push(format!("# @dns {host} {state}"));
-                let e = Event::new(
-                    self.clock,
-                    EventKind::DnsChanged {
-                        host,
-                        resolves: *state == "on",
-                    },
-                );
-                self.apply(&e);
-                Ok(())
+            _ if crate::sim::parse_directive(&words).is_some() => {
+                let fault = crate::sim::parse_directive(&words).unwrap_or_else(|| unreachable!())?;
+                self.settle();
+                let line = fault.directive();
+                self.transcript.push(format!("# {line}"));
+                match crate::sim::check(&self.fleet, Role::Administrator, &fault, self.clock) {
+                    Ok((event, what)) => {
+                        if expect_reject {
+                            return Err(format!("{line} was expected to be refused, but it was accepted"));
+                        }
+                        self.apply(&event);
+                        self.last = vec![format!("Simulator: {what}.")];
+                        self.end_sessions_on_powered_off();
+                        Ok(())
+                    }
+                    Err(r) => {
+                        let msg = format!("Error: {r}");
+                        self.transcript.push(msg.clone());
+                        self.last = vec![msg.clone()];
+                        if expect_reject {
+                            Ok(())
+                        } else {
+                            Err(format!("the simulator refused it: {msg}"))
+                        }
+                    }
+                }
             }
             ["as", ..] => bad("@as <user>@<host> [<password>]"),
             ["wait", ..] => bad("@wait <seconds>"),
             ["machine", ..] => bad("@machine <host> <version>"),
-            ["link", ..] => bad("@link <a> <b> down|up"),
-            ["dns", ..] => bad("@dns <host> off|on"),
             _ => Err(format!("unknown directive \"@{}\"", words.first().unwrap_or(&""))),
         }
     }

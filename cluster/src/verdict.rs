@@ -151,6 +151,19 @@ pub enum Rejection {
     },
     #[error("{host} is already upgrading.")]
     AlreadyUpgrading { host: Hostname },
+    #[error(
+        "No upgrade path leads from AsyncOS {current} to {version} on {host}; valid from {current}: {valid}."
+    )]
+    NoUpgradePath {
+        host: Hostname,
+        current: Version,
+        version: Version,
+        valid: String,
+    },
+    #[error("{host} is {state}.")]
+    HostDown { host: Hostname, state: &'static str },
+    #[error("Simulator: {why}")]
+    BadFault { why: String },
     #[error("No configuration file named \"{name}\" on {host}.")]
     NoSuchFile { host: Hostname, name: String },
     #[error("Configuration file was saved by AsyncOS {file_version}; this appliance runs {host_version}.")]

@@ -3,8 +3,10 @@
 
 use cluster::cmd::{
     ClusterCheckCmd, ClusterConfigCmd, ClusterModeCmd, ClusterSetCmd, ClusterShowCmd, CommitCmd,
-    FeatureAction, FeatureCmd, FeatureSel, FilesCmd, HelpCmd, PasswdCmd, RuntimeCmd, StatusCmd, UpgradeCmd,
+    FeatureAction, FeatureCmd, FeatureSel, FilesCmd, HelpCmd, PasswdCmd, PowerCmd, RuntimeCmd, StatusCmd,
+    UpgradeCmd, WorkQueueCmd,
 };
+use cluster::event::{Fault, InstallFault, Switch};
 use cluster::features::{FeatureId, Shape};
 use cluster::fleet::Fleet;
 use cluster::mode::Mode;
@@ -173,7 +175,21 @@ fn command() -> impl Strategy<Value = Command> {
             .prop_map(|listener| Command::Runtime(RuntimeCmd::ResumeListener { listener })),
         Just(Command::Runtime(RuntimeCmd::Suspend)),
         Just(Command::Runtime(RuntimeCmd::Resume)),
+        Just(Command::Runtime(RuntimeCmd::SuspendDel)),
+        Just(Command::Runtime(RuntimeCmd::ResumeDel)),
         prop::sample::select(vec![
+            WorkQueueCmd::Status,
+            WorkQueueCmd::Pause,
+            WorkQueueCmd::Resume
+        ])
+        .prop_map(Command::WorkQueue),
+        prop::sample::select(vec![PowerCmd::Reboot, PowerCmd::Shutdown]).prop_map(Command::Power),
+        host().prop_map(|h| Command::Status(StatusCmd::HostStatus {
+            domain: h.to_string()
+        })),
+        prop::sample::select(vec![
+            StatusCmd::StatusDetail,
+            StatusCmd::TopHosts,
             StatusCmd::Status,
             StatusCmd::Version,
             StatusCmd::ShowQueue,
@@ -278,6 +294,16 @@ const LINES: &[&str] = &[
     "suspendlistener",
     "resume",
     "status",
+    "status detail",
+    "suspenddel",
+    "resumedel",
+    "workqueue pause",
+    "workqueue resume",
+    "workqueue status",
+    "tophosts",
+    "hoststatus gmail.com",
+    "reboot",
+    "shutdown",
     "upgrade 9.5.0",
     "upgrade 9.7.0",
     "upgrade download 9.5.0",
@@ -302,6 +328,27 @@ enum Step {
         host: usize,
         on: bool,
     },
+    Fault(Fault),
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    let h = || prop::sample::select(HOSTS.to_vec()).prop_map(|h| Hostname::parse(h).unwrap());
+    prop_oneof![
+        (h(), any::<bool>()).prop_map(|(host, on)| Fault::Power {
+            host,
+            state: if on { Switch::On } else { Switch::Off }
+        }),
+        h().prop_map(|host| Fault::Install {
+            host,
+            state: InstallFault::Fail
+        }),
+        (h(), 0u32..1000).prop_map(|(host, extra_seconds)| Fault::Reboot { host, extra_seconds }),
+        (h(), 0u8..=100).prop_map(|(host, rate_percent)| Fault::Delivery { host, rate_percent }),
+        (h(), h(), any::<bool>()).prop_map(|(a, b, up)| Fault::Link {
+            between: [a, b],
+            state: if up { Switch::Up } else { Switch::Down }
+        }),
+    ]
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -311,6 +358,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0i64..700).prop_map(Step::Wait),
         1 => (0..3usize, 0..3usize, any::<bool>()).prop_map(|(a, b, up)| Step::Link { a, b, up }),
         1 => (0..3usize, any::<bool>()).prop_map(|(host, on)| Step::Dns { host, on }),
+        1 => fault().prop_map(Step::Fault),
     ]
 }
 
@@ -446,6 +494,11 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                     Event::new(clock, cluster::EventKind::DnsChanged { host, resolves: *on }),
                 );
             }
+            Step::Fault(f) => {
+                if let Ok((e, _)) = cluster::sim::check(&fleet, Role::Administrator, f, clock) {
+                    push(&mut fleet, &mut live, &mut log, e);
+                }
+            }
             Step::Line { who, line, answers } => {
                 let (user, host) = USERS[*who];
                 let user = UserName::parse(user).unwrap();
@@ -484,6 +537,17 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
             prop_assert_eq!(fleet.revision, revision, "waiting changes nothing by itself");
         }
         invariants(&fleet).map_err(|e| TestCaseError::fail(format!("after step {i} {s:?}: {e}")))?;
+        // Mail is conserved and bounded (rules §16.4): received = queued + delivered.
+        for h in fleet.machines.keys() {
+            let c = cluster::mail::counters(&fleet, h, clock);
+            prop_assert_eq!(
+                c.received,
+                c.work_queue + c.delivery_queue + c.delivered,
+                "mail of {}",
+                h
+            );
+            prop_assert!(c.work_queue + c.delivery_queue <= cluster::mail::QUEUE_LIMIT);
+        }
         for (r, role) in ROLES.iter().enumerate() {
             prop_assert_eq!(
                 &replicas.borrow()[r],

@@ -540,6 +540,7 @@ fn login_error(e: cluster::login::LoginError) -> AppError {
     let code = match e {
         cluster::login::LoginError::UnknownHost { .. } => "unknown_login_host",
         cluster::login::LoginError::BadCredentials => "login_failed",
+        cluster::login::LoginError::PoweredOff { .. } => "login_host_powered_off",
     };
     AppError::new(401, code, e.to_string())
 }

@@ -581,6 +581,8 @@ pub fn connstatus_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
         let detail = match c {
             Connection::Detached => " (disconnected by an administrator)",
             Connection::Upgrading => " (upgrading)",
+            Connection::Rebooting => " (rebooting)",
+            Connection::PoweredOff => " (powered off)",
             Connection::LinkDown if fleet.network.dns_off.contains(&m.hostname) => {
                 " (hostname does not resolve)"
             }

@@ -23,9 +23,11 @@ mod feature;
 mod files;
 mod help;
 mod passwd;
+mod power;
 mod runtime;
 mod status;
 mod upgrade;
+mod workqueue;
 
 use std::fmt;
 
@@ -41,12 +43,14 @@ pub use feature::{FeatureAction, FeatureCmd};
 pub use files::FilesCmd;
 pub use help::HelpCmd;
 pub use passwd::PasswdCmd;
+pub use power::PowerCmd;
 pub use runtime::RuntimeCmd;
 pub use status::StatusCmd;
 pub use upgrade::{
     due_events, offered_versions, upgrade_progress, UpgradeCmd, UpgradePhase, UpgradeProgress, INSTALL_SECS,
     REBOOT_SECS,
 };
+pub use workqueue::WorkQueueCmd;
 
 use crate::event::{Event, EventKind};
 use crate::features::FeatureId;
@@ -279,6 +283,8 @@ families! {
     Feature(FeatureCmd),
     Passwd(PasswdCmd),
     Runtime(RuntimeCmd),
+    WorkQueue(WorkQueueCmd),
+    Power(PowerCmd),
     Status(StatusCmd),
     Upgrade(UpgradeCmd),
     Files(FilesCmd),
@@ -533,10 +539,17 @@ fn check_inner(
         None if fleet.effective(&session.host, FeatureId::Users).hidden => session.role.ok_or_else(gone)?,
         None => return Err(gone().into()),
     };
-    if login.is_upgrading() && !command.allowed_while_upgrading() {
+    if login.is_off() {
+        return Err(Rejection::HostDown {
+            host: login.hostname.clone(),
+            state: "powered off",
+        }
+        .into());
+    }
+    if login.is_down() && !command.allowed_while_upgrading() {
         let state = upgrade_progress(login, now)
             .map(|p| p.phase.word().to_string())
-            .unwrap_or_else(|| "upgrading".into());
+            .unwrap_or_else(|| "rebooting".into());
         return Err(Rejection::HostUpgrading {
             host: login.hostname.clone(),
             state,

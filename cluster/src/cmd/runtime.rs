@@ -25,17 +25,31 @@ pub enum RuntimeCmd {
     ResumeListener { listener: Option<String> },
     /// `suspend`: receiving and delivery.
     Suspend,
-    /// `resume`: everything `suspend` or `suspendlistener` stopped.
+    /// `resume`: everything `suspend`, `suspendlistener` or `suspenddel` stopped.
     Resume,
+    /// `suspenddel`: stop delivery; receiving goes on and the queue grows (rules §16.5).
+    SuspendDel,
+    /// `resumedel`.
+    ResumeDel,
 }
 
 impl Family for RuntimeCmd {
     fn owns(word: &str) -> bool {
-        matches!(word, "suspendlistener" | "resumelistener" | "suspend" | "resume")
+        matches!(
+            word,
+            "suspendlistener" | "resumelistener" | "suspend" | "resume" | "suspenddel" | "resumedel"
+        )
     }
 
     fn words() -> Vec<&'static str> {
-        vec!["suspendlistener", "resumelistener", "suspend", "resume"]
+        vec![
+            "suspendlistener",
+            "resumelistener",
+            "suspend",
+            "resume",
+            "suspenddel",
+            "resumedel",
+        ]
     }
 
     fn parse(word: &str, w: &mut Words) -> Result<Self, ParseError> {
@@ -53,6 +67,8 @@ impl Family for RuntimeCmd {
                 }
             }
             "suspend" => RuntimeCmd::Suspend,
+            "suspenddel" => RuntimeCmd::SuspendDel,
+            "resumedel" => RuntimeCmd::ResumeDel,
             _ => RuntimeCmd::Resume,
         };
         w.done()?;
@@ -69,8 +85,9 @@ impl Family for RuntimeCmd {
                 write!(f, "resumelistener {}", quote_if_needed(l))
             }
             RuntimeCmd::ResumeListener { listener: None } => f.write_str("resumelistener"),
-            RuntimeCmd::Suspend => f.write_str("suspend"),
-            RuntimeCmd::Resume => f.write_str("resume"),
+            RuntimeCmd::Suspend | RuntimeCmd::Resume | RuntimeCmd::SuspendDel | RuntimeCmd::ResumeDel => {
+                f.write_str(self.word())
+            }
         }
     }
 
@@ -80,6 +97,8 @@ impl Family for RuntimeCmd {
             RuntimeCmd::ResumeListener { .. } => "resumelistener",
             RuntimeCmd::Suspend => "suspend",
             RuntimeCmd::Resume => "resume",
+            RuntimeCmd::SuspendDel => "suspenddel",
+            RuntimeCmd::ResumeDel => "resumedel",
         }
     }
 
@@ -121,6 +140,28 @@ impl Family for RuntimeCmd {
                 )];
                 (EventKind::MachineResumed { host }, output)
             }
+            RuntimeCmd::SuspendDel => {
+                let output = vec![format!(
+                    "Delivery suspended on {host}; messages queue until resumedel."
+                )];
+                (
+                    EventKind::DeliveryChanged {
+                        host,
+                        suspended: true,
+                    },
+                    output,
+                )
+            }
+            RuntimeCmd::ResumeDel => {
+                let output = vec![format!("Delivery resumed on {host}.")];
+                (
+                    EventKind::DeliveryChanged {
+                        host,
+                        suspended: false,
+                    },
+                    output,
+                )
+            }
         };
         Ok(Plan {
             events: vec![ctx.event(event)],
@@ -143,6 +184,14 @@ impl Family for RuntimeCmd {
                 "Suspend receiving and delivery on the machine of the mode.",
                 "suspend   (machine mode)",
             ),
+            "suspenddel" => Help::new(
+                "Suspend delivery on the machine of the mode; receiving goes on.",
+                "suspenddel   (machine mode)",
+            ),
+            "resumedel" => Help::new(
+                "Resume delivery on the machine of the mode.",
+                "resumedel   (machine mode)",
+            ),
             _ => Help::new(
                 "Resume everything suspended on the machine of the mode.",
                 "resume   (machine mode)",
@@ -158,6 +207,17 @@ pub(super) fn target<'a>(ctx: &Ctx<'a>) -> Result<&'a Machine, Rejection> {
         .fleet
         .machine(host)
         .ok_or_else(|| Rejection::UnknownMachine { host: host.clone() })?;
+    if host != ctx.host() && (machine.is_off() || machine.is_rebooting()) {
+        let state = if machine.is_off() {
+            "powered off"
+        } else {
+            "rebooting"
+        };
+        return Err(Rejection::HostDown {
+            host: host.clone(),
+            state,
+        });
+    }
     if !ctx.reaches(host) {
         return Err(Rejection::Unreachable {
             host: host.clone(),
@@ -168,7 +228,7 @@ pub(super) fn target<'a>(ctx: &Ctx<'a>) -> Result<&'a Machine, Rejection> {
 }
 
 /// The target, refused while it installs an upgrade or reboots.
-fn changing_target<'a>(ctx: &Ctx<'a>) -> Result<&'a Machine, Rejection> {
+pub(super) fn changing_target<'a>(ctx: &Ctx<'a>) -> Result<&'a Machine, Rejection> {
     let m = target(ctx)?;
     if m.is_upgrading() {
         let state = super::upgrade_progress(m, ctx.now)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{CommandKind, Completion, Ctx, Family, Help};
 use crate::event::{Event, EventKind};
-use crate::fleet::{Fleet, Machine, Upgrade};
+use crate::fleet::{Fleet, Machine, Power, Upgrade};
 use crate::lexer::{ParseError, Words};
 use crate::names::{Timestamp, Version};
 use crate::roles::{ModeRule, Permission, Role};
@@ -96,16 +96,19 @@ impl Family for UpgradeCmd {
         if !done.is_empty() {
             return Vec::new();
         }
-        let mut v: Vec<String> = c.fleet.upgrades_offered.iter().map(|v| v.to_string()).collect();
+        let mut v: Vec<String> = match c.fleet.machine(c.login_host) {
+            Some(m) => offered_versions(c.fleet, m)
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+            None => Vec::new(),
+        };
         v.push("download".into());
         v
     }
 }
 
-/// Simulated seconds an installation takes before the reboot (T5).
-pub const INSTALL_SECS: i64 = 300;
-/// Simulated seconds the reboot takes (T6). Install + reboot stays within 600 s (rules §14.3.3).
-pub const REBOOT_SECS: i64 = 120;
+pub use crate::fleet::{INSTALL_SECS, REBOOT_SECS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -136,10 +139,22 @@ pub struct UpgradeProgress {
 }
 
 pub fn upgrade_progress(machine: &Machine, now: Timestamp) -> Option<UpgradeProgress> {
-    let Upgrade::Installing { version, started } = machine.upgrade else {
+    let Upgrade::Installing {
+        version,
+        started,
+        fails,
+        extra_secs,
+    } = machine.upgrade
+    else {
         return None;
     };
-    let total = INSTALL_SECS + REBOOT_SECS;
+    // An install armed to fail ends when the install would have (rules §16.2); a slowed reboot takes
+    // its extra seconds, past 600 s if need be.
+    let total = if fails {
+        INSTALL_SECS
+    } else {
+        INSTALL_SECS + REBOOT_SECS + i64::from(extra_secs)
+    };
     let elapsed = now.secs_since(started).clamp(0, total);
     let phase = if elapsed < INSTALL_SECS {
         UpgradePhase::Installing
@@ -149,39 +164,55 @@ pub fn upgrade_progress(machine: &Machine, now: Timestamp) -> Option<UpgradeProg
     Some(UpgradeProgress {
         phase,
         version,
-        percent: (elapsed * 100 / total) as u8,
+        percent: (elapsed * 100 / total.max(1)) as u8,
         done_at: started.plus_secs(total),
     })
 }
 
-/// The time-driven events due by `now` (upgrades that have rebooted), in time order.
+/// The time-driven events due by `now`, in time order: upgrades that have rebooted or failed, reboots
+/// that are over, and the daily record of the mail flow.
 pub fn due_events(fleet: &Fleet, now: Timestamp) -> Vec<Event> {
-    let mut out: Vec<Event> = fleet
-        .machines
-        .values()
-        .filter_map(|m| {
-            let p = upgrade_progress(m, now)?;
-            (p.done_at <= now).then(|| {
-                Event::new(
-                    p.done_at,
-                    EventKind::UpgradeFinished {
-                        host: m.hostname.clone(),
-                    },
-                )
-            })
-        })
-        .collect();
+    let mut out: Vec<Event> = Vec::new();
+    for m in fleet.machines.values() {
+        let host = m.hostname.clone();
+        if let Some(p) = upgrade_progress(m, now) {
+            if p.done_at <= now {
+                let fails = matches!(m.upgrade, Upgrade::Installing { fails: true, .. });
+                let kind = if fails {
+                    EventKind::UpgradeFailed { host }
+                } else {
+                    EventKind::UpgradeFinished { host }
+                };
+                out.push(Event::new(p.done_at, kind));
+            }
+        } else if let Power::Rebooting { until } = m.runtime.power {
+            if until <= now {
+                out.push(Event::new(until, EventKind::RebootFinished { host }));
+            }
+        }
+    }
     out.sort_by_key(|e| e.at);
+    if crate::mail::mail_due(fleet, now) {
+        out.push(Event::new(now, EventKind::MailSettled));
+    }
     out
 }
 
-/// The versions `upgrade` offers `machine`: those offered that are newer than it runs, oldest first.
+/// The versions `upgrade` offers `machine` (rules §6.4): those offered that a valid upgrade path leads
+/// to from the version it runs (any newer one when the fleet names no paths), oldest first.
 pub fn offered_versions(fleet: &Fleet, machine: &Machine) -> Vec<Version> {
     let mut v: Vec<Version> = fleet
         .upgrades_offered
         .iter()
         .copied()
         .filter(|v| *v > machine.version)
+        .filter(|v| {
+            fleet.upgrade_paths.is_empty()
+                || fleet
+                    .upgrade_paths
+                    .iter()
+                    .any(|(from, to)| *from == machine.version && to == v)
+        })
         .collect();
     v.sort();
     v
@@ -204,6 +235,20 @@ fn validate(ctx: &Ctx, version: Version) -> Result<(), Rejection> {
             host: login.hostname.clone(),
             current: login.version,
             version,
+        });
+    }
+    let valid = offered_versions(ctx.fleet, login);
+    if !valid.contains(&version) {
+        let valid = valid.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+        return Err(Rejection::NoUpgradePath {
+            host: login.hostname.clone(),
+            current: login.version,
+            version,
+            valid: if valid.is_empty() {
+                "none".to_string()
+            } else {
+                valid.join(", ")
+            },
         });
     }
     if login.is_upgrading() {
