@@ -91,8 +91,12 @@ pub enum Rejection {
     AlreadyInGroup { host: Hostname, group: GroupName },
     #[error("Machine {host} is already disconnected.")]
     AlreadyDisconnected { host: Hostname },
-    #[error("Machine {host} is not disconnected; only a machine disconnected with \"clusterconfig disconnect\" can be reconnected.")]
+    #[error("Machine {host} is connected; only a machine disconnected with \"clusterconfig disconnect\" can be reconnected.")]
     NotDetached { host: Hostname },
+    /// rules §15.15: `list` shows a link-down member as disconnected, and `reconnect` says why it is not
+    /// the one to bring it back.
+    #[error("Machine {host} is disconnected because {reason}, not by an administrator: it reconnects by itself once that is repaired; only a machine disconnected with \"clusterconfig disconnect\" can be reconnected (rules §15.15).")]
+    ReconnectLinkDown { host: Hostname, reason: String },
     #[error("Cannot reconnect {host}: it runs AsyncOS {machine_version} but the cluster runs {cluster_version}. Upgrade it (or the cluster) first.")]
     ReconnectVersionMismatch {
         host: Hostname,

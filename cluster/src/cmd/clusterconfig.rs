@@ -10,7 +10,7 @@ use super::{CommandKind, Completion, Ctx, Family, Help};
 use crate::apply::MAIN_GROUP;
 use crate::event::EventKind;
 use crate::features::{FeatureId, FeatureValue, InterfaceRow};
-use crate::fleet::{Cluster, Connection, Fleet, Machine};
+use crate::fleet::{Cluster, Connection, Fleet, LinkDownCause, Machine};
 use crate::lexer::{one_of, ParseError, Words};
 use crate::names::{ClusterName, GroupName, Hostname, Serial, UserKey};
 use crate::roles::{Permission, Role};
@@ -581,10 +581,11 @@ pub fn connstatus_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
         let detail = match c {
             Connection::Detached => " (disconnected by an administrator)",
             Connection::Upgrading => " (upgrading)",
-            Connection::LinkDown if fleet.network.dns_off.contains(&m.hostname) => {
-                " (hostname does not resolve)"
-            }
-            Connection::LinkDown => " (no link to the other members)",
+            Connection::LinkDown => match fleet.link_down_cause(&m.hostname) {
+                LinkDownCause::Unresolvable => " (hostname does not resolve)",
+                LinkDownCause::NoService => " (no interface offers SSH or CCS)",
+                LinkDownCause::Links => " (no link to the other members)",
+            },
             _ => "",
         };
         out.push(format!("{} {}{detail}", m.hostname, c.word()));
@@ -888,7 +889,15 @@ fn reconnect(ctx: &Ctx, hosts: &[Hostname]) -> Result<Plan, Stop> {
             .into());
         }
         if !m.detached {
-            return Err(Rejection::NotDetached { host: h.clone() }.into());
+            // `list` calls a link-down member disconnected; say why reconnect is not its way back.
+            return Err(match ctx.fleet.connection(h) {
+                Connection::LinkDown => Rejection::ReconnectLinkDown {
+                    host: h.clone(),
+                    reason: ctx.fleet.link_down_cause(h).because().to_string(),
+                },
+                _ => Rejection::NotDetached { host: h.clone() },
+            }
+            .into());
         }
     }
     // The version guard compares with the machines actually connected, not counting those reconnecting.
