@@ -184,6 +184,14 @@ pub enum Rejection {
     TableFeature { feature: FeatureId },
     #[error("Group \"{group}\" cannot receive its own machines; choose another group.")]
     DeleteGroupIntoItself { group: GroupName },
+    /// rules §3.1, §14.7.8: a detached (or cut off) member's replica may have diverged; joining through
+    /// it would copy that.
+    #[error("Cannot join through {host}: it is {state} from cluster {cluster}; join through a connected member (rules §14.7.8).")]
+    JoinThroughDisconnected {
+        host: Hostname,
+        state: String,
+        cluster: ClusterName,
+    },
     #[error("Cannot join: {host} is not a member of any cluster.")]
     JoinTargetStandalone { host: Hostname },
     #[error("Cluster {cluster} has no group to join.")]

@@ -707,6 +707,18 @@ fn join(
     let cluster = fleet
         .cluster_of(member)
         .ok_or_else(|| Rejection::JoinTargetStandalone { host: member.clone() })?;
+    // Not through a detached member, nor one cut off from the others: its replica may have diverged
+    // (rules §3.1, §14.7.8). An upgrading or unresolvable one is unreachable (below).
+    let state = fleet.connection(member);
+    let cut_off = state == Connection::LinkDown && fleet.link_down_cause(member) == LinkDownCause::Links;
+    if state == Connection::Detached || cut_off {
+        return Err(Rejection::JoinThroughDisconnected {
+            host: member.clone(),
+            state: state.describe().to_string(),
+            cluster: cluster.name.clone(),
+        }
+        .into());
+    }
     let cluster_version = fleet.cluster_version(&cluster.name).unwrap_or(target.version);
     if me.version != cluster_version {
         return Err(Rejection::JoinVersionMismatch {
