@@ -170,6 +170,13 @@ pub enum Rejection {
     BadFile { name: String, reason: FileError },
     #[error("Cannot commit {what} from {host}: it is disconnected, and cluster structure never diverges.")]
     StructureWhileDetached { host: Hostname, what: String },
+    /// rules §7, §14.7.8: every staged item is checked again at commit against the session's standing.
+    #[error("Cannot commit {feature} at {mode} from {host}: this machine is disconnected from the cluster and cannot be used to configure other machines (rules §14.7.8). Nothing was committed; run clear and stage changes for this machine only.")]
+    DetachedCommit {
+        host: Hostname,
+        feature: FeatureId,
+        mode: Mode,
+    },
     #[error("Cannot commit: {reason}")]
     StaleStructure { reason: String },
     #[error("\"{answer}\" is not an answer to this question; expected {expected}.")]

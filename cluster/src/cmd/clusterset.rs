@@ -184,6 +184,11 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
             let action = if is_move { "move" } else { "copy" };
             ctx.validate_mode(word, from)?;
             ctx.validate_mode(word, to)?;
+            // A detached host writes no other machine's mode (rules §3.4, §14.7.8); a move writes both.
+            ctx.may_configure(to, word)?;
+            if is_move {
+                ctx.may_configure(from, word)?;
+            }
             if from == to {
                 return Err(Rejection::SameMode { mode: from.clone() }.into());
             }
@@ -257,6 +262,7 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
         }
         ClusterSetCmd::Delete { feature, mode } => {
             ctx.validate_mode(word, mode)?;
+            ctx.may_configure(mode, word)?;
             let features = match feature {
                 FeatureSel::One(f) => {
                     if *mode == Mode::Cluster {

@@ -318,15 +318,7 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
             }
             .into());
         }
-        if let Mode::Machine(h) = &mode {
-            if h != ctx.host() && !ctx.is_connected() {
-                return Err(Rejection::DetachedHost {
-                    host: ctx.host().clone(),
-                    command: feature.command().into(),
-                }
-                .into());
-            }
-        }
+        ctx.may_configure(&mode, feature.command())?;
     }
     if let FeatureAction::Print = action {
         return Ok(Plan::output(print(ctx, feature, &mode)));

@@ -354,6 +354,21 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The session's standing for writing `mode` (rules §7, §14.7.8): a login host that is not
+    /// connected configures, among machine modes, only its own. Checked when an item is staged and again,
+    /// for every staged item, at commit.
+    pub fn may_configure(&self, mode: &Mode, command: &str) -> Result<(), Rejection> {
+        match mode {
+            Mode::Machine(h) if self.cluster().is_some() && h != self.host() && !self.is_connected() => {
+                Err(Rejection::DetachedHost {
+                    host: self.host().clone(),
+                    command: command.to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The session changes that stage `items`.
     pub fn stage(&self, items: Vec<Pending>) -> Vec<SessionChange> {
         items
