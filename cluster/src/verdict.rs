@@ -121,6 +121,19 @@ pub enum Rejection {
         mode: Mode,
         action: String,
     },
+    /// rules §3.4, §5.3, §14.7.6: a machine-only feature always exists at its machine level.
+    #[error("{feature} is a machine-only setting: it always exists at {mode} and cannot be {action} (rules §14.7.6).")]
+    MachineOnlyStays {
+        feature: FeatureId,
+        mode: Mode,
+        action: String,
+    },
+    #[error("{mode} defines only machine-only settings ({features}); they stay with their machine and cannot be {action} (rules §14.7.6).")]
+    OnlyMachineOnly {
+        mode: Mode,
+        features: String,
+        action: String,
+    },
     #[error("Cluster-level settings cannot be deleted; edit them or move them instead.")]
     ClusterCannotBeUndefined { feature: FeatureId },
     #[error("Source and destination are both {mode}.")]

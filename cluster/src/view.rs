@@ -128,6 +128,15 @@ pub fn settings_actions(mode: &Mode) -> SettingsActions {
     }
 }
 
+/// [`settings_actions`] for one feature's page: a machine-only feature offers no Delete Settings, since
+/// it always exists at its machine (rules §14.7.6).
+pub fn feature_settings_actions(mode: &Mode, feature: FeatureId) -> SettingsActions {
+    SettingsActions {
+        delete: settings_actions(mode).delete && !feature.schema().levels.machine_only(),
+        ..settings_actions(mode)
+    }
+}
+
 /// The connection action a member's row offers: reconnect for a machine an administrator (or an
 /// upgrade) detached, disconnect otherwise (rules §6.1: only DETACHED leaves by `reconnect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
