@@ -153,6 +153,14 @@ pub fn connection_action(fleet: &Fleet, host: &Hostname) -> ConnectionAction {
     }
 }
 
+/// What reconnecting the detached member `host` would replace, shown before the click (rules §8.3,
+/// §14.7.5): per (mode, feature) whose copies differ, this side's copy, the cluster's, and which is newer
+/// and wins — the `Warning:` lines `clusterconfig reconnect` prints. Empty when `host` is not detached
+/// or nothing would be replaced.
+pub fn reconnect_preview(fleet: &Fleet, host: &Hostname) -> Vec<String> {
+    crate::cmd::reconnect_preview_lines(fleet, host)
+}
+
 /// Each member of `host`'s cluster, the mode its effective value of `feature` comes from, and the value.
 pub fn sources<D: Definitions>(
     fleet: &Fleet,

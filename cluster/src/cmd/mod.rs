@@ -32,7 +32,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use clustercheck::{inconsistencies, ClusterCheckCmd, Inconsistency};
-pub use clusterconfig::{connstatus_lines, list_lines, ClusterConfigCmd, SOFT_MEMBER_LIMIT};
+pub use clusterconfig::{
+    connstatus_lines, list_lines, reconnect_overwrites, reconnect_preview_lines, ClusterConfigCmd,
+    SOFT_MEMBER_LIMIT,
+};
 pub use clustermode::ClusterModeCmd;
 pub use clusterset::{ClusterSetCmd, FeatureSel};
 pub use clustershow::ClusterShowCmd;
