@@ -93,9 +93,16 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
                 origin: host.clone(),
                 seq,
             };
+            let before = connected_versions(fleet);
             write_reachable(fleet, host, writes, &rev);
             for item in structure {
                 apply_structure(fleet, host, item);
+            }
+            // Interfaces decide whether a machine has links (rules §8.1): a machine that offers SSH or
+            // CCS again re-forms its links at once, as a restored link does (rules §15.17).
+            if writes.iter().any(|w| w.feature == FeatureId::IpInterfaces) {
+                detach_mismatched(fleet, &before);
+                synchronise(fleet);
             }
         }
         EventKind::Forced {

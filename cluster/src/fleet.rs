@@ -292,6 +292,17 @@ impl Network {
     }
 }
 
+/// Whether some interface of the machine, in its own replica, offers SSH or CCS. The model keeps no DNS
+/// record per interface: the main hostname is taken to resolve to the interface that offers cluster
+/// service, so a machine whose interfaces offer neither has no cluster links (rules §8.1, §14.7.7,
+/// §15.30).
+pub fn offers_cluster_service(m: &Machine) -> bool {
+    let group = m.membership.as_ref().map(|ms| &ms.group);
+    effective(&m.config, &m.hostname, group, FeatureId::IpInterfaces)
+        .typed::<crate::features::InterfaceRow>()
+        .any(|i| i.ssh.is_some() || i.ccs.is_some())
+}
+
 /// The whole world.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fleet {
@@ -354,6 +365,28 @@ impl Connection {
             Connection::Rebooting => "disconnected (rebooting)",
             Connection::PoweredOff => "disconnected (powered off)",
             Connection::LinkDown => "disconnected (link down)",
+        }
+    }
+}
+
+/// Why an eligible-looking member is link-down (rules §2.10, §8.1, §15.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkDownCause {
+    /// Hostname addressing, and its main hostname does not resolve.
+    Unresolvable,
+    /// No interface offers SSH or CCS (rules §8.1, §14.7.7).
+    NoService,
+    /// Its links to every other eligible member are down.
+    Links,
+}
+
+impl LinkDownCause {
+    /// The cause as the end of "disconnected because …".
+    pub fn because(self) -> &'static str {
+        match self {
+            LinkDownCause::Unresolvable => "its hostname does not resolve",
+            LinkDownCause::NoService => "no interface on it offers SSH or CCS",
+            LinkDownCause::Links => "its links to the other members are down",
         }
     }
 }
@@ -426,14 +459,26 @@ impl Fleet {
     }
 
     /// Whether the member may take part in cluster traffic at all (not detached, not upgrading, its
-    /// name resolves when the cluster addresses by hostname).
+    /// name resolves when the cluster addresses by hostname, and it offers SSH or CCS, rules §8.1).
     fn eligible(&self, m: &Machine) -> bool {
+        let in_cluster = m.cluster().is_some_and(|c| self.clusters.contains_key(c));
+        !(!in_cluster || m.detached || m.is_down() || self.unresolvable(m)) && offers_cluster_service(m)
+    }
+
+    fn unresolvable(&self, m: &Machine) -> bool {
         let Some(cluster) = m.cluster().and_then(|c| self.clusters.get(c)) else {
             return false;
         };
-        let unresolvable =
-            cluster.addressing == Addressing::Hostname && self.network.dns_off.contains(&m.hostname);
-        !(m.detached || m.is_down() || unresolvable)
+        cluster.addressing == Addressing::Hostname && self.network.dns_off.contains(&m.hostname)
+    }
+
+    /// Why a link-down member is link-down (for `connstatus` and `reconnect`).
+    pub fn link_down_cause(&self, host: &Hostname) -> LinkDownCause {
+        match self.machines.get(host) {
+            Some(m) if self.unresolvable(m) => LinkDownCause::Unresolvable,
+            Some(m) if !offers_cluster_service(m) => LinkDownCause::NoService,
+            _ => LinkDownCause::Links,
+        }
     }
 
     /// The eligible members `host` can reach over up links (including itself), possibly through other

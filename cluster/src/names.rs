@@ -44,15 +44,18 @@ pub fn string_schema(what: &str) -> utoipa::openapi::RefOr<utoipa::openapi::sche
 
 macro_rules! string_newtype {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $validate:path) => {
+        string_newtype!($(#[$doc])* $name, $kind, $validate, str::to_string);
+    };
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $validate:path, $normalise:path) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
 
         impl $name {
-            /// Parses and validates `input`.
+            /// Parses and validates `input`, in its normal form.
             pub fn parse(input: &str) -> Result<Self, NameError> {
                 $validate(input).map_err(|reason| name_error($kind, input, reason))?;
-                Ok(Self(input.to_string()))
+                Ok(Self($normalise(input)))
             }
 
             pub fn as_str(&self) -> &str {
@@ -62,7 +65,7 @@ macro_rules! string_newtype {
             /// For names the crate itself states (fixtures, the built-in `admin`): no validation.
             #[allow(dead_code)]
             pub(crate) fn known(name: &str) -> Self {
-                Self(name.to_string())
+                Self($normalise(name))
             }
         }
 
@@ -153,10 +156,13 @@ fn validate_user_name(s: &str) -> Result<(), &'static str> {
 }
 
 string_newtype!(
-    /// A machine's main hostname (FQDN). Cluster traffic always addresses it.
+    /// A machine's main hostname (FQDN). Cluster traffic always addresses it. Host names compare
+    /// case-insensitively (rules §14.7.9): the parsed name is lower case, so `NEWYORK.EXAMPLE.COM` is
+    /// `newyork.example.com` everywhere — commands, logins, URLs, files.
     Hostname,
     "hostname",
-    validate_hostname
+    validate_hostname,
+    str::to_ascii_lowercase
 );
 string_newtype!(
     /// A group name, unique within its cluster (case-sensitive).
@@ -393,6 +399,14 @@ mod tests {
     #[test]
     fn hostnames() {
         assert!(Hostname::parse("newyork.example.com").is_ok());
+        assert_eq!(
+            Hostname::parse("NewYork.EXAMPLE.com").map(|h| h.to_string()),
+            Ok("newyork.example.com".to_string())
+        );
+        assert_eq!(
+            Hostname::parse("SF.example.com"),
+            Hostname::parse("sf.example.com")
+        );
         assert!(Hostname::parse("").is_err());
         assert!(Hostname::parse("a..b").is_err());
         assert!(Hostname::parse("bad host").is_err());

@@ -91,8 +91,12 @@ pub enum Rejection {
     AlreadyInGroup { host: Hostname, group: GroupName },
     #[error("Machine {host} is already disconnected.")]
     AlreadyDisconnected { host: Hostname },
-    #[error("Machine {host} is not disconnected; only a machine disconnected with \"clusterconfig disconnect\" can be reconnected.")]
+    #[error("Machine {host} is connected; only a machine disconnected with \"clusterconfig disconnect\" can be reconnected.")]
     NotDetached { host: Hostname },
+    /// rules §15.15: `list` shows a link-down member as disconnected, and `reconnect` says why it is not
+    /// the one to bring it back.
+    #[error("Machine {host} is disconnected because {reason}, not by an administrator: it reconnects by itself once that is repaired; only a machine disconnected with \"clusterconfig disconnect\" can be reconnected (rules §15.15).")]
+    ReconnectLinkDown { host: Hostname, reason: String },
     #[error("Cannot reconnect {host}: it runs AsyncOS {machine_version} but the cluster runs {cluster_version}. Upgrade it (or the cluster) first.")]
     ReconnectVersionMismatch {
         host: Hostname,
@@ -115,6 +119,19 @@ pub enum Rejection {
     NotDefined {
         feature: FeatureId,
         mode: Mode,
+        action: String,
+    },
+    /// rules §3.4, §5.3, §14.7.6: a machine-only feature always exists at its machine level.
+    #[error("{feature} is a machine-only setting: it always exists at {mode} and cannot be {action} (rules §14.7.6).")]
+    MachineOnlyStays {
+        feature: FeatureId,
+        mode: Mode,
+        action: String,
+    },
+    #[error("{mode} defines only machine-only settings ({features}); they stay with their machine and cannot be {action} (rules §14.7.6).")]
+    OnlyMachineOnly {
+        mode: Mode,
+        features: String,
         action: String,
     },
     #[error("Cluster-level settings cannot be deleted; edit them or move them instead.")]
@@ -179,6 +196,13 @@ pub enum Rejection {
     BadFile { name: String, reason: FileError },
     #[error("Cannot commit {what} from {host}: it is disconnected, and cluster structure never diverges.")]
     StructureWhileDetached { host: Hostname, what: String },
+    /// rules §7, §14.7.8: every staged item is checked again at commit against the session's standing.
+    #[error("Cannot commit {feature} at {mode} from {host}: this machine is disconnected from the cluster and cannot be used to configure other machines (rules §14.7.8). Nothing was committed; run clear and stage changes for this machine only.")]
+    DetachedCommit {
+        host: Hostname,
+        feature: FeatureId,
+        mode: Mode,
+    },
     #[error("Cannot commit: {reason}")]
     StaleStructure { reason: String },
     #[error("\"{answer}\" is not an answer to this question; expected {expected}.")]
@@ -193,6 +217,14 @@ pub enum Rejection {
     TableFeature { feature: FeatureId },
     #[error("Group \"{group}\" cannot receive its own machines; choose another group.")]
     DeleteGroupIntoItself { group: GroupName },
+    /// rules §3.1, §14.7.8: a detached (or cut off) member's replica may have diverged; joining through
+    /// it would copy that.
+    #[error("Cannot join through {host}: it is {state} from cluster {cluster}; join through a connected member (rules §14.7.8).")]
+    JoinThroughDisconnected {
+        host: Hostname,
+        state: String,
+        cluster: ClusterName,
+    },
     #[error("Cannot join: {host} is not a member of any cluster.")]
     JoinTargetStandalone { host: Hostname },
     #[error("Cluster {cluster} has no group to join.")]

@@ -128,6 +128,15 @@ pub fn settings_actions(mode: &Mode) -> SettingsActions {
     }
 }
 
+/// [`settings_actions`] for one feature's page: a machine-only feature offers no Delete Settings, since
+/// it always exists at its machine (rules §14.7.6).
+pub fn feature_settings_actions(mode: &Mode, feature: FeatureId) -> SettingsActions {
+    SettingsActions {
+        delete: settings_actions(mode).delete && !feature.schema().levels.machine_only(),
+        ..settings_actions(mode)
+    }
+}
+
 /// The connection action a member's row offers: reconnect for a machine an administrator (or an
 /// upgrade) detached, disconnect otherwise (rules §6.1: only DETACHED leaves by `reconnect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +151,14 @@ pub fn connection_action(fleet: &Fleet, host: &Hostname) -> ConnectionAction {
     } else {
         ConnectionAction::Disconnect
     }
+}
+
+/// What reconnecting the detached member `host` would replace, shown before the click (rules §8.3,
+/// §14.7.5): per (mode, feature) whose copies differ, this side's copy, the cluster's, and which is newer
+/// and wins — the `Warning:` lines `clusterconfig reconnect` prints. Empty when `host` is not detached
+/// or nothing would be replaced.
+pub fn reconnect_preview(fleet: &Fleet, host: &Hostname) -> Vec<String> {
+    crate::cmd::reconnect_preview_lines(fleet, host)
 }
 
 /// Each member of `host`'s cluster, the mode its effective value of `feature` comes from, and the value.

@@ -302,3 +302,23 @@ fn mode_tables_agree_with_the_feature_catalogue() {
         assert_eq!(mode_rule(s.command), expected, "{} ({:?})", s.command, s.levels);
     }
 }
+
+/// rules §8.3, §14.7.5: the console's preview of a reconnect names what the newer side replaces, the
+/// same lines the command prints; nothing for a member that is not detached.
+#[test]
+fn reconnect_preview_names_what_the_newer_side_replaces() {
+    let outcome = cluster::script::run(
+        "@as admin@newyork.example.com\nclusterconfig disconnect losangeles.example.com\n\
+         @as admin@losangeles.example.com\nsmtproutes new la.example.com mx.la.example.com\ncommit\n",
+        None,
+    );
+    assert!(outcome.passed(), "{:?}", outcome.failure);
+    let la = cluster::Hostname::parse("losangeles.example.com").unwrap();
+    let preview = cluster::view::reconnect_preview(&outcome.fleet, &la);
+    assert_eq!(preview.len(), 1, "{preview:?}");
+    assert!(preview[0]
+        .starts_with("Warning: reconnect replaces smtproutes at cluster: losangeles.example.com's copy"));
+    assert!(preview[0].ends_with("losangeles.example.com's copy is newer and wins."));
+    let ny = cluster::Hostname::parse("newyork.example.com").unwrap();
+    assert!(cluster::view::reconnect_preview(&outcome.fleet, &ny).is_empty());
+}

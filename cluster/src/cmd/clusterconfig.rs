@@ -10,10 +10,12 @@ use super::{CommandKind, Completion, Ctx, Family, Help};
 use crate::apply::MAIN_GROUP;
 use crate::event::EventKind;
 use crate::features::{FeatureId, FeatureValue, InterfaceRow};
-use crate::fleet::{Cluster, Connection, Fleet, Machine};
+use crate::fleet::{Cluster, Connection, Fleet, LinkDownCause, Machine};
 use crate::lexer::{one_of, ParseError, Words};
+use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Serial, UserKey};
 use crate::roles::{Permission, Role};
+use crate::store::{Rev, Setting};
 use crate::structure::{Addressing, PrepJoin, StructureOp};
 use crate::verdict::{Asker, Plan, Rejection, Stop};
 
@@ -551,6 +553,92 @@ fn no_duplicates(hosts: &[Hostname]) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// One replica's state of an item, for the reconnect preview.
+fn copy_of<'a>(m: &'a Machine, mode: &Mode, feature: FeatureId) -> (Option<&'a Setting>, Option<&'a Rev>) {
+    match m.config.get(mode, feature) {
+        Some(s) => (Some(s), None),
+        None => (None, m.config.tombstone(mode, feature)),
+    }
+}
+
+fn describe_copy(copy: (Option<&Setting>, Option<&Rev>)) -> String {
+    match copy {
+        (Some(s), _) => format!("changed {} by '{}' on {}", s.rev.at, s.rev.user, s.rev.origin),
+        (None, Some(r)) => format!("deleted {} by '{}' on {}", r.at, r.user, r.origin),
+        (None, None) => "not defined".into(),
+    }
+}
+
+/// What reconnecting `hosts` replaces (rules §8.3, §14.7.5): for each reconnecting host and each (mode,
+/// feature) where its copy and the cluster's differ, a `Warning:` line naming this side's copy, the
+/// cluster's, and which one is newer and wins. `after` is the fleet once the reconnect is applied. The
+/// cluster's copy is the one a member it then reaches (not reconnecting itself) held before.
+pub fn reconnect_overwrites(before: &Fleet, after: &Fleet, hosts: &[Hostname]) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in hosts {
+        let (Some(mine), Some(mine_after)) = (before.machine(h), after.machine(h)) else {
+            continue;
+        };
+        let Some(peer) = after
+            .reachable_from(h)
+            .into_iter()
+            .filter(|p| !hosts.contains(p))
+            .find_map(|p| before.machine(&p))
+        else {
+            continue;
+        };
+        let mut keys: BTreeSet<(Mode, FeatureId)> = BTreeSet::new();
+        for m in [mine, peer] {
+            keys.extend(m.config.keys().map(|(mode, f)| (mode.clone(), f)));
+            for (mode, fs) in &m.config.removed {
+                keys.extend(fs.keys().map(|f| (mode.clone(), *f)));
+            }
+        }
+        for (mode, feature) in keys {
+            let this = copy_of(mine, &mode, feature);
+            let theirs = copy_of(peer, &mode, feature);
+            if this == theirs {
+                continue;
+            }
+            let now = copy_of(mine_after, &mode, feature);
+            let winner = if now == this && now != theirs {
+                format!("{h}'s copy is newer and wins")
+            } else if now == theirs {
+                "the cluster's copy is newer and wins".to_string()
+            } else {
+                continue; // changed at the same time: each keeps its own (the warning below says so)
+            };
+            out.push(format!(
+                "Warning: reconnect replaces {feature} at {mode}: {h}'s copy ({}) vs the cluster's ({}); {winner}.",
+                describe_copy(this),
+                describe_copy(theirs)
+            ));
+        }
+    }
+    out
+}
+
+/// What `clusterconfig reconnect <host>` would replace, before it runs (for the console's preview):
+/// the same `Warning:` lines the command prints. Empty when `host` is not a detached member or nothing
+/// differs.
+pub fn reconnect_preview_lines(fleet: &Fleet, host: &Hostname) -> Vec<String> {
+    if !fleet
+        .machine(host)
+        .is_some_and(|m| m.detached && m.membership.is_some())
+    {
+        return Vec::new();
+    }
+    let mut after = fleet.clone();
+    let event = crate::event::Event::new(
+        fleet.now,
+        EventKind::Reconnected {
+            hosts: vec![host.clone()],
+        },
+    );
+    crate::apply::apply(&mut after, &event);
+    reconnect_overwrites(fleet, &after, std::slice::from_ref(host))
+}
+
 /// `clusterconfig list` (rules §10.1).
 pub fn list_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
     let mut out = vec![format!("Cluster {}", cluster.name)];
@@ -583,10 +671,11 @@ pub fn connstatus_lines(fleet: &Fleet, cluster: &Cluster) -> Vec<String> {
             Connection::Upgrading => " (upgrading)",
             Connection::Rebooting => " (rebooting)",
             Connection::PoweredOff => " (powered off)",
-            Connection::LinkDown if fleet.network.dns_off.contains(&m.hostname) => {
-                " (hostname does not resolve)"
-            }
-            Connection::LinkDown => " (no link to the other members)",
+            Connection::LinkDown => match fleet.link_down_cause(&m.hostname) {
+                LinkDownCause::Unresolvable => " (hostname does not resolve)",
+                LinkDownCause::NoService => " (no interface offers SSH or CCS)",
+                LinkDownCause::Links => " (no link to the other members)",
+            },
             _ => "",
         };
         out.push(format!("{} {}{detail}", m.hostname, c.word()));
@@ -708,6 +797,18 @@ fn join(
     let cluster = fleet
         .cluster_of(member)
         .ok_or_else(|| Rejection::JoinTargetStandalone { host: member.clone() })?;
+    // Not through a detached member, nor one cut off from the others: its replica may have diverged
+    // (rules §3.1, §14.7.8). An upgrading or unresolvable one is unreachable (below).
+    let state = fleet.connection(member);
+    let cut_off = state == Connection::LinkDown && fleet.link_down_cause(member) == LinkDownCause::Links;
+    if state == Connection::Detached || cut_off {
+        return Err(Rejection::JoinThroughDisconnected {
+            host: member.clone(),
+            state: state.describe().to_string(),
+            cluster: cluster.name.clone(),
+        }
+        .into());
+    }
     let cluster_version = fleet.cluster_version(&cluster.name).unwrap_or(target.version);
     if me.version != cluster_version {
         return Err(Rejection::JoinVersionMismatch {
@@ -890,7 +991,15 @@ fn reconnect(ctx: &Ctx, hosts: &[Hostname]) -> Result<Plan, Stop> {
             .into());
         }
         if !m.detached {
-            return Err(Rejection::NotDetached { host: h.clone() }.into());
+            // `list` calls a link-down member disconnected; say why reconnect is not its way back.
+            return Err(match ctx.fleet.connection(h) {
+                Connection::LinkDown => Rejection::ReconnectLinkDown {
+                    host: h.clone(),
+                    reason: ctx.fleet.link_down_cause(h).because().to_string(),
+                },
+                _ => Rejection::NotDetached { host: h.clone() },
+            }
+            .into());
         }
     }
     // The version guard compares with the machines actually connected, not counting those reconnecting.
@@ -923,7 +1032,8 @@ fn reconnect(ctx: &Ctx, hosts: &[Hostname]) -> Result<Plan, Stop> {
     });
     let mut after = ctx.fleet.clone();
     crate::apply::apply(&mut after, &event);
-    let mut warnings = Vec::new();
+    // What the newer side replaces, named before it is gone (rules §8.3, §14.7.5); no question.
+    let mut warnings = reconnect_overwrites(ctx.fleet, &after, hosts);
     let differing = super::inconsistencies(&after, ctx.host()).len();
     if differing > 0 {
         warnings.push(format!(

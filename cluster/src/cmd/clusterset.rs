@@ -173,17 +173,75 @@ fn level_allowed(feature: FeatureId, mode: &Mode) -> Result<(), Rejection> {
     }
 }
 
+/// Whether a feature lives only at machine level (interfaces, hostname, routes, ...): it always exists at
+/// its machine and is never deleted or moved off it (rules §14.7.6).
+fn machine_only(feature: FeatureId) -> bool {
+    feature.schema().levels.machine_only()
+}
+
+/// What `clusterset` may not do to one feature, `None` when it may (rules §3.4, §14.7.6, §15.6): delete or
+/// move a machine-only feature, or copy a machine's main hostname onto another machine.
+fn machine_only_refusal(op: &ClusterSetCmd, feature: FeatureId) -> Option<Rejection> {
+    match op {
+        ClusterSetCmd::Delete { mode, .. } if machine_only(feature) => Some(Rejection::MachineOnlyStays {
+            feature,
+            mode: mode.clone(),
+            action: "deleted".into(),
+        }),
+        ClusterSetCmd::Move { from, .. } if machine_only(feature) => Some(Rejection::MachineOnlyStays {
+            feature,
+            mode: from.clone(),
+            action: "moved off it".into(),
+        }),
+        ClusterSetCmd::Copy {
+            to: Mode::Machine(h), ..
+        } if feature == FeatureId::Hostname => Some(Rejection::HostnameChange { host: h.clone() }),
+        _ => None,
+    }
+}
+
+/// Drops from `all` what [`machine_only_refusal`] refuses; the features skipped, by command word. When
+/// nothing is left but something was skipped, the refusal says why.
+fn skip_machine_only(
+    op: &ClusterSetCmd,
+    mode: &Mode,
+    all: Vec<FeatureId>,
+) -> Result<(Vec<FeatureId>, Vec<String>), Rejection> {
+    let (skipped, kept): (Vec<FeatureId>, Vec<FeatureId>) = all
+        .into_iter()
+        .partition(|f| machine_only_refusal(op, *f).is_some());
+    let names: Vec<String> = skipped.iter().map(|f| f.to_string()).collect();
+    if kept.is_empty() && !skipped.is_empty() {
+        return Err(Rejection::OnlyMachineOnly {
+            mode: mode.clone(),
+            features: names.join(", "),
+            action: match op {
+                ClusterSetCmd::Delete { .. } => "deleted".into(),
+                ClusterSetCmd::Move { .. } => "moved off it".into(),
+                ClusterSetCmd::Copy { .. } => "copied onto another machine".into(),
+            },
+        });
+    }
+    Ok((kept, names))
+}
+
 fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
     let word = "clusterset";
     ctx.require_cluster(word)?;
     let mut items: Vec<Pending> = Vec::new();
     let mut touched: Vec<FeatureId> = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
     match op {
         ClusterSetCmd::Copy { feature, from, to } | ClusterSetCmd::Move { feature, from, to } => {
             let is_move = matches!(op, ClusterSetCmd::Move { .. });
             let action = if is_move { "move" } else { "copy" };
             ctx.validate_mode(word, from)?;
             ctx.validate_mode(word, to)?;
+            // A detached host writes no other machine's mode (rules §3.4, §14.7.8); a move writes both.
+            ctx.may_configure(to, word)?;
+            if is_move {
+                ctx.may_configure(from, word)?;
+            }
             if from == to {
                 return Err(Rejection::SameMode { mode: from.clone() }.into());
             }
@@ -192,6 +250,9 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
                     level_allowed(*f, to)?;
                     if is_move {
                         level_allowed(*f, from)?;
+                    }
+                    if let Some(r) = machine_only_refusal(op, *f) {
+                        return Err(r.into());
                     }
                     if ctx.view.defined(from, *f).is_none() {
                         return Err(Rejection::NotDefined {
@@ -217,7 +278,9 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
                         }
                         .into());
                     }
-                    all
+                    let (kept, names) = skip_machine_only(op, from, all)?;
+                    skipped = names;
+                    kept
                 }
             };
             for f in features {
@@ -257,10 +320,14 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
         }
         ClusterSetCmd::Delete { feature, mode } => {
             ctx.validate_mode(word, mode)?;
+            ctx.may_configure(mode, word)?;
             let features = match feature {
                 FeatureSel::One(f) => {
                     if *mode == Mode::Cluster {
                         return Err(Rejection::ClusterCannotBeUndefined { feature: *f }.into());
+                    }
+                    if let Some(r) = machine_only_refusal(op, *f) {
+                        return Err(r.into());
                     }
                     if ctx.view.defined(mode, *f).is_none() {
                         return Err(Rejection::NotDefined {
@@ -283,7 +350,9 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
                     if all.is_empty() {
                         return Err(Rejection::NothingDefined { mode: mode.clone() }.into());
                     }
-                    all
+                    let (kept, names) = skip_machine_only(op, mode, all)?;
+                    skipped = names;
+                    kept
                 }
             };
             for f in features {
@@ -329,11 +398,30 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
         .map(|w| w.replacen("Warning: Listener", "Warning: after this change, listener", 1))
         .collect();
     }
-    let output = items
+    // Copying one machine's interfaces onto another copies their addresses too (rules §14.7.6).
+    if let ClusterSetCmd::Copy {
+        from: Mode::Machine(a),
+        to: Mode::Machine(b),
+        ..
+    } = op
+    {
+        if touched.contains(&FeatureId::IpInterfaces) {
+            warnings.push(format!(
+                "Warning: copying the interfaces of {a} onto {b} copies their IP addresses too: both machines would claim the same addresses; edit them on {b} before you commit."
+            ));
+        }
+    }
+    let mut output: Vec<String> = items
         .iter()
         .map(|i| format!("Staged: {}.", i.describe()))
-        .chain(std::iter::once("Run commit to apply.".to_string()))
         .collect();
+    if !skipped.is_empty() {
+        output.push(format!(
+            "Skipped {}: machine-only settings stay with their machine (rules §14.7.6).",
+            skipped.join(", ")
+        ));
+    }
+    output.push("Run commit to apply.".to_string());
     Ok(Plan {
         session: ctx.stage(items),
         output,

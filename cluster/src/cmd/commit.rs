@@ -151,6 +151,34 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
         .into());
     }
     validate_structure(ctx, &structural)?;
+    // Every staged item against the session's standing now, not when it was staged (rules §7, §14.2.3,
+    // §14.7.8): the login host may have been disconnected, the user's role changed, meanwhile.
+    for p in pending {
+        if let Pending::Edit { mode, feature, .. } = p {
+            if ctx.may_configure(mode, "commit").is_err() {
+                return Err(Rejection::DetachedCommit {
+                    host: ctx.host().clone(),
+                    feature: *feature,
+                    mode: mode.clone(),
+                }
+                .into());
+            }
+            let needed = if *feature == FeatureId::Users {
+                Permission::Admin
+            } else {
+                Permission::Stage
+            };
+            if !ctx.role.may(needed) {
+                return Err(Rejection::NotPermitted {
+                    user: ctx.user().clone(),
+                    role: ctx.role,
+                    command: "commit".into(),
+                    why: format!("a staged change to {feature} is for {}", needed.who()),
+                }
+                .into());
+            }
+        }
+    }
     if let Some(c) = ctx.cluster() {
         for p in pending {
             if let Pending::Edit {

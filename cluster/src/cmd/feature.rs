@@ -45,12 +45,17 @@ fn port_number(s: &str) -> Result<String, String> {
     }
 }
 
-/// `interfaceconfig new|edit <name> <ip> [ssh[=<port>]] [ccs[=<port>]]` (rules §14.5).
-fn interface_row(w: &mut Words) -> Result<Vec<String>, ParseError> {
+/// What an `interfaceconfig edit` cell holds when the line does not name the service: keep the current
+/// value (rules §3.13, §14.7.7). A `new` leaves an unnamed service off ("0").
+const KEEP: &str = "";
+
+/// `interfaceconfig new|edit <name> <ip> [ssh[=<port>|=off]] [ccs[=<port>|=off]]` (rules §14.5, §14.7.7).
+fn interface_row(w: &mut Words, edit: bool) -> Result<Vec<String>, ParseError> {
     let name = w.word("an interface name")?;
     let ip = w.word("an IP address")?;
-    let mut ssh = "0".to_string();
-    let mut ccs = "0".to_string();
+    let omitted = if edit { KEEP } else { "0" };
+    let mut ssh = omitted.to_string();
+    let mut ccs = omitted.to_string();
     while let Some(t) = w.peek() {
         let lower = t.text.to_ascii_lowercase();
         let (key, value) = match lower.split_once('=') {
@@ -66,9 +71,10 @@ fn interface_row(w: &mut Words) -> Result<Vec<String>, ParseError> {
         *slot = match value {
             None if key == "ssh" => "22".into(),
             None => "2222".into(),
+            Some(v) if v == "off" => "0".into(),
             Some(v) => port_number(&v).map_err(|reason| ParseError {
                 column,
-                expected: format!("{key}=<port>"),
+                expected: format!("{key}=<port> or {key}=off"),
                 found: format!("\"{}\" ({reason})", t.text),
             })?,
         };
@@ -77,24 +83,40 @@ fn interface_row(w: &mut Words) -> Result<Vec<String>, ParseError> {
     Ok(vec![name, ip, ssh, ccs])
 }
 
-/// The `interfaceconfig` row in its one-line form.
-fn interface_cells(row: &[String]) -> String {
+/// The `interfaceconfig` row in its one-line form: for `new` an unnamed service is off; for `edit` it is
+/// kept, and off is written `=off`.
+fn interface_cells(row: &[String], edit: bool) -> String {
     let mut out = format!(
         "{} {}",
         q(row.first().map(String::as_str).unwrap_or("")),
         q(row.get(1).map(String::as_str).unwrap_or(""))
     );
-    match row.get(2).map(String::as_str) {
-        None | Some("0") => {}
-        Some("22") => out.push_str(" ssh"),
-        Some(p) => out.push_str(&format!(" ssh={p}")),
-    }
-    match row.get(3).map(String::as_str) {
-        None | Some("0") => {}
-        Some("2222") => out.push_str(" ccs"),
-        Some(p) => out.push_str(&format!(" ccs={p}")),
+    for (i, word, default) in [(2, "ssh", "22"), (3, "ccs", "2222")] {
+        match row.get(i).map(String::as_str) {
+            None | Some(KEEP) => {}
+            Some("0") if !edit => {}
+            Some("0") => out.push_str(&format!(" {word}=off")),
+            Some(p) if p == default => out.push_str(&format!(" {word}")),
+            Some(p) => out.push_str(&format!(" {word}={p}")),
+        }
     }
     out
+}
+
+/// An `interfaceconfig edit` row with every service the line did not name taken from `current`
+/// (rules §14.7.7).
+fn keep_services(cells: &[String], current: &crate::features::Row) -> Vec<String> {
+    cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i >= 2 && c == KEEP {
+                current.cell(i).to_string()
+            } else {
+                c.clone()
+            }
+        })
+        .collect()
 }
 
 fn cells(cells: &[String]) -> String {
@@ -130,8 +152,12 @@ impl Family for FeatureCmd {
             } else {
                 match w.expect_keyword(actions)?.as_str() {
                     "print" | "list" => FeatureAction::Print,
-                    "new" if feature == FeatureId::IpInterfaces => FeatureAction::New(interface_row(w)?),
-                    "edit" if feature == FeatureId::IpInterfaces => FeatureAction::Edit(interface_row(w)?),
+                    "new" if feature == FeatureId::IpInterfaces => {
+                        FeatureAction::New(interface_row(w, false)?)
+                    }
+                    "edit" if feature == FeatureId::IpInterfaces => {
+                        FeatureAction::Edit(interface_row(w, true)?)
+                    }
                     verb @ ("new" | "edit") => {
                         let cells = w.rest();
                         if cells.is_empty() {
@@ -158,8 +184,8 @@ impl Family for FeatureCmd {
         let is_interface = self.feature == FeatureId::IpInterfaces;
         match &self.action {
             FeatureAction::Print => write!(f, "{cmd} print"),
-            FeatureAction::New(c) if is_interface => write!(f, "{cmd} new {}", interface_cells(c)),
-            FeatureAction::Edit(c) if is_interface => write!(f, "{cmd} edit {}", interface_cells(c)),
+            FeatureAction::New(c) if is_interface => write!(f, "{cmd} new {}", interface_cells(c, false)),
+            FeatureAction::Edit(c) if is_interface => write!(f, "{cmd} edit {}", interface_cells(c, true)),
             FeatureAction::New(c) => write!(f, "{cmd} new {}", cells(c)),
             FeatureAction::Edit(c) => write!(f, "{cmd} edit {}", cells(c)),
             FeatureAction::Delete(k) => write!(f, "{cmd} delete {}", q(k)),
@@ -292,15 +318,7 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
             }
             .into());
         }
-        if let Mode::Machine(h) = &mode {
-            if h != ctx.host() && !ctx.is_connected() {
-                return Err(Rejection::DetachedHost {
-                    host: ctx.host().clone(),
-                    command: feature.command().into(),
-                }
-                .into());
-            }
-        }
+        ctx.may_configure(&mode, feature.command())?;
     }
     if let FeatureAction::Print = action {
         return Ok(Plan::output(print(ctx, feature, &mode)));
@@ -308,7 +326,19 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
     // Every check that does not depend on the answer runs before the question.
     let row = match action {
         FeatureAction::New(cells) | FeatureAction::Edit(cells) | FeatureAction::Set(cells) => {
-            Some(schema.parse_row(cells)?)
+            // A kept service is checked once the current row is known; until then it reads as off.
+            let cells: Vec<String> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i >= 2 && c == KEEP && feature == FeatureId::IpInterfaces {
+                        "0".into()
+                    } else {
+                        c.clone()
+                    }
+                })
+                .collect();
+            Some(schema.parse_row(&cells)?)
         }
         _ => None,
     };
@@ -387,7 +417,7 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
             value.rows.push(row);
             s
         }
-        (FeatureAction::Edit(_), Some(row)) => {
+        (FeatureAction::Edit(cells), Some(row)) => {
             let Some(slot) = value.rows.iter_mut().find(|r| r.key() == row.key()) else {
                 return Err(Rejection::KeyMissing {
                     feature,
@@ -395,6 +425,11 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
                     key: row.key().to_string(),
                 }
                 .into());
+            };
+            let row = if feature == FeatureId::IpInterfaces {
+                schema.parse_row(&keep_services(cells, slot))?
+            } else {
+                row
             };
             let s = format!("changed {}", schema.render_row(&row));
             *slot = row;
@@ -424,14 +459,14 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
     let reach = super::reach(ctx, &ctx.view, &after, &[feature]);
     // A row change of a defined item is staged as that row's change; a new definition, or the one row of
     // a single-value feature, as the whole value.
+    let after_row = key.as_deref().and_then(|k| value.row(k).cloned());
     let edit = match (defined, action, key) {
         (true, FeatureAction::New(_) | FeatureAction::Edit(_) | FeatureAction::Delete(_), Some(key)) => {
-            let after_row = value.row(&key).cloned();
             StagedEdit::Rows {
                 rows: vec![Touched {
                     key,
-                    before: before_row,
-                    after: after_row,
+                    before: before_row.clone(),
+                    after: after_row.clone(),
                 }],
             }
         }
@@ -448,11 +483,20 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
     } else {
         "standalone".to_string()
     };
+    let mut output = vec![format!(
+        "Staged: {feature} at {where_}: {summary}. Run commit to apply it."
+    )];
+    // Turning CCS on comes with the advice of rules §3.13, §8.1.
+    let ccs_on = |r: Option<&crate::features::Row>| r.is_some_and(|r| !matches!(r.cell(3), "" | "0"));
+    if feature == FeatureId::IpInterfaces && ccs_on(after_row.as_ref()) && !ccs_on(before_row.as_ref()) {
+        output.push(
+            "Note: CCS is only needed where port 22 is blocked between members; firewalls between members must then open its port."
+                .into(),
+        );
+    }
     Ok(Plan {
         session: ctx.stage(vec![item]),
-        output: vec![format!(
-            "Staged: {feature} at {where_}: {summary}. Run commit to apply it."
-        )],
+        output,
         reach,
         ..Plan::default()
     })

@@ -11,7 +11,7 @@ use crate::event::EventKind;
 use crate::features::{FeatureId, FeatureValue};
 use crate::lexer::{ParseError, Words};
 use crate::mode::Mode;
-use crate::names::{FileName, Hostname};
+use crate::names::{FileName, GroupName, Hostname};
 use crate::roles::Permission;
 use crate::session::{Pending, StagedEdit};
 use crate::store::Definitions;
@@ -226,6 +226,7 @@ fn loadconfig(ctx: &Ctx, name: &FileName) -> Result<Plan, Stop> {
         })
     };
     let mut items: Vec<Pending> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     let mut edit = |mode: &Mode, feature: FeatureId, value: Option<FeatureValue>| {
         let base = ctx.base_for(mode, feature);
         items.push(Pending::Edit {
@@ -298,6 +299,38 @@ fn loadconfig(ctx: &Ctx, name: &FileName) -> Result<Plan, Stop> {
                     _ => {}
                 }
             }
+            // A file saved before a renamegroup (or an addgroup, a deletegroup) does not match the
+            // groups: say what is not loaded and what the load removes (rules §3.12, §15.21).
+            let file_groups: Vec<&GroupName> = file
+                .sections
+                .iter()
+                .filter_map(|(m, _)| match m {
+                    Mode::Group(g) => Some(g),
+                    _ => None,
+                })
+                .collect();
+            for g in &file_groups {
+                if !c.groups.contains(g) {
+                    warnings.push(format!(
+                        "Warning: the file's group {g} is not a group of cluster {} now (renamed or deleted since {name} was saved); its settings are not loaded.",
+                        c.name
+                    ));
+                }
+            }
+            for g in &c.groups {
+                let gm = Mode::Group(g.clone());
+                let defined: Vec<String> = FeatureId::ALL
+                    .iter()
+                    .filter(|f| ctx.view.defined(&gm, **f).is_some())
+                    .map(|f| f.to_string())
+                    .collect();
+                if !file_groups.contains(&g) && !defined.is_empty() {
+                    warnings.push(format!(
+                        "Warning: group {g} is not in {name} (added or renamed since it was saved): loading removes its definitions of {}.",
+                        defined.join(", ")
+                    ));
+                }
+            }
             // Group definitions the file does not have are removed: the file replaces them.
             for g in &c.groups {
                 let gm = Mode::Group(g.clone());
@@ -321,6 +354,7 @@ fn loadconfig(ctx: &Ctx, name: &FileName) -> Result<Plan, Stop> {
         output: vec![format!(
             "Loaded {name}: staged {n} change(s). Run commit to apply them."
         )],
+        warnings,
         ..Plan::default()
     })
 }

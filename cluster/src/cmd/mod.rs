@@ -34,7 +34,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use clustercheck::{inconsistencies, ClusterCheckCmd, Inconsistency};
-pub use clusterconfig::{connstatus_lines, list_lines, ClusterConfigCmd, SOFT_MEMBER_LIMIT};
+pub use clusterconfig::{
+    connstatus_lines, list_lines, reconnect_overwrites, reconnect_preview_lines, ClusterConfigCmd,
+    SOFT_MEMBER_LIMIT,
+};
 pub use clustermode::ClusterModeCmd;
 pub use clusterset::{ClusterSetCmd, FeatureSel};
 pub use clustershow::ClusterShowCmd;
@@ -357,6 +360,21 @@ impl<'a> Ctx<'a> {
         match self.login.cluster() {
             Some(c) => self.fleet.members(c).collect(),
             None => Vec::new(),
+        }
+    }
+
+    /// The session's standing for writing `mode` (rules §7, §14.7.8): a login host that is not
+    /// connected configures, among machine modes, only its own. Checked when an item is staged and again,
+    /// for every staged item, at commit.
+    pub fn may_configure(&self, mode: &Mode, command: &str) -> Result<(), Rejection> {
+        match mode {
+            Mode::Machine(h) if self.cluster().is_some() && h != self.host() && !self.is_connected() => {
+                Err(Rejection::DetachedHost {
+                    host: self.host().clone(),
+                    command: command.to_string(),
+                })
+            }
+            _ => Ok(()),
         }
     }
 

@@ -9,7 +9,7 @@ use super::{CommandKind, Ctx, Family, Help};
 use crate::event::{EventKind, Write};
 use crate::features::{quote_if_needed, FeatureId, TypedRow, UserRow, MASK};
 use crate::lexer::{ParseError, Words};
-use crate::names::password_policy;
+use crate::names::{password_policy, UserName};
 use crate::roles::{ModeRule, Permission, Role};
 use crate::store::Change;
 use crate::verdict::{Asker, Plan, Rejection, Stop};
@@ -84,7 +84,31 @@ impl Family for PasswdCmd {
             .find(|u| &u.name == ctx.user())
             .ok_or_else(gone)?;
         me.password = self.password.clone();
+        // On a member that is not connected, the change makes its user database the newest: on reconnect
+        // it replaces the cluster's whole (rules §8.3), removing the users added there meanwhile.
+        let mut warnings = Vec::new();
+        if ctx.cluster().is_some() && !ctx.is_connected() {
+            let mine: Vec<UserName> = users.typed::<UserRow>().map(|u| u.name).collect();
+            let added: Vec<String> = ctx
+                .members()
+                .iter()
+                .find(|m| &m.hostname != ctx.host() && ctx.connection(&m.hostname).is_connected())
+                .map(|m| m.users())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|u| !mine.contains(&u.name))
+                .map(|u| u.name.to_string())
+                .collect();
+            if !added.is_empty() {
+                warnings.push(format!(
+                    "Warning: {} is disconnected: this change makes its user database newer than the cluster's, and when it reconnects it replaces the cluster's, removing the users added there meanwhile: {}.",
+                    ctx.host(),
+                    added.join(", ")
+                ));
+            }
+        }
         Ok(Plan {
+            warnings,
             events: vec![ctx.event(EventKind::Committed {
                 host: ctx.host().clone(),
                 user: ctx.user().clone(),

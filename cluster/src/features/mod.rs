@@ -121,6 +121,12 @@ impl Levels {
         machine: true,
     };
 
+    /// A machine-only feature always exists at its machine level and is never deleted or moved off it
+    /// (rules §14.7.6).
+    pub fn machine_only(self) -> bool {
+        self == Levels::MACHINE_ONLY
+    }
+
     pub fn allows(self, level: Level) -> bool {
         match level {
             Level::Cluster => self.cluster,
