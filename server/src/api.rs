@@ -120,6 +120,7 @@ impl From<EngineError> for AppError {
                 err
             }
             EngineError::Forbidden { .. } => AppError::new(403, "forbidden", message),
+            EngineError::Refused { .. } => AppError::new(422, "simulator_refused", message),
             EngineError::Stale { current, .. } => {
                 let mut err = AppError::new(409, "stale_revision", message);
                 err.error.revision = Some(current);
@@ -635,6 +636,29 @@ async fn commands(
     ))
 }
 
+/// A simulator control (rules §16.2), for administrators, on the session's fleet: cut or restore a link,
+/// a name, power; arm a failing install, a slow reboot, slow delivery. Not an appliance command: it is
+/// recorded in the audit log as `simulator: @...`.
+#[utoipa::path(post, path = "/api/v1/simulator", request_body = cluster::event::Fault,
+    responses((status = 200, body = crate::engine::SimulatorResponse), (status = 422, body = ApiError),
+              (status = 403, body = ApiError), (status = 401, body = ApiError)))]
+async fn simulator(
+    State(state): State<AppState>,
+    token: Token,
+    ApiJson(fault): ApiJson<cluster::event::Fault>,
+) -> Result<Json<crate::engine::SimulatorResponse>, AppError> {
+    let engine = engine_of(&state, &token).await?;
+    Ok(Json(
+        engine
+            .ask(|reply| EngineRequest::Simulate {
+                token_hash: token.hash,
+                fault,
+                reply,
+            })
+            .await?,
+    ))
+}
+
 /// The largest integer a query takes (what the document's `int64` allows).
 const MAX_QUERY_INT: u64 = i64::MAX as u64;
 
@@ -810,7 +834,9 @@ fn resync_event() -> SseEvent {
         title = "Clusterdeck API",
         description = "Centralized management of simulated appliance clusters, one fleet per session."
     ),
-    paths(health, fleet, login, logout, session, cli, commands, audit, events, openapi)
+    paths(
+        health, fleet, login, logout, session, cli, commands, simulator, audit, events, openapi
+    )
 )]
 struct ApiDoc;
 
@@ -913,6 +939,7 @@ pub fn router(state: AppState) -> Router {
         .route("/session", get(session))
         .route("/cli", post(cli))
         .route("/commands", post(commands))
+        .route("/simulator", post(simulator))
         .route("/audit", get(audit))
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))

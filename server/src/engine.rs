@@ -59,6 +59,9 @@ pub enum EngineError {
     Rejected(Rejection),
     #[error("{message}")]
     Forbidden { message: String },
+    /// A simulator control the domain refused (rules §16.2), naming why.
+    #[error("{message}")]
+    Refused { message: String },
     #[error(
         "The fleet changed (revision {current} now, you saw {seen}); check again against the new state."
     )]
@@ -170,9 +173,22 @@ pub enum Request {
         limit: usize,
         reply: Reply<Vec<AuditEntry>>,
     },
+    /// A simulator control (rules §16.2) by the session's user, on its fleet.
+    Simulate {
+        token_hash: String,
+        fault: cluster::event::Fault,
+        reply: Reply<SimulatorResponse>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+}
+
+/// What a simulator control did: the line describing it and the fleet's revision after it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SimulatorResponse {
+    pub message: String,
+    pub revision: u64,
 }
 
 /// One durable event as every audience sees it (built once, shared by every subscriber).
@@ -999,7 +1015,87 @@ impl Core {
                 });
                 let _ = reply.send(result);
             }
+            Request::Simulate {
+                token_hash,
+                fault,
+                reply,
+            } => {
+                let result = self.simulate(work, &token_hash, &fault);
+                let _ = reply.send(result);
+            }
             Request::Shutdown { .. } => {}
+        }
+    }
+
+    /// A fault raised or repaired (rules §16.2): checked by the domain, applied, audited; sessions on a
+    /// machine it powers off end (rules §16.3).
+    fn simulate(
+        &mut self,
+        work: &mut Work,
+        token_hash: &str,
+        fault: &cluster::event::Fault,
+    ) -> Result<SimulatorResponse, EngineError> {
+        let id = self.session_of(work, token_hash)?;
+        let info = self.info(id)?;
+        let line = fault.directive();
+        match cluster::sim::check(&self.fleet, info.role, fault, self.clock.now()) {
+            Ok((event, message)) => {
+                self.push(work, event);
+                self.audit(
+                    work,
+                    id,
+                    None,
+                    format!("simulator: {line}"),
+                    format!("accepted; {message}"),
+                );
+                self.end_sessions_on_down_hosts(work, Some(id));
+                Ok(SimulatorResponse {
+                    message: format!("Simulator: {message}."),
+                    revision: self.fleet.revision,
+                })
+            }
+            Err(rejection) => {
+                let message = rejection.to_string();
+                self.audit(
+                    work,
+                    id,
+                    None,
+                    format!("simulator: {line}"),
+                    format!("rejected: {message}"),
+                );
+                Err(match rejection {
+                    cluster::Rejection::NotPermitted { .. } => EngineError::Forbidden {
+                        message: format!(
+                            "{} {} may not use the simulator: it is for {}.",
+                            info.role,
+                            info.user,
+                            Permission::Simulate.who()
+                        ),
+                    },
+                    _ => EngineError::Refused { message },
+                })
+            }
+        }
+    }
+
+    /// Ends the sessions logged in to a machine that is powered off (rules §16.3); `actor`'s own session
+    /// too when its login host went off, since nothing answers there any more.
+    fn end_sessions_on_down_hosts(&mut self, work: &mut Work, _actor: Option<SessionId>) {
+        let down: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, row)| !cluster::login::session_survives(&self.fleet, &row.session.host))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in down {
+            self.audit(
+                work,
+                id,
+                None,
+                "session ended".into(),
+                "login host powered off".into(),
+            );
+            self.end_session(work, id);
         }
     }
 
@@ -1043,6 +1139,7 @@ impl Core {
                 }
                 if any {
                     self.end_changed_credentials(work, Some(id));
+                    self.end_sessions_on_down_hosts(work, Some(id));
                 }
                 // Staged passwords are hashed before they are kept (and stored with the session).
                 let mut changes = plan.session.clone();

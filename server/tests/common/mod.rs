@@ -158,6 +158,20 @@ impl Client {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    /// `POST /api/v1/simulator` with `body`.
+    pub async fn simulate(&self, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/simulator", self.url))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
             .http
