@@ -119,6 +119,11 @@ pub async fn command(
     post("/api/v1/commands", body).await
 }
 
+/// `POST /api/v1/simulator`.
+pub async fn simulate(fault: &cluster::event::Fault) -> Result<cluster::wire::SimulatorResponse, Failure> {
+    post("/api/v1/simulator", fault).await
+}
+
 /// `POST /api/v1/cli`.
 pub async fn cli(line: &str) -> Result<cluster::wire::CliResponse, Failure> {
     post(

@@ -14,6 +14,34 @@ pub fn ConnectionBadge(connection: Connection) -> impl IntoView {
     view! { <span class=class>{connection.describe()}</span> }
 }
 
+/// A small line chart of `values` (oldest first), scaled to its largest value; an SVG with no inline
+/// style (the CSP forbids it), its colour from the class.
+#[component]
+pub fn Sparkline(label: String, values: Vec<u64>, class: &'static str) -> impl IntoView {
+    let (w, h) = (120.0_f64, 24.0_f64);
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let n = values.len().max(2) as f64 - 1.0;
+    let points = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * w / n,
+                h - (*v as f64) * (h - 2.0) / max - 1.0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let last = values.last().copied().unwrap_or(0);
+    view! {
+        <svg class=format!("sparkline {class}") viewBox="0 0 120 24" width="120" height="24" role="img"
+            aria-label=format!("{label}: {last} now")>
+            <polyline points=points fill="none" />
+        </svg>
+    }
+}
+
 /// A labelled progress bar: a native `<progress>` (no inline style, which the CSP forbids).
 #[component]
 pub fn Progress(label: String, percent: u8) -> impl IntoView {

@@ -126,6 +126,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/terminal") view=pages::terminal::Terminal />
                             <Route path=path!("/users") view=|| view! { <Gate page=Page::Users><pages::users::Users /></Gate> } />
                             <Route path=path!("/audit") view=|| view! { <Gate page=Page::Audit><pages::audit::Audit /></Gate> } />
+                            <Route path=path!("/simulator") view=|| view! { <Gate page=Page::Simulator><pages::simulator::Simulator /></Gate> } />
                         </Routes>
                     }.into_any(),
                 }}

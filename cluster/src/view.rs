@@ -246,11 +246,12 @@ pub enum Page {
     Terminal,
     Users,
     Audit,
+    Simulator,
 }
 
 impl Page {
     /// Every page, in the order the navigation lists them.
-    pub const ALL: [Page; 8] = [
+    pub const ALL: [Page; 9] = [
         Page::Overview,
         Page::Settings,
         Page::Pending,
@@ -259,6 +260,7 @@ impl Page {
         Page::Terminal,
         Page::Users,
         Page::Audit,
+        Page::Simulator,
     ];
 
     /// The page's path and its name in the navigation.
@@ -272,6 +274,7 @@ impl Page {
             Page::Terminal => ("/terminal", "Terminal"),
             Page::Users => ("/users", "Users"),
             Page::Audit => ("/audit", "Audit log"),
+            Page::Simulator => ("/simulator", "Simulator"),
         }
     }
 
@@ -282,6 +285,7 @@ impl Page {
         match self {
             Page::Settings | Page::Pending | Page::Users => Permission::ReadConfig,
             Page::Audit => Permission::ReadAudit,
+            Page::Simulator => Permission::Simulate,
             Page::Overview | Page::ClusterOps | Page::Upgrade | Page::Terminal => Permission::Read,
         }
     }

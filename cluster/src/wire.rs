@@ -426,6 +426,14 @@ pub struct CliResponse {
     pub session: SessionInfo,
 }
 
+/// The answer of `POST /api/v1/simulator`: what the control did, and the fleet's revision after it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SimulatorResponse {
+    pub message: String,
+    pub revision: u64,
+}
+
 /// `POST /api/v1/commands`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

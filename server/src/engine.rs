@@ -184,12 +184,7 @@ pub enum Request {
     },
 }
 
-/// What a simulator control did: the line describing it and the fleet's revision after it.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct SimulatorResponse {
-    pub message: String,
-    pub revision: u64,
-}
+pub use cluster::wire::SimulatorResponse;
 
 /// One durable event as every audience sees it (built once, shared by every subscriber).
 #[derive(Debug)]

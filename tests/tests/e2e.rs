@@ -531,3 +531,72 @@ async fn status_only_roles_get_a_working_console_and_an_ended_session_returns_to
     h.wait_for_xpath("//button[normalize-space(.)='Log in']").await?;
     h.finish().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn faults_raised_on_the_simulator_page_show_live_on_the_overview_and_in_the_audit_log(
+) -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    let sf_row = "//li[@aria-label='Machine sf.example.com']";
+    h.wait_text(sf_row, "connected").await?;
+    // Each machine's row carries its mail charts.
+    h.wait_for_xpath(&format!(
+        "{sf_row}//*[name()='svg' and starts-with(@aria-label, 'Messages a minute on sf.example.com')]"
+    ))
+    .await?;
+
+    nav(&h, "Simulator").await?;
+    let sim_row = "//tr[@aria-label='Simulator sf.example.com']";
+    h.click_in(sim_row, "Power off").await?;
+    h.wait_text("//*[@role='status']", "Simulator: sf.example.com powered off.")
+        .await?;
+    h.wait_text(sim_row, "disconnected (powered off)").await?;
+    // A bad value is refused, naming the field.
+    let percent = h
+        .wait_for_xpath("//input[@aria-label='Delivery percent for losangeles.example.com']")
+        .await?;
+    percent.clear().await?;
+    percent.send_keys("250").await?;
+    h.click_in(
+        "//tr[@aria-label='Simulator losangeles.example.com']",
+        "Set delivery %",
+    )
+    .await?;
+    h.wait_text("//*[@role='alert']", "rate_percent").await?;
+    h.click_in(
+        "//tr[@aria-label='Link losangeles.example.com – newyork.example.com']",
+        "Cut link",
+    )
+    .await?;
+    h.wait_text(
+        "//tr[@aria-label='Link losangeles.example.com – newyork.example.com']",
+        "down",
+    )
+    .await?;
+
+    // The overview shows it without a reload.
+    nav(&h, "Overview").await?;
+    h.wait_text(sf_row, "disconnected (powered off)").await?;
+
+    // Powered back on, the cluster re-forms at once.
+    nav(&h, "Simulator").await?;
+    h.click_in(sim_row, "Power on").await?;
+    h.wait_text(sim_row, "connected").await?;
+
+    nav(&h, "Audit log").await?;
+    let audit = h
+        .wait_text(
+            "//table[@aria-label='Audit log']",
+            "simulator: @power sf.example.com on",
+        )
+        .await?;
+    for expect in [
+        "simulator: @power sf.example.com off",
+        "simulator: @link losangeles.example.com newyork.example.com down",
+        "rate_percent is 250",
+    ] {
+        assert!(audit.contains(expect), "{expect} in the audit log:\n{audit}");
+    }
+    h.finish().await
+}

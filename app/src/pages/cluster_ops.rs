@@ -120,6 +120,16 @@ fn MemberActions(
         })
     });
     let detached = row.action == ConnectionAction::Reconnect;
+    // What reconnecting would replace, shown before the click (rules §8.3).
+    let preview = if detached {
+        crate::state::use_console().fleet.with_untracked(|f| {
+            f.as_ref()
+                .map(|f| cluster::view::reconnect_preview(f, &host))
+                .unwrap_or_default()
+        })
+    } else {
+        Vec::new()
+    };
     view! {
         <tr aria-label=format!("Member {host}")>
             <td>{host.to_string()}</td>
@@ -128,7 +138,14 @@ fn MemberActions(
             <td><ConnectionBadge connection=row.connection /></td>
             <td class="actions">
                 {if detached {
-                    view! { <ActionButton label="Reconnect" command=reconnect outcome=outcome mode=page.clone() /> }.into_any()
+                    view! {
+                        {(!preview.is_empty()).then(|| view! {
+                            <ul class="preview" aria-label=format!("Reconnecting {host} replaces")>
+                                {preview.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
+                            </ul>
+                        })}
+                        <ActionButton label="Reconnect" command=reconnect outcome=outcome mode=page.clone() />
+                    }.into_any()
                 } else {
                     view! { <ActionButton label="Disconnect" command=disconnect outcome=outcome mode=page.clone() /> }.into_any()
                 }}

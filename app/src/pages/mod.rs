@@ -6,6 +6,7 @@ pub mod login;
 pub mod overview;
 pub mod pending;
 pub mod settings;
+pub mod simulator;
 pub mod terminal;
 pub mod upgrade;
 pub mod users;

@@ -4,11 +4,11 @@
 //! time-dependent part (traffic, progress) follows the clock.
 
 use cluster::cmd::upgrade_progress;
-use cluster::mail::{listener_states, traffic, ListenerState};
+use cluster::mail::{history, listener_states, traffic, ListenerState};
 use cluster::{Fleet, Hostname, Machine};
 use leptos::prelude::*;
 
-use crate::components::{ConnectionBadge, Progress};
+use crate::components::{ConnectionBadge, Progress, Sparkline};
 use crate::state::{use_console, Console};
 
 #[component]
@@ -102,11 +102,16 @@ fn live(console: Console, host: &Hostname) -> impl IntoView {
         let fleet = f.as_ref()?;
         let machine = fleet.machine(host)?;
         let t = traffic(fleet, host, now);
+        let samples = history(fleet, host, now, 30);
+        let received: Vec<u64> = samples.iter().map(|s| s.received).collect();
+        let queued: Vec<u64> = samples.iter().map(|s| s.work_queue + s.delivery_queue).collect();
         let progress = upgrade_progress(machine, now).map(|p| {
             view! { <Progress label=format!("Upgrade to AsyncOS {} ({})", p.version, p.phase.word()) percent=p.percent /> }
         });
         Some(view! {
             <span class="traffic">{format!("{} msg/min, queue {}", t.messages_per_minute, t.queue_depth)}</span>
+            <Sparkline label=format!("Messages a minute on {host}, last 30 minutes") values=received class="rate" />
+            <Sparkline label=format!("Queued messages on {host}, last 30 minutes") values=queued class="queue" />
             {progress}
         })
     })

@@ -6,7 +6,7 @@
 
 use cluster::cmd::{ClusterSetCmd, FeatureAction, FeatureCmd, FeatureSel};
 use cluster::features::{ColumnKind, FeatureId, FeatureValue, Shape, CATALOGUE};
-use cluster::view::{banner, page_state, settings_actions, sources, Banner, PageState};
+use cluster::view::{banner, feature_settings_actions, page_state, sources, Banner, PageState};
 use cluster::{Command, Hostname, Mode};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -390,7 +390,7 @@ fn ManageSettings(
             mode: delete_mode.clone(),
         }))
     });
-    let actions = settings_actions(&mode);
+    let actions = feature_settings_actions(&mode, feature);
     let page_mode = mode.clone();
     view! {
         <fieldset class="manage">

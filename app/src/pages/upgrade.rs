@@ -7,7 +7,7 @@ use cluster::mail::{listener_states, ListenerState};
 use cluster::{Command, Hostname, Mode, Version};
 use leptos::prelude::*;
 
-use crate::components::{ActionButton, ConnectionBadge, OutcomeView, Progress};
+use crate::components::{ActionButton, ConnectionBadge, OutcomeView, Progress, Sparkline};
 use crate::state::{use_console, Console, Outcome};
 
 #[derive(Clone, PartialEq)]
@@ -82,6 +82,27 @@ pub fn Upgrade() -> impl IntoView {
     }
 }
 
+/// The queues of `host`, live: what is left to drain after its listeners are suspended (rules §16.4).
+fn queue(console: Console, host: Hostname) -> impl IntoView {
+    move || {
+        let now = console.now();
+        console.fleet.with_untracked(|f| {
+            let fleet = f.as_ref()?;
+            let c = cluster::mail::counters(fleet, &host, now);
+            let queued: Vec<u64> = cluster::mail::history(fleet, &host, now, 30)
+                .iter()
+                .map(|s| s.work_queue + s.delivery_queue)
+                .collect();
+            Some(view! {
+                <p class="queue" role="status" aria-label=format!("Queues of {host}")>
+                    {format!("Work queue: {} messages, delivery queue: {}", c.work_queue, c.delivery_queue)}
+                    " "<Sparkline label=format!("Queued messages on {host}, last 30 minutes") values=queued class="queue" />
+                </p>
+            })
+        })
+    }
+}
+
 /// Runs `command` in the machine mode of `host` (the listeners' own box names it); the session's mode
 /// stays as it is.
 fn act_on_machine(console: Console, host: Hostname, command: Command, outcome: RwSignal<Option<Outcome>>) {
@@ -125,6 +146,7 @@ fn Listeners() -> impl IntoView {
                     <div class="machine-listeners" role="group" aria-label=format!("Listeners of {host}")>
                         <h3>{host.to_string()}</h3>
                         <ul>{m.listeners.iter().map(|(n, s)| view! { <li>{format!("{n}: {}", s.word())}</li> }).collect_view()}</ul>
+                        {queue(console, host.clone())}
                         <button on:click=move |_| act_on_machine(console, h1.clone(), RuntimeCmd::SuspendListener { listener: None }.into(), outcome)>"Suspend listeners"</button>
                         <button on:click=move |_| act_on_machine(console, h2.clone(), RuntimeCmd::Resume.into(), outcome)>"Resume"</button>
                     </div>

@@ -1,0 +1,168 @@
+//! Simulator: the faults an administrator raises and repairs (rules §16.2) — cut links, names that stop
+//! resolving, power, failing installs, slow reboots, slow delivery. These are the simulator's controls,
+//! not appliance commands; each is checked by `cluster::sim` on the server and shows up live everywhere.
+
+use cluster::event::{Fault, InstallFault, Switch};
+use cluster::{Fleet, Hostname};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::components::ConnectionBadge;
+use crate::state::use_console;
+
+#[component]
+pub fn Simulator() -> impl IntoView {
+    let console = use_console();
+    let message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
+    let send = move |fault: Fault| {
+        spawn_local(async move {
+            let shown = match crate::api::simulate(&fault).await {
+                Ok(r) => (true, r.message),
+                Err(f) => (false, f.message),
+            };
+            message.set(Some(shown));
+        });
+    };
+    view! {
+        <h1>"Simulator"</h1>
+        <p class="note">"The simulator's controls, not appliance commands: they change the simulated world (network, power, faults) and are recorded in the audit log."</p>
+        {move || message.get().map(|(ok, text)| if ok {
+            view! { <p role="status" class="outcome">{text}</p> }.into_any()
+        } else {
+            view! { <p role="alert" class="outcome error">{text}</p> }.into_any()
+        })}
+        {move || console.fleet.with(|f| f.as_ref().map(|fleet| view! {
+            {machines(fleet, send, message)}
+            {links(fleet, send)}
+        }))}
+    }
+}
+
+fn machines(
+    fleet: &Fleet,
+    send: impl Fn(Fault) + Copy + 'static,
+    message: RwSignal<Option<(bool, String)>>,
+) -> impl IntoView {
+    let rows = fleet
+        .machines
+        .values()
+        .map(|m| {
+            let host = m.hostname.clone();
+            let off = m.is_off();
+            let dns_off = fleet.network.dns_off.contains(&host);
+            let faults = m.runtime.faults.clone();
+            let armed = [
+                faults.fail_next_install.then(|| "next install fails".to_string()),
+                (faults.reboot_extra_secs > 0).then(|| format!("next reboot +{} s", faults.reboot_extra_secs)),
+                (faults.delivery_percent < 100).then(|| format!("delivery at {}%", faults.delivery_percent)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+            let extra = RwSignal::new("600".to_string());
+            let percent = RwSignal::new(faults.delivery_percent.to_string());
+            let h = host.clone();
+            let power = move |_| {
+                let state = if off { Switch::On } else { Switch::Off };
+                send(Fault::Power { host: h.clone(), state });
+            };
+            let h = host.clone();
+            let dns = move |_| {
+                let state = if dns_off { Switch::On } else { Switch::Off };
+                send(Fault::Dns { host: h.clone(), state });
+            };
+            let h = host.clone();
+            let install = move |_| {
+                send(Fault::Install {
+                    host: h.clone(),
+                    state: if faults.fail_next_install { InstallFault::Succeed } else { InstallFault::Fail },
+                })
+            };
+            let h = host.clone();
+            let reboot = move |_| match extra.get_untracked().trim().parse::<u32>() {
+                Ok(extra_seconds) => send(Fault::Reboot { host: h.clone(), extra_seconds }),
+                Err(_) => message.set(Some((
+                    false,
+                    format!("Extra reboot seconds for {h}: enter a whole number of seconds."),
+                ))),
+            };
+            let h = host.clone();
+            let delivery = move |_| match percent.get_untracked().trim().parse::<u8>() {
+                Ok(rate_percent) => send(Fault::Delivery { host: h.clone(), rate_percent }),
+                Err(_) => message.set(Some((
+                    false,
+                    format!("Delivery percent for {h}: enter a whole number from 0 to 100."),
+                ))),
+            };
+            let name = host.to_string();
+            view! {
+                <tr aria-label=format!("Simulator {name}")>
+                    <th scope="row">{name.clone()}</th>
+                    <td><ConnectionBadge connection=fleet.connection(&host) /></td>
+                    <td><button on:click=power aria-label=format!("{} {name}", if off { "Power on" } else { "Power off" })>
+                        {if off { "Power on" } else { "Power off" }}</button></td>
+                    <td><button on:click=dns aria-label=format!("{} {name}", if dns_off { "Restore DNS of" } else { "Break DNS of" })>
+                        {if dns_off { "Restore DNS" } else { "Break DNS" }}</button></td>
+                    <td><button on:click=install aria-label=format!("{} {name}", if faults.fail_next_install { "Let the next install succeed on" } else { "Fail the next install on" })>
+                        {if faults.fail_next_install { "Let install succeed" } else { "Fail next install" }}</button></td>
+                    <td>
+                        <input type="number" min="0" max="86400" aria-label=format!("Extra reboot seconds for {name}")
+                            prop:value=move || extra.get() on:input=move |ev| extra.set(event_target_value(&ev)) />
+                        <button on:click=reboot aria-label=format!("Slow the next reboot of {name}")>"Slow reboot"</button>
+                    </td>
+                    <td>
+                        <input type="number" min="0" max="100" aria-label=format!("Delivery percent for {name}")
+                            prop:value=move || percent.get() on:input=move |ev| percent.set(event_target_value(&ev)) />
+                        <button on:click=delivery aria-label=format!("Set the delivery rate of {name}")>"Set delivery %"</button>
+                    </td>
+                    <td class="armed">{armed}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="simulator" aria-label="Machines in the simulator">
+            <thead><tr><th>"Machine"</th><th>"State"</th><th>"Power"</th><th>"Name"</th><th>"Install"</th><th>"Reboot"</th><th>"Delivery"</th><th>"Armed faults"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+fn links(fleet: &Fleet, send: impl Fn(Fault) + Copy + 'static) -> impl IntoView {
+    let mut pairs: Vec<(Hostname, Hostname)> = Vec::new();
+    for c in fleet.clusters.values() {
+        let members: Vec<Hostname> = fleet.members(&c.name).map(|m| m.hostname.clone()).collect();
+        for (i, a) in members.iter().enumerate() {
+            for b in &members[i + 1..] {
+                pairs.push((a.clone(), b.clone()));
+            }
+        }
+    }
+    let rows = pairs
+        .into_iter()
+        .map(|(a, b)| {
+            let up = fleet.network.link_up(&a, &b);
+            let label = format!("{a} – {b}");
+            let (a2, b2) = (a.clone(), b.clone());
+            let toggle = move |_| {
+                let state = if up { Switch::Down } else { Switch::Up };
+                send(Fault::Link { between: [a2.clone(), b2.clone()], state });
+            };
+            view! {
+                <tr aria-label=format!("Link {label}")>
+                    <th scope="row">{label.clone()}</th>
+                    <td>{if up { "up" } else { "down" }}</td>
+                    <td><button on:click=toggle aria-label=format!("{} link {label}", if up { "Cut" } else { "Restore" })>
+                        {if up { "Cut link" } else { "Restore link" }}</button></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="simulator" aria-label="Cluster links in the simulator">
+            <thead><tr><th>"Link"</th><th>"State"</th><th>"Change"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
