@@ -310,7 +310,7 @@ pub struct Fleet {
     pub machines: BTreeMap<Hostname, Machine>,
     /// Versions `upgrade` offers.
     pub upgrades_offered: Vec<Version>,
-    /// The valid upgrade paths, `(from, to)` (rules §6.4); empty: any offered newer version.
+    /// The valid upgrade paths, `(from, to)` (rules §16.6); empty: any offered newer version.
     #[serde(default)]
     pub upgrade_paths: Vec<(Version, Version)>,
     /// The seed of the simulation's randomness (mail arrivals, rules §16.4).

@@ -74,7 +74,7 @@ fn withheld_values_say_so_and_pages_name_who_reads_them() {
     for page in Page::ALL {
         let guest = page.refusal(Role::Guest);
         match page {
-            Page::Settings | Page::Pending | Page::Users | Page::Audit => {
+            Page::Settings | Page::Pending | Page::Users | Page::Audit | Page::Simulator => {
                 assert!(
                     guest.as_deref().is_some_and(|r| r.contains("guest")),
                     "{page:?}: {guest:?}"
@@ -85,5 +85,7 @@ fn withheld_values_say_so_and_pages_name_who_reads_them() {
         assert_eq!(page.refusal(Role::Administrator), None);
     }
     assert!(Page::Audit.refusal(Role::Operator).is_some());
+    // The simulator's controls are for administrators (rules §16.2.1).
+    assert!(Page::Simulator.refusal(Role::Operator).is_some());
     assert!(Page::Settings.refusal(Role::ReadOnly).is_none());
 }

@@ -198,7 +198,7 @@ pub fn due_events(fleet: &Fleet, now: Timestamp) -> Vec<Event> {
     out
 }
 
-/// The versions `upgrade` offers `machine` (rules §6.4): those offered that a valid upgrade path leads
+/// The versions `upgrade` offers `machine` (rules §16.6): those offered that a valid upgrade path leads
 /// to from the version it runs (any newer one when the fleet names no paths), oldest first.
 pub fn offered_versions(fleet: &Fleet, machine: &Machine) -> Vec<Version> {
     let mut v: Vec<Version> = fleet
