@@ -18,19 +18,13 @@ pub fn ConnectionBadge(connection: Connection) -> impl IntoView {
 /// style (the CSP forbids it), its colour from the class.
 #[component]
 pub fn Sparkline(label: String, values: Vec<u64>, class: &'static str) -> impl IntoView {
-    let (w, h) = (120.0_f64, 24.0_f64);
-    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let n = values.len().max(2) as f64 - 1.0;
+    // Whole numbers only: the chart is 120 × 24 units (float formatting would add to the bundle).
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    let steps = (values.len() as u64).max(2) - 1;
     let points = values
         .iter()
         .enumerate()
-        .map(|(i, v)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f64 * w / n,
-                h - (*v as f64) * (h - 2.0) / max - 1.0
-            )
-        })
+        .map(|(i, v)| format!("{},{}", i as u64 * 120 / steps, 23 - v * 22 / max))
         .collect::<Vec<_>>()
         .join(" ");
     let last = values.last().copied().unwrap_or(0);

@@ -170,7 +170,7 @@ pub enum EventKind {
     UpgradeFailed {
         host: Hostname,
     },
-    /// Time-driven, once a simulated day: every machine's mail flow is recorded (rules §16.4).
+    /// Time-driven, once a simulated hour: every machine's mail flow is recorded (rules §16.4).
     MailSettled,
 }
 

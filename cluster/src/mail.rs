@@ -103,7 +103,8 @@ pub fn newly_disabled(
 /// How many mail-flow segments a machine keeps (the chart reaches back over them).
 pub const SEGMENTS_KEPT: usize = 8;
 /// The longest stretch simulated in one read: 14 days of minutes. A fleet settles every machine's flow
-/// once a simulated day ([`mail_due`]), so only a fleet left without events for longer meets the cap.
+/// once a simulated hour ([`mail_due`]), so a read simulates at most about an hour; only a fleet left
+/// without events (a server down for weeks) meets the cap.
 pub const MAX_SIM_MINUTES: i64 = 14 * 1440;
 /// The queues' capacity: when work and delivery queue together hold this many messages, new
 /// connections are refused (the appliance's resource conservation).
@@ -338,13 +339,16 @@ pub fn begin(fleet: &mut Fleet, at: Timestamp) {
     settle(fleet, &now, &hosts, at, false);
 }
 
-/// Whether a day has passed since some machine's flow last settled (a `MailSettled` event is due).
+/// Minutes between two records of every machine's flow: what one read simulates at most, normally.
+pub const SETTLE_EVERY_MINUTES: i64 = 60;
+
+/// Whether an hour has passed since some machine's flow last settled (a `MailSettled` event is due).
 pub fn mail_due(fleet: &Fleet, now: Timestamp) -> bool {
     let minute = minute_of(now);
     fleet
         .machines
         .values()
-        .any(|m| m.runtime.mail.last().is_some_and(|s| minute - s.minute >= 1440))
+        .any(|m| m.runtime.mail.last().is_some_and(|s| minute - s.minute >= SETTLE_EVERY_MINUTES))
 }
 
 /// One point of a machine's chart.
