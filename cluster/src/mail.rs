@@ -345,10 +345,12 @@ pub const SETTLE_EVERY_MINUTES: i64 = 60;
 /// Whether an hour has passed since some machine's flow last settled (a `MailSettled` event is due).
 pub fn mail_due(fleet: &Fleet, now: Timestamp) -> bool {
     let minute = minute_of(now);
-    fleet
-        .machines
-        .values()
-        .any(|m| m.runtime.mail.last().is_some_and(|s| minute - s.minute >= SETTLE_EVERY_MINUTES))
+    fleet.machines.values().any(|m| {
+        m.runtime
+            .mail
+            .last()
+            .is_some_and(|s| minute - s.minute >= SETTLE_EVERY_MINUTES)
+    })
 }
 
 /// One point of a machine's chart.
