@@ -9,9 +9,9 @@ use crate::state::{use_console, Outcome};
 
 /// A machine's connection state as a labelled badge.
 #[component]
-pub fn ConnectionBadge(connection: Connection) -> impl IntoView {
+pub fn ConnectionBadge(connection: Connection, label: &'static str) -> impl IntoView {
     let class = format!("badge badge-{}", connection.word());
-    view! { <span class=class>{connection.describe()}</span> }
+    view! { <span class=class>{label}</span> }
 }
 
 /// A small line chart of `values` (oldest first), scaled to its largest value; an SVG with no inline

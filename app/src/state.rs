@@ -116,6 +116,16 @@ impl Console {
     /// removed): back to the login page, saying so.
     fn session_ended(self) {
         let had = self.session.with_untracked(|s| s.is_some());
+        // A login host powered off ends its sessions (rules §16.3): say so rather than guess.
+        let host = self
+            .session
+            .with_untracked(|s| s.as_ref().map(|s| s.login_host.clone()));
+        let powered_off = host.filter(|h| {
+            self.fleet.with_untracked(|f| {
+                f.as_ref()
+                    .is_some_and(|f| !cluster::login::session_survives(f, h))
+            })
+        });
         self.source.update_value(|s| {
             if let Some(old) = s.take() {
                 old.close();
@@ -123,7 +133,11 @@ impl Console {
         });
         self.session.set(None);
         self.fleet.set(None);
-        if had {
+        if let Some(host) = powered_off {
+            self.error.set(Some(format!(
+                "{host} was powered off, which ended your session on it. Log in to another machine (its Simulator page powers {host} on again)."
+            )));
+        } else if had {
             self.error.set(Some(
                 "Your session has ended (it timed out, was logged out, or its password or fleet changed). Log in again."
                     .into(),

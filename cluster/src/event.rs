@@ -203,7 +203,11 @@ pub enum InstallFault {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
     /// Cut (`down`) or restore (`up`) the link between two machines.
-    Link { between: [Hostname; 2], state: Switch },
+    Link {
+        #[cfg_attr(feature = "openapi", schema(min_items = 2, max_items = 2))]
+        between: [Hostname; 2],
+        state: Switch,
+    },
     /// Make a machine's hostname unresolvable (`off`) or resolvable again (`on`).
     Dns { host: Hostname, state: Switch },
     /// Power a machine off or on.
@@ -211,9 +215,17 @@ pub enum Fault {
     /// The next install of the machine fails (`fail`) or not (`succeed`).
     Install { host: Hostname, state: InstallFault },
     /// The machine's next reboot takes this many seconds longer (0: the usual time).
-    Reboot { host: Hostname, extra_seconds: u32 },
+    Reboot {
+        host: Hostname,
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 86_400))]
+        extra_seconds: u32,
+    },
     /// The machine delivers at this percentage of its normal rate (100: normal, 0: stalled).
-    Delivery { host: Hostname, rate_percent: u8 },
+    Delivery {
+        host: Hostname,
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
+        rate_percent: u8,
+    },
 }
 
 impl Fault {

@@ -472,6 +472,20 @@ impl Fleet {
         cluster.addressing == Addressing::Hostname && self.network.dns_off.contains(&m.hostname)
     }
 
+    /// A machine's connection as pages name it: [`Connection::describe`], with the cause of a lost link
+    /// spelled out as `connstatus` does (rules §10.1), so the console and the CLI agree.
+    pub fn describe_connection(&self, host: &Hostname) -> &'static str {
+        let c = self.connection(host);
+        match c {
+            Connection::LinkDown => match self.link_down_cause(host) {
+                LinkDownCause::Unresolvable => "disconnected (hostname does not resolve)",
+                LinkDownCause::NoService => "disconnected (no interface offers SSH or CCS)",
+                LinkDownCause::Links => c.describe(),
+            },
+            _ => c.describe(),
+        }
+    }
+
     /// Why a link-down member is link-down (for `connstatus` and `reconnect`).
     pub fn link_down_cause(&self, host: &Hostname) -> LinkDownCause {
         match self.machines.get(host) {

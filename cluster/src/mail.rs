@@ -19,6 +19,8 @@ pub enum ListenerState {
     Suspended,
     /// Its interface does not exist on the machine (rules §2.8); wins over suspended.
     Disabled,
+    /// The machine is not running: off, rebooting or upgrading (rules §16.3); wins over suspended.
+    Down,
 }
 
 impl ListenerState {
@@ -27,6 +29,7 @@ impl ListenerState {
             ListenerState::Accepting => "accepting",
             ListenerState::Suspended => "suspended",
             ListenerState::Disabled => "disabled",
+            ListenerState::Down => "not running",
         }
     }
 }
@@ -53,6 +56,8 @@ pub fn listeners_in<D: Definitions>(fleet: &Fleet, defs: &D, host: &Hostname) ->
         .map(|l| {
             let state = if !interfaces.iter().any(|i| i.name == l.interface) {
                 ListenerState::Disabled
+            } else if machine.is_down() {
+                ListenerState::Down
             } else if machine.runtime.suspended || machine.runtime.suspended_listeners.contains(&l.name) {
                 ListenerState::Suspended
             } else {
@@ -258,10 +263,12 @@ fn warm_start(seed: u64, host: &Hostname, p: &FlowParams, minute: i64) -> MailCo
     }
     // What the queues hold counts as received, so that received = queued + delivered always holds.
     let received = c.work_queue + c.delivery_queue;
+    let weights: Vec<u64> = c.per_listener.values().copied().collect();
     let per_listener = c
         .per_listener
-        .iter()
-        .map(|(l, n)| (l.clone(), n * received / c.received.max(1)))
+        .keys()
+        .cloned()
+        .zip(apportion(received, &weights))
         .collect();
     MailCounters {
         work_queue: c.work_queue,
@@ -437,18 +444,50 @@ pub struct Destination {
     pub delivered: u64,
 }
 
-/// Every destination of `host`'s mail at `now`, most active recipients first. A slower destination holds
-/// a larger share of the queue than of the mail.
+/// `total` split in proportion to `weights`, exactly: the parts add up to `total` (largest remainders
+/// first, ties to the earlier weight). All zero weights give all zero parts.
+pub fn apportion(total: u64, weights: &[u64]) -> Vec<u64> {
+    let sum: u128 = weights.iter().map(|w| u128::from(*w)).sum();
+    if sum == 0 {
+        return vec![0; weights.len()];
+    }
+    let exact: Vec<(u64, u128)> = weights
+        .iter()
+        .map(|w| {
+            let p = u128::from(total) * u128::from(*w);
+            ((p / sum) as u64, p % sum)
+        })
+        .collect();
+    let mut parts: Vec<u64> = exact.iter().map(|(q, _)| *q).collect();
+    let mut left = total - parts.iter().sum::<u64>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|a, b| exact[*b].1.cmp(&exact[*a].1).then(a.cmp(b)));
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        parts[i] += 1;
+        left -= 1;
+    }
+    parts
+}
+
+/// Every destination of `host`'s mail at `now`, most active recipients first; the parts add up to the
+/// delivery queue and to what was delivered. A slower destination holds a larger share of the queue
+/// than of the mail.
 pub fn destinations(fleet: &Fleet, host: &Hostname, now: Timestamp) -> Vec<Destination> {
     let c = counters(fleet, host, now);
-    let weight = |share: u64, speed: u64| share * 100 / speed.max(1);
-    let total: u64 = DESTINATIONS.iter().map(|(_, s, v)| weight(*s, *v)).sum();
+    let queue_weights: Vec<u64> = DESTINATIONS.iter().map(|(_, s, v)| s * 100 / v.max(&1)).collect();
+    let shares: Vec<u64> = DESTINATIONS.iter().map(|(_, s, _)| *s).collect();
+    let active = apportion(c.delivery_queue, &queue_weights);
+    let delivered = apportion(c.delivered, &shares);
     let mut out: Vec<Destination> = DESTINATIONS
         .iter()
-        .map(|(d, share, speed)| Destination {
+        .enumerate()
+        .map(|(i, (d, _, _))| Destination {
             domain: d,
-            active: c.delivery_queue * weight(*share, *speed) / total.max(1),
-            delivered: c.delivered * share / 100,
+            active: active[i],
+            delivered: delivered[i],
         })
         .collect();
     out.sort_by(|a, b| b.active.cmp(&a.active).then(a.domain.cmp(b.domain)));

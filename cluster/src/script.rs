@@ -414,7 +414,13 @@ impl Runner {
                 self.settle();
                 let line = fault.directive();
                 self.transcript.push(format!("# {line}"));
-                match crate::sim::check(&self.fleet, Role::Administrator, &fault, self.clock) {
+                match crate::sim::check(
+                    &self.fleet,
+                    &UserName::known("admin"),
+                    Role::Administrator,
+                    &fault,
+                    self.clock,
+                ) {
                     Ok((event, what)) => {
                         if expect_reject {
                             return Err(format!("{line} was expected to be refused, but it was accepted"));

@@ -5,7 +5,7 @@
 
 use crate::event::{Event, EventKind, Fault, InstallFault, Switch};
 use crate::fleet::{Fleet, Machine, Power};
-use crate::names::{Hostname, Timestamp};
+use crate::names::{Hostname, Timestamp, UserName};
 use crate::roles::{Permission, Role};
 use crate::verdict::Rejection;
 
@@ -24,10 +24,16 @@ fn machine<'a>(fleet: &'a Fleet, host: &Hostname) -> Result<&'a Machine, Rejecti
 
 /// Checks a control for a user of `role` and gives the event that raises or repairs the fault, with the
 /// line that describes it (for the audit log and the console).
-pub fn check(fleet: &Fleet, role: Role, fault: &Fault, now: Timestamp) -> Result<(Event, String), Rejection> {
+pub fn check(
+    fleet: &Fleet,
+    user: &UserName,
+    role: Role,
+    fault: &Fault,
+    now: Timestamp,
+) -> Result<(Event, String), Rejection> {
     if !role.may(Permission::Simulate) {
         return Err(Rejection::NotPermitted {
-            user: crate::names::UserName::known("you"),
+            user: user.clone(),
             role,
             command: "the simulator".into(),
             why: format!("it is for {}", Permission::Simulate.who()),
@@ -72,7 +78,7 @@ pub fn check(fleet: &Fleet, role: Role, fault: &Fault, now: Timestamp) -> Result
                 }
                 Switch::Off if m.is_upgrading() => {
                     return Err(bad(format!(
-                        "{host} is installing an upgrade; power it off once the upgrade is over"
+                        "{host} is upgrading (installing or rebooting); power it off once the upgrade is over"
                     )))
                 }
                 Switch::Off => format!("{host} powered off"),
@@ -83,8 +89,14 @@ pub fn check(fleet: &Fleet, role: Role, fault: &Fault, now: Timestamp) -> Result
             }
         }
         Fault::Install { host, state } => {
-            machine(fleet, host)?;
+            let armed = machine(fleet, host)?.runtime.faults.fail_next_install;
             match state {
+                InstallFault::Fail if armed => {
+                    return Err(bad(format!("the next install on {host} is already set to fail")))
+                }
+                InstallFault::Succeed if !armed => {
+                    return Err(bad(format!("no failing install is armed on {host}")))
+                }
                 InstallFault::Fail => format!("the next install on {host} fails"),
                 InstallFault::Succeed => format!("the next install on {host} succeeds"),
             }

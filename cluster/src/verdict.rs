@@ -179,7 +179,7 @@ pub enum Rejection {
     },
     #[error("{host} is {state}.")]
     HostDown { host: Hostname, state: &'static str },
-    #[error("Simulator: {why}")]
+    #[error("Simulator: {why}.")]
     BadFault { why: String },
     #[error("No configuration file named \"{name}\" on {host}.")]
     NoSuchFile { host: Hostname, name: String },

@@ -495,7 +495,13 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                 );
             }
             Step::Fault(f) => {
-                if let Ok((e, _)) = cluster::sim::check(&fleet, Role::Administrator, f, clock) {
+                if let Ok((e, _)) = cluster::sim::check(
+                    &fleet,
+                    &UserName::parse("admin").unwrap(),
+                    Role::Administrator,
+                    f,
+                    clock,
+                ) {
                     push(&mut fleet, &mut live, &mut log, e);
                 }
             }
@@ -547,6 +553,15 @@ fn run_sequence(fixture: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                 h
             );
             prop_assert!(c.work_queue + c.delivery_queue <= cluster::mail::QUEUE_LIMIT);
+            prop_assert_eq!(
+                c.per_listener.values().sum::<u64>(),
+                c.received,
+                "listeners of {}",
+                h
+            );
+            let d = cluster::mail::destinations(&fleet, h, clock);
+            prop_assert_eq!(d.iter().map(|x| x.active).sum::<u64>(), c.delivery_queue);
+            prop_assert_eq!(d.iter().map(|x| x.delivered).sum::<u64>(), c.delivered);
         }
         for (r, role) in ROLES.iter().enumerate() {
             prop_assert_eq!(

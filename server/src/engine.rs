@@ -449,6 +449,7 @@ enum Pending {
     Unit(Reply<()>, Result<(), EngineError>),
     Command(Reply<CommandResponse>, Result<CommandResponse, EngineError>),
     Cli(Reply<CliResponse>, Result<CliResponse, EngineError>),
+    Simulator(Reply<SimulatorResponse>, Result<SimulatorResponse, EngineError>),
 }
 
 impl Pending {
@@ -464,6 +465,7 @@ impl Pending {
             Pending::Session(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Unit(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Command(r, v) => drop(r.send(pick(v, storage_failed))),
+            Pending::Simulator(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Cli(r, v) => drop(r.send(pick(v, storage_failed))),
         }
     }
@@ -947,6 +949,8 @@ impl Core {
                 reply,
             } => {
                 let result = self.command(work, &token_hash, &command, at.as_ref(), &answers, revision);
+                // A `shutdown` of the login host ends its own session too, after its answer is built.
+                self.end_sessions_on_down_hosts(work, None);
                 work.replies.push(Pending::Command(reply, result));
             }
             Request::Cli {
@@ -955,6 +959,7 @@ impl Core {
                 reply,
             } => {
                 let result = self.cli(work, &token_hash, &line);
+                self.end_sessions_on_down_hosts(work, None);
                 work.replies.push(Pending::Cli(reply, result));
             }
             Request::EventsAfter {
@@ -1015,8 +1020,10 @@ impl Core {
                 fault,
                 reply,
             } => {
+                // Answered once the batch is durable, like every change.
                 let result = self.simulate(work, &token_hash, &fault);
-                let _ = reply.send(result);
+                self.end_sessions_on_down_hosts(work, None);
+                work.replies.push(Pending::Simulator(reply, result));
             }
             Request::Shutdown { .. } => {}
         }
@@ -1033,7 +1040,7 @@ impl Core {
         let id = self.session_of(work, token_hash)?;
         let info = self.info(id)?;
         let line = fault.directive();
-        match cluster::sim::check(&self.fleet, info.role, fault, self.clock.now()) {
+        match cluster::sim::check(&self.fleet, &info.user, info.role, fault, self.clock.now()) {
             Ok((event, message)) => {
                 self.push(work, event);
                 self.audit(
@@ -1073,12 +1080,13 @@ impl Core {
         }
     }
 
-    /// Ends the sessions logged in to a machine that is powered off (rules §16.3); `actor`'s own session
-    /// too when its login host went off, since nothing answers there any more.
-    fn end_sessions_on_down_hosts(&mut self, work: &mut Work, _actor: Option<SessionId>) {
+    /// Ends the sessions logged in to a machine that is powered off (rules §16.3), except `actor`'s,
+    /// whose answer is still being built (the caller ends it afterwards with `None`).
+    fn end_sessions_on_down_hosts(&mut self, work: &mut Work, actor: Option<SessionId>) {
         let down: Vec<SessionId> = self
             .sessions
             .iter()
+            .filter(|(id, _)| Some(**id) != actor)
             .filter(|(_, row)| !cluster::login::session_survives(&self.fleet, &row.session.host))
             .map(|(id, _)| *id)
             .collect();

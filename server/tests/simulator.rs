@@ -146,4 +146,37 @@ async fn faults_are_for_administrators_audited_and_checked() {
         audit.contains("rejected: Simulator: rate_percent is 150"),
         "{audit}"
     );
+    // A refusal names the user who tried.
+    assert!(
+        audit.contains("rejected: operator ops may not run the simulator"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn shutting_down_the_login_host_answers_before_the_session_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let toronto = Client::new(&s.url, "admin", "ironport", "toronto.example.com").await;
+    let asked = lines(&toronto.cli("shutdown").await);
+    assert!(asked.contains("shuts down and stays off"), "{asked}");
+    let answered = lines(&toronto.cli("Y").await);
+    assert!(
+        answered.contains("toronto.example.com is shutting down"),
+        "{answered}"
+    );
+    let (status, _) = toronto.get("/api/v1/session").await;
+    assert_eq!(status, 401, "the session on the machine that shut down ended");
+    let admin = Client::new(&s.url, "admin", "ironport", "newyork.example.com").await;
+    let (status, body) = admin
+        .simulate(json!({"kind": "power", "host": "toronto.example.com", "state": "on"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Once answered, the change is there for the next request.
+    assert_eq!(
+        login(&s.url, "admin", "ironport", "toronto.example.com")
+            .await
+            .status(),
+        200
+    );
 }

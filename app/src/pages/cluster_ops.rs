@@ -17,6 +17,7 @@ struct MemberRow {
     group: GroupName,
     version: String,
     connection: cluster::Connection,
+    connection_label: &'static str,
     action: ConnectionAction,
 }
 
@@ -42,6 +43,7 @@ pub fn ClusterOps() -> impl IntoView {
                             .unwrap_or_else(|| c.groups[0].clone()),
                         version: m.version.to_string(),
                         connection: fleet.connection(&m.hostname),
+                        connection_label: fleet.describe_connection(&m.hostname),
                         action: connection_action(fleet, &m.hostname),
                     })
                     .collect(),
@@ -120,30 +122,34 @@ fn MemberActions(
         })
     });
     let detached = row.action == ConnectionAction::Reconnect;
-    // What reconnecting would replace, shown before the click (rules §8.3).
-    let preview = if detached {
-        crate::state::use_console().fleet.with_untracked(|f| {
+    let host_label = host.to_string();
+    // What reconnecting would replace, shown before the click (rules §8.3), following every change.
+    let console = crate::state::use_console();
+    let preview_host = host.clone();
+    let preview = move || {
+        console.fleet.with(|f| {
             f.as_ref()
-                .map(|f| cluster::view::reconnect_preview(f, &host))
+                .map(|f| cluster::view::reconnect_preview(f, &preview_host))
                 .unwrap_or_default()
         })
-    } else {
-        Vec::new()
     };
     view! {
         <tr aria-label=format!("Member {host}")>
             <td>{host.to_string()}</td>
             <td>{row.group.to_string()}</td>
             <td>{row.version}</td>
-            <td><ConnectionBadge connection=row.connection /></td>
+            <td><ConnectionBadge connection=row.connection label=row.connection_label /></td>
             <td class="actions">
                 {if detached {
                     view! {
-                        {(!preview.is_empty()).then(|| view! {
-                            <ul class="preview" aria-label=format!("Reconnecting {host} replaces")>
-                                {preview.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
-                            </ul>
-                        })}
+                        {move || {
+                            let lines = preview();
+                            (!lines.is_empty()).then(|| view! {
+                                <ul class="preview" aria-label=format!("Reconnecting {} replaces", host_label)>
+                                    {lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
+                                </ul>
+                            })
+                        }}
                         <ActionButton label="Reconnect" command=reconnect outcome=outcome mode=page.clone() />
                     }.into_any()
                 } else {

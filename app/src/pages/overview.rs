@@ -84,12 +84,14 @@ fn machine_row(console: Console, fleet: &Fleet, machine: &Machine) -> impl IntoV
         .collect::<Vec<_>>()
         .join("  ");
     let host = machine.hostname.clone();
+    let alert = machine.local.alerts.last().cloned();
     view! {
         <li class="machine" aria-label=label>
             <span class="hostname">{machine.hostname.to_string()}</span>
             <span class="version">{format!("AsyncOS {}", machine.version)}</span>
-            <ConnectionBadge connection=connection />
+            <ConnectionBadge connection=connection label=fleet.describe_connection(&machine.hostname) />
             <span class="listeners" class:listeners-attention=attention>{listeners}</span>
+            {alert.map(|a| view! { <span class="machine-alert" role="note">{a}</span> })}
             {move || live(console, &host)}
         </li>
     }

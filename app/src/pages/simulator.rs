@@ -2,6 +2,8 @@
 //! resolving, power, failing installs, slow reboots, slow delivery. These are the simulator's controls,
 //! not appliance commands; each is checked by `cluster::sim` on the server and shows up live everywhere.
 
+use std::collections::BTreeMap;
+
 use cluster::event::{Fault, InstallFault, Switch};
 use cluster::{Fleet, Hostname};
 use leptos::prelude::*;
@@ -14,6 +16,8 @@ use crate::state::use_console;
 pub fn Simulator() -> impl IntoView {
     let console = use_console();
     let message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
+    // What the administrator typed, per machine and field: kept across the re-renders fleet events cause.
+    let typed: StoredValue<Typed> = StoredValue::new(BTreeMap::new());
     let send = move |fault: Fault| {
         spawn_local(async move {
             let shown = match crate::api::simulate(&fault).await {
@@ -32,16 +36,20 @@ pub fn Simulator() -> impl IntoView {
             view! { <p role="alert" class="outcome error">{text}</p> }.into_any()
         })}
         {move || console.fleet.with(|f| f.as_ref().map(|fleet| view! {
-            {machines(fleet, send, message)}
+            {machines(fleet, send, message, typed)}
             {links(fleet, send)}
         }))}
     }
 }
 
+/// Typed field values by machine and field name.
+type Typed = BTreeMap<(Hostname, &'static str), String>;
+
 fn machines(
     fleet: &Fleet,
     send: impl Fn(Fault) + Copy + 'static,
     message: RwSignal<Option<(bool, String)>>,
+    typed: StoredValue<Typed>,
 ) -> impl IntoView {
     let rows = fleet
         .machines
@@ -60,8 +68,12 @@ fn machines(
             .flatten()
             .collect::<Vec<_>>()
             .join(", ");
-            let extra = RwSignal::new("600".to_string());
-            let percent = RwSignal::new(faults.delivery_percent.to_string());
+            let field = move |h: &Hostname, name: &'static str, default: String| {
+                typed.with_value(|t| t.get(&(h.clone(), name)).cloned()).unwrap_or(default)
+            };
+            let extra_now = field(&host, "reboot", "600".into());
+            let current_percent = faults.delivery_percent;
+            let percent_now = field(&host, "delivery", current_percent.to_string());
             let h = host.clone();
             let power = move |_| {
                 let state = if off { Switch::On } else { Switch::Off };
@@ -80,7 +92,7 @@ fn machines(
                 })
             };
             let h = host.clone();
-            let reboot = move |_| match extra.get_untracked().trim().parse::<u32>() {
+            let reboot = move |_| match field(&h, "reboot", "600".into()).trim().parse::<u32>() {
                 Ok(extra_seconds) => send(Fault::Reboot { host: h.clone(), extra_seconds }),
                 Err(_) => message.set(Some((
                     false,
@@ -88,7 +100,7 @@ fn machines(
                 ))),
             };
             let h = host.clone();
-            let delivery = move |_| match percent.get_untracked().trim().parse::<u8>() {
+            let delivery = move |_| match field(&h, "delivery", current_percent.to_string()).trim().parse::<u8>() {
                 Ok(rate_percent) => send(Fault::Delivery { host: h.clone(), rate_percent }),
                 Err(_) => message.set(Some((
                     false,
@@ -99,7 +111,7 @@ fn machines(
             view! {
                 <tr aria-label=format!("Simulator {name}")>
                     <th scope="row">{name.clone()}</th>
-                    <td><ConnectionBadge connection=fleet.connection(&host) /></td>
+                    <td><ConnectionBadge connection=fleet.connection(&host) label=fleet.describe_connection(&host) /></td>
                     <td><button on:click=power aria-label=format!("{} {name}", if off { "Power on" } else { "Power off" })>
                         {if off { "Power on" } else { "Power off" }}</button></td>
                     <td><button on:click=dns aria-label=format!("{} {name}", if dns_off { "Restore DNS of" } else { "Break DNS of" })>
@@ -108,12 +120,18 @@ fn machines(
                         {if faults.fail_next_install { "Let install succeed" } else { "Fail next install" }}</button></td>
                     <td>
                         <input type="number" min="0" max="86400" aria-label=format!("Extra reboot seconds for {name}")
-                            prop:value=move || extra.get() on:input=move |ev| extra.set(event_target_value(&ev)) />
+                            prop:value=extra_now on:input={
+                                let h = host.clone();
+                                move |ev| typed.update_value(|t| { t.insert((h.clone(), "reboot"), event_target_value(&ev)); })
+                            } />
                         <button on:click=reboot aria-label=format!("Slow the next reboot of {name}")>"Slow reboot"</button>
                     </td>
                     <td>
                         <input type="number" min="0" max="100" aria-label=format!("Delivery percent for {name}")
-                            prop:value=move || percent.get() on:input=move |ev| percent.set(event_target_value(&ev)) />
+                            prop:value=percent_now on:input={
+                                let h = host.clone();
+                                move |ev| typed.update_value(|t| { t.insert((h.clone(), "delivery"), event_target_value(&ev)); })
+                            } />
                         <button on:click=delivery aria-label=format!("Set the delivery rate of {name}")>"Set delivery %"</button>
                     </td>
                     <td class="armed">{armed}</td>

@@ -29,13 +29,14 @@ pub fn Upgrade() -> impl IntoView {
             let fleet = f.as_ref()?;
             let m = fleet.machine(&host)?;
             let offered: Vec<Version> = offered_versions(fleet, m);
-            let connected = fleet.connection(&host);
+            let connected = (fleet.connection(&host), fleet.describe_connection(&host));
             Some((
                 m.version,
                 offered,
                 connected,
                 upgrade_progress(m, now),
                 cluster::view::upgrade_warning(fleet, &host),
+                m.local.alerts.clone(),
             ))
         })
     });
@@ -51,7 +52,7 @@ pub fn Upgrade() -> impl IntoView {
     });
     view! {
         <h1>"System Upgrade"</h1>
-        {move || machine.get().map(|(version, offered, connection, progress, warning)| {
+        {move || machine.get().map(|(version, offered, (connection, label), progress, warning, alerts)| {
             if chosen.get_untracked().is_empty() {
                 if let Some(v) = offered.first() {
                     chosen.set(v.to_string());
@@ -59,7 +60,10 @@ pub fn Upgrade() -> impl IntoView {
             }
             let host = login().map(|h| h.to_string()).unwrap_or_default();
             view! {
-                <p>{format!("{host} runs AsyncOS {version}. ")}<ConnectionBadge connection=connection /></p>
+                <p>{format!("{host} runs AsyncOS {version}. ")}<ConnectionBadge connection=connection label=label /></p>
+                {alerts.last().map(|a| view! {
+                    <div class="banner banner-alert" role="note" aria-label=format!("Latest alert of {host}")>{a.clone()}</div>
+                })}
                 {warning.map(|w| view! { <div class="banner banner-wrong" role="note">{w}</div> })}
                 {progress.map(|p| view! {
                     <Progress label=format!("Upgrade to AsyncOS {} ({})", p.version, p.phase.word()) percent=p.percent />

@@ -221,13 +221,17 @@ pub fn offered_versions(fleet: &Fleet, machine: &Machine) -> Vec<Version> {
 fn validate(ctx: &Ctx, version: Version) -> Result<(), Rejection> {
     let login = ctx.login;
     if !ctx.fleet.upgrades_offered.contains(&version) {
-        let offered = ctx
-            .fleet
-            .upgrades_offered
+        // Name only what this machine can upgrade to (rules §16.6).
+        let offered = offered_versions(ctx.fleet, login)
             .iter()
             .map(|v| v.to_string())
             .collect::<Vec<_>>()
             .join(", ");
+        let offered = if offered.is_empty() {
+            "none".to_string()
+        } else {
+            offered
+        };
         return Err(Rejection::VersionNotOffered { version, offered });
     }
     if version <= login.version {
