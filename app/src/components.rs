@@ -36,6 +36,36 @@ pub fn Sparkline(label: String, values: Vec<u64>, class: &'static str) -> impl I
     }
 }
 
+/// A machine's mail flow, live: rate, both queues and totals, with hour-long charts (rules §16.4).
+#[component]
+pub fn MailFlow(host: cluster::Hostname) -> impl IntoView {
+    let console = crate::state::use_console();
+    move || {
+        let now = console.now();
+        console.fleet.with_untracked(|f| {
+            let fleet = f.as_ref()?;
+            let c = cluster::mail::counters(fleet, &host, now);
+            let t = cluster::mail::traffic(fleet, &host, now);
+            let samples = cluster::mail::history(fleet, &host, now, 60);
+            let received: Vec<u64> = samples.iter().map(|s| s.received).collect();
+            let delivered: Vec<u64> = samples.iter().map(|s| s.delivered).collect();
+            let queued: Vec<u64> = samples.iter().map(|s| s.work_queue + s.delivery_queue).collect();
+            Some(view! {
+                <section class="mail-flow" aria-label=format!("Mail flow of {host}")>
+                    <h2>"Mail flow"</h2>
+                    <p>{format!(
+                        "{} messages a minute; work queue {}, delivery queue {}; {} received and {} delivered in all.",
+                        t.messages_per_minute, c.work_queue, c.delivery_queue, c.received, c.delivered
+                    )}</p>
+                    <p>"Received a minute " <Sparkline label=format!("Messages received a minute on {host}, last hour") values=received class="rate" /></p>
+                    <p>"Delivered a minute " <Sparkline label=format!("Messages delivered a minute on {host}, last hour") values=delivered class="rate" /></p>
+                    <p>"Queued " <Sparkline label=format!("Queued messages on {host}, last hour") values=queued class="queue" /></p>
+                </section>
+            })
+        })
+    }
+}
+
 /// A labelled progress bar: a native `<progress>` (no inline style, which the CSP forbids).
 #[component]
 pub fn Progress(label: String, percent: u8) -> impl IntoView {

@@ -598,5 +598,23 @@ async fn faults_raised_on_the_simulator_page_show_live_on_the_overview_and_in_th
     ] {
         assert!(audit.contains(expect), "{expect} in the audit log:\n{audit}");
     }
+
+    // A machine's own page shows its mail flow with its charts.
+    nav(&h, "Settings").await?;
+    choose_mode(&h, "Machine: sf.example.com").await?;
+    let flow = h
+        .wait_text(
+            "//section[@aria-label='Mail flow of sf.example.com']",
+            "messages a minute",
+        )
+        .await?;
+    assert!(
+        flow.contains("work queue") && flow.contains("delivered in all"),
+        "{flow}"
+    );
+    h.wait_for_xpath(
+        "//section[@aria-label='Mail flow of sf.example.com']//*[name()='svg' and starts-with(@aria-label, 'Queued messages on sf.example.com')]",
+    )
+    .await?;
     h.finish().await
 }

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
-use crate::components::{ActionButton, ModeBar, OutcomeView};
+use crate::components::{ActionButton, MailFlow, ModeBar, OutcomeView};
 use crate::state::{use_console, Outcome};
 
 /// `(mode, feature)` named by a settings URL.
@@ -53,7 +53,14 @@ pub fn Settings() -> impl IntoView {
                     <div class="feature-panel">
                         {match feature {
                             Some(f) => view! { <FeaturePanel mode=mode.clone() feature=f /> }.into_any(),
-                            None => view! { <p>"Choose a feature."</p> }.into_any(),
+                            None => match &mode {
+                                // A machine's own page shows its mail flow (rules §16.4).
+                                Mode::Machine(h) => view! {
+                                    <MailFlow host=h.clone() />
+                                    <p>"Choose a feature."</p>
+                                }.into_any(),
+                                _ => view! { <p>"Choose a feature."</p> }.into_any(),
+                            },
                         }}
                     </div>
                 </div>
