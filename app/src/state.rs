@@ -135,7 +135,7 @@ impl Console {
         self.fleet.set(None);
         if let Some(host) = powered_off {
             self.error.set(Some(format!(
-                "{host} was powered off, which ended your session on it. Log in to another machine (its Simulator page powers {host} on again)."
+                "{host} was powered off (by shutdown or the simulator), which ended your session on it. Log in to another machine (its Simulator page powers {host} on again)."
             )));
         } else if had {
             self.error.set(Some(

@@ -476,7 +476,12 @@ impl Fleet {
     /// spelled out as `connstatus` does (rules §10.1), so the console and the CLI agree.
     pub fn describe_connection(&self, host: &Hostname) -> &'static str {
         let c = self.connection(host);
+        let m = self.machines.get(host);
         match c {
+            // A standalone machine has no cluster links, but it can still be down (rules §16.3).
+            Connection::Standalone if m.is_some_and(|m| m.is_off()) => "standalone (powered off)",
+            Connection::Standalone if m.is_some_and(|m| m.is_rebooting()) => "standalone (rebooting)",
+            Connection::Standalone if m.is_some_and(|m| m.is_upgrading()) => "standalone (upgrading)",
             Connection::LinkDown => match self.link_down_cause(host) {
                 LinkDownCause::Unresolvable => "disconnected (hostname does not resolve)",
                 LinkDownCause::NoService => "disconnected (no interface offers SSH or CCS)",

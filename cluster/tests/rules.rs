@@ -322,3 +322,32 @@ fn reconnect_preview_names_what_the_newer_side_replaces() {
     let ny = cluster::Hostname::parse("newyork.example.com").unwrap();
     assert!(cluster::view::reconnect_preview(&outcome.fleet, &ny).is_empty());
 }
+
+/// Pages and `connstatus` name a machine's state alike (rules §16.3): a powered-off standalone machine
+/// says so, an unresolvable member says why it is disconnected.
+#[test]
+fn pages_name_power_and_lost_names_as_the_cli_does() {
+    use cluster::event::{Fault, Switch};
+    let mut fleet = fixture::by_name("americas").unwrap();
+    let at = fixture::CLOCK_START.plus_secs(60);
+    let off = Fault::Power {
+        host: h("toronto.example.com"),
+        state: Switch::Off,
+    };
+    let dns = Fault::Dns {
+        host: h("sf.example.com"),
+        state: Switch::Off,
+    };
+    for f in [off, dns] {
+        apply(&mut fleet, &Event::new(at, EventKind::Fault { fault: f }));
+    }
+    assert_eq!(
+        fleet.describe_connection(&h("toronto.example.com")),
+        "standalone (powered off)"
+    );
+    assert_eq!(
+        fleet.describe_connection(&h("sf.example.com")),
+        "disconnected (hostname does not resolve)"
+    );
+    assert_eq!(fleet.describe_connection(&h("newyork.example.com")), "connected");
+}
