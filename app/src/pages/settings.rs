@@ -48,19 +48,17 @@ pub fn Settings() -> impl IntoView {
             view! {
                 <h1>"Settings"</h1>
                 <ModeBar mode=mode.clone() page=page />
+                // A machine's pages show its mail flow (rules §16.4).
+                {match &mode {
+                    Mode::Machine(h) => Some(view! { <MailFlow host=h.clone() /> }),
+                    _ => None,
+                }}
                 <div class="settings-layout">
                     <nav aria-label="Features"><ul class="feature-nav">{links}</ul></nav>
                     <div class="feature-panel">
                         {match feature {
                             Some(f) => view! { <FeaturePanel mode=mode.clone() feature=f /> }.into_any(),
-                            None => match &mode {
-                                // A machine's own page shows its mail flow (rules §16.4).
-                                Mode::Machine(h) => view! {
-                                    <MailFlow host=h.clone() />
-                                    <p>"Choose a feature."</p>
-                                }.into_any(),
-                                _ => view! { <p>"Choose a feature."</p> }.into_any(),
-                            },
+                            None => view! { <p>"Choose a feature."</p> }.into_any(),
                         }}
                     </div>
                 </div>

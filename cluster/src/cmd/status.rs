@@ -57,11 +57,12 @@ impl Family for StatusCmd {
             "status" if w.keyword(&["detail"]).is_some() => StatusCmd::StatusDetail,
             "status" => StatusCmd::Status,
             "hoststatus" => {
-                let domain = w.word("a destination domain, like gmail.com")?;
                 // A domain is named like a host (rules §5.2).
-                let domain = crate::names::Hostname::parse(&domain)
-                    .map_err(|e| w.err(format!("a destination domain: {e}")))?
-                    .to_string();
+                let domain = w.parsed("a destination domain, like gmail.com", |d| {
+                    crate::names::Hostname::parse(d)
+                        .map(|h| h.to_string())
+                        .map_err(|e| e.reason.to_string())
+                })?;
                 StatusCmd::HostStatus { domain }
             }
             "tophosts" => StatusCmd::TopHosts,
