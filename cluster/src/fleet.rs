@@ -97,6 +97,39 @@ pub struct Faults {
     pub delivery_percent: u8,
 }
 
+impl Faults {
+    /// The armed faults in words, for the console (empty when none is armed).
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.fail_next_install {
+            out.push("next install fails".to_string());
+        }
+        if self.reboot_extra_secs > 0 {
+            out.push(format!("next reboot +{} s", self.reboot_extra_secs));
+        }
+        if self.delivery_percent < 100 {
+            out.push(format!("delivery at {}%", self.delivery_percent));
+        }
+        out
+    }
+}
+
+impl Runtime {
+    /// Delivery stopped by `suspend` or `suspenddel` (rules §16.5).
+    pub fn delivery_stopped(&self) -> bool {
+        self.suspended || self.delivery_suspended
+    }
+
+    /// `running` or `paused`, as `workqueue status` prints it.
+    pub fn workqueue_word(&self) -> &'static str {
+        if self.workqueue_paused {
+            "paused"
+        } else {
+            "running"
+        }
+    }
+}
+
 impl Default for Faults {
     fn default() -> Self {
         Faults {

@@ -193,7 +193,7 @@ pub fn flow_params(fleet: &Fleet, host: &Hostname) -> FlowParams {
     FlowParams {
         receiving,
         processing: up && !m.runtime.workqueue_paused,
-        delivering: up && !m.runtime.suspended && !m.runtime.delivery_suspended,
+        delivering: up && !m.runtime.delivery_stopped(),
         delivery_percent: m.runtime.faults.delivery_percent,
     }
 }

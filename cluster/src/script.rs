@@ -318,8 +318,45 @@ impl Runner {
         }
     }
 
+    /// A simulator control (rules §16.1), checked as the API checks it, run as an administrator.
+    fn fault(&mut self, fault: crate::event::Fault, expect_reject: bool) -> Result<(), String> {
+        self.settle();
+        let line = fault.directive();
+        self.transcript.push(format!("# {line}"));
+        match crate::sim::check(
+            &self.fleet,
+            &UserName::known("admin"),
+            Role::Administrator,
+            &fault,
+            self.clock,
+        ) {
+            Ok((event, what)) => {
+                if expect_reject {
+                    return Err(format!("{line} was expected to be refused, but it was accepted"));
+                }
+                self.apply(&event);
+                self.last = vec![format!("Simulator: {what}.")];
+                self.end_sessions_on_powered_off();
+                Ok(())
+            }
+            Err(r) => {
+                let msg = format!("Error: {r}");
+                self.transcript.push(msg.clone());
+                self.last = vec![msg.clone()];
+                if expect_reject {
+                    Ok(())
+                } else {
+                    Err(format!("the simulator refused it: {msg}"))
+                }
+            }
+        }
+    }
+
     fn directive(&mut self, rest: &str, expect_reject: bool) -> Result<(), String> {
         let words: Vec<&str> = rest.split_whitespace().collect();
+        if let Some(fault) = crate::sim::parse_directive(&words) {
+            return self.fault(fault?, expect_reject);
+        }
         let bad = |usage: &str| Err(format!("usage: {usage}"));
         match words.as_slice() {
             ["as", who, tail @ ..] => {
@@ -408,39 +445,6 @@ impl Runner {
                 );
                 self.apply(&e);
                 Ok(())
-            }
-            _ if crate::sim::parse_directive(&words).is_some() => {
-                let fault = crate::sim::parse_directive(&words).unwrap_or_else(|| unreachable!())?;
-                self.settle();
-                let line = fault.directive();
-                self.transcript.push(format!("# {line}"));
-                match crate::sim::check(
-                    &self.fleet,
-                    &UserName::known("admin"),
-                    Role::Administrator,
-                    &fault,
-                    self.clock,
-                ) {
-                    Ok((event, what)) => {
-                        if expect_reject {
-                            return Err(format!("{line} was expected to be refused, but it was accepted"));
-                        }
-                        self.apply(&event);
-                        self.last = vec![format!("Simulator: {what}.")];
-                        self.end_sessions_on_powered_off();
-                        Ok(())
-                    }
-                    Err(r) => {
-                        let msg = format!("Error: {r}");
-                        self.transcript.push(msg.clone());
-                        self.last = vec![msg.clone()];
-                        if expect_reject {
-                            Ok(())
-                        } else {
-                            Err(format!("the simulator refused it: {msg}"))
-                        }
-                    }
-                }
             }
             ["as", ..] => bad("@as <user>@<host> [<password>]"),
             ["wait", ..] => bad("@wait <seconds>"),

@@ -11,6 +11,8 @@ use crate::verdict::Rejection;
 
 /// The longest a reboot may be slowed by: one simulated day.
 pub const MAX_EXTRA_REBOOT_SECS: u32 = 86_400;
+/// Delivery runs at 0 to this percentage of its normal rate.
+pub const MAX_DELIVERY_PERCENT: u8 = 100;
 
 fn bad(why: String) -> Rejection {
     Rejection::BadFault { why }
@@ -112,9 +114,9 @@ pub fn check(
         }
         Fault::Delivery { host, rate_percent } => {
             machine(fleet, host)?;
-            if *rate_percent > 100 {
+            if *rate_percent > MAX_DELIVERY_PERCENT {
                 return Err(bad(format!(
-                    "rate_percent is {rate_percent}; delivery runs at 0 to 100 percent of its normal rate"
+                    "rate_percent is {rate_percent}; delivery runs at 0 to {MAX_DELIVERY_PERCENT} percent of its normal rate"
                 )));
             }
             format!("{host} delivers at {rate_percent}% of its normal rate")

@@ -1065,15 +1065,9 @@ impl Core {
                     format!("simulator: {line}"),
                     format!("rejected: {message}"),
                 );
+                // The domain's refusal, worded once: the same in the answer and the audit line.
                 Err(match rejection {
-                    cluster::Rejection::NotPermitted { .. } => EngineError::Forbidden {
-                        message: format!(
-                            "{} {} may not use the simulator: it is for {}.",
-                            info.role,
-                            info.user,
-                            Permission::Simulate.who()
-                        ),
-                    },
+                    cluster::Rejection::NotPermitted { .. } => EngineError::Forbidden { message },
                     _ => EngineError::Refused { message },
                 })
             }

@@ -539,7 +539,10 @@ async fn faults_raised_on_the_simulator_page_show_live_on_the_overview_and_in_th
     let h = Harness::start().await?;
     h.login("admin", "ironport", "newyork.example.com").await?;
     let sf_row = "//li[@aria-label='Machine sf.example.com']";
-    h.wait_text(sf_row, "connected").await?;
+    // The badge reads exactly "connected" ("disconnected" contains the word too).
+    let badge =
+        |row: &str| format!("{row}//span[contains(@class, 'badge') and normalize-space(.)='connected']");
+    h.wait_for_xpath(&badge(sf_row)).await?;
     // Each machine's row carries its mail charts.
     h.wait_for_xpath(&format!(
         "{sf_row}//*[name()='svg' and starts-with(@aria-label, 'Messages a minute on sf.example.com')]"
@@ -582,7 +585,7 @@ async fn faults_raised_on_the_simulator_page_show_live_on_the_overview_and_in_th
     // Powered back on, the cluster re-forms at once.
     nav(&h, "Simulator").await?;
     h.click_in(sim_row, "Power on").await?;
-    h.wait_text(sim_row, "connected").await?;
+    h.wait_for_xpath(&badge(sim_row)).await?;
 
     nav(&h, "Audit log").await?;
     let audit = h

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use cluster::event::{Fault, InstallFault, Switch};
+use cluster::sim::{MAX_DELIVERY_PERCENT, MAX_EXTRA_REBOOT_SECS};
 use cluster::{Fleet, Hostname};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -59,15 +60,7 @@ fn machines(
             let off = m.is_off();
             let dns_off = fleet.network.dns_off.contains(&host);
             let faults = m.runtime.faults.clone();
-            let armed = [
-                faults.fail_next_install.then(|| "next install fails".to_string()),
-                (faults.reboot_extra_secs > 0).then(|| format!("next reboot +{} s", faults.reboot_extra_secs)),
-                (faults.delivery_percent < 100).then(|| format!("delivery at {}%", faults.delivery_percent)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
+            let armed = faults.describe().join(", ");
             let field = move |h: &Hostname, name: &'static str, default: String| {
                 typed.with_value(|t| t.get(&(h.clone(), name)).cloned()).unwrap_or(default)
             };
@@ -96,7 +89,7 @@ fn machines(
                 Ok(extra_seconds) => send(Fault::Reboot { host: h.clone(), extra_seconds }),
                 Err(_) => message.set(Some((
                     false,
-                    format!("Extra reboot seconds for {h}: enter a whole number of seconds."),
+                    format!("Extra reboot seconds for {h}: enter a whole number from 0 to {MAX_EXTRA_REBOOT_SECS}."),
                 ))),
             };
             let h = host.clone();
@@ -104,7 +97,7 @@ fn machines(
                 Ok(rate_percent) => send(Fault::Delivery { host: h.clone(), rate_percent }),
                 Err(_) => message.set(Some((
                     false,
-                    format!("Delivery percent for {h}: enter a whole number from 0 to 100."),
+                    format!("Delivery percent for {h}: enter a whole number from 0 to {MAX_DELIVERY_PERCENT}."),
                 ))),
             };
             let name = host.to_string();
@@ -119,7 +112,7 @@ fn machines(
                     <td><button on:click=install aria-label=format!("{} {name}", if faults.fail_next_install { "Let the next install succeed on" } else { "Fail the next install on" })>
                         {if faults.fail_next_install { "Let install succeed" } else { "Fail next install" }}</button></td>
                     <td>
-                        <input type="number" min="0" max="86400" aria-label=format!("Extra reboot seconds for {name}")
+                        <input type="number" min="0" max=MAX_EXTRA_REBOOT_SECS.to_string() aria-label=format!("Extra reboot seconds for {name}")
                             prop:value=extra_now on:input={
                                 let h = host.clone();
                                 move |ev| typed.update_value(|t| { t.insert((h.clone(), "reboot"), event_target_value(&ev)); })
@@ -127,7 +120,7 @@ fn machines(
                         <button on:click=reboot aria-label=format!("Slow the next reboot of {name}")>"Slow reboot"</button>
                     </td>
                     <td>
-                        <input type="number" min="0" max="100" aria-label=format!("Delivery percent for {name}")
+                        <input type="number" min="0" max=MAX_DELIVERY_PERCENT.to_string() aria-label=format!("Delivery percent for {name}")
                             prop:value=percent_now on:input={
                                 let h = host.clone();
                                 move |ev| typed.update_value(|t| { t.insert((h.clone(), "delivery"), event_target_value(&ev)); })

@@ -164,17 +164,10 @@ impl Family for StatusCmd {
                     format!("Connections refused (queues full): {}", c.refused),
                     format!("Messages in work queue: {}", c.work_queue),
                     format!("Messages in delivery queue: {}", c.delivery_queue),
-                    format!(
-                        "Work queue: {}",
-                        if m.runtime.workqueue_paused {
-                            "paused"
-                        } else {
-                            "running"
-                        }
-                    ),
+                    format!("Work queue: {}", m.runtime.workqueue_word()),
                     format!(
                         "Delivery: {}",
-                        if m.runtime.suspended || m.runtime.delivery_suspended {
+                        if m.runtime.delivery_stopped() {
                             "suspended".to_string()
                         } else if m.runtime.faults.delivery_percent < 100 {
                             format!("running at {}% (simulator)", m.runtime.faults.delivery_percent)
@@ -198,7 +191,7 @@ impl Family for StatusCmd {
                         format!("Delivered recipients: {}", x.delivered),
                         format!(
                             "Status: {}",
-                            if m.runtime.suspended || m.runtime.delivery_suspended {
+                            if m.runtime.delivery_stopped() {
                                 "delivery suspended"
                             } else {
                                 "up"

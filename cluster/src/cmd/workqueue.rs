@@ -79,14 +79,9 @@ impl Family for WorkQueueCmd {
             WorkQueueCmd::Status => {
                 let m = target(ctx)?;
                 let c = counters(ctx.fleet, &m.hostname, ctx.now);
-                let state = if m.runtime.workqueue_paused {
-                    "paused"
-                } else {
-                    "running"
-                };
                 Ok(Plan::output(vec![
                     format!("Work queue of {}:", m.hostname),
-                    format!("Status: {state}"),
+                    format!("Status: {}", m.runtime.workqueue_word()),
                     format!("Messages in work queue: {}", c.work_queue),
                     format!("Messages in delivery queue: {}", c.delivery_queue),
                 ]))

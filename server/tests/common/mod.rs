@@ -145,24 +145,12 @@ impl Client {
         r.json().await.unwrap()
     }
 
-    pub async fn command(&self, body: Value) -> (u16, Value) {
+    /// A JSON POST to `path` with the session's cookie and Origin; the status and the body (`Null` when
+    /// it is not JSON).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .http
-            .post(format!("{}/api/v1/commands", self.url))
-            .header("cookie", &self.cookie)
-            .header("origin", &self.url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
-    }
-
-    /// `POST /api/v1/simulator` with `body`.
-    pub async fn simulate(&self, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}/api/v1/simulator", self.url))
+            .post(format!("{}{path}", self.url))
             .header("cookie", &self.cookie)
             .header("origin", &self.url)
             .json(&body)
@@ -170,6 +158,15 @@ impl Client {
             .await
             .unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn command(&self, body: Value) -> (u16, Value) {
+        self.post("/api/v1/commands", body).await
+    }
+
+    /// `POST /api/v1/simulator` with `body`.
+    pub async fn simulate(&self, body: Value) -> (u16, Value) {
+        self.post("/api/v1/simulator", body).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
