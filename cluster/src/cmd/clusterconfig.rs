@@ -295,18 +295,47 @@ impl Family for ClusterConfigCmd {
         ))
     }
 
+    /// Only what the command accepts here (rules §15.34): a standalone machine creates, joins (through
+    /// a member of some cluster) or registers; a member does the rest; a host already listed is not
+    /// offered again.
     fn complete(_word: &str, done: &[&str], c: &Completion) -> Vec<String> {
         let sub = done.first().map(|s| s.to_ascii_lowercase());
+        let not_listed = |hosts: Vec<String>| -> Vec<String> {
+            hosts
+                .into_iter()
+                .filter(|h| !done[1..].iter().any(|d| d.eq_ignore_ascii_case(h)))
+                .collect()
+        };
+        let member = c.is_member();
         match (sub.as_deref(), done.len()) {
-            (None, _) => SUBS.iter().map(|s| s.to_string()).collect(),
-            (Some("join"), 1) => c.hosts(),
+            (None, _) => SUBS
+                .iter()
+                .filter(|s| match **s {
+                    "create" | "join" => !member,
+                    "prepjoin" => true,
+                    _ => member,
+                })
+                .map(|s| s.to_string())
+                .collect(),
+            (Some("join"), 1) if !member => c.join_targets(),
+            (Some("create"), 2) if !member => vec!["hostname".into(), "ip".into()],
             (Some("disconnect" | "reconnect" | "removemachine" | "setgroup"), 1) => c.members(),
             (Some("renamegroup" | "deletegroup"), 1) => c.groups(),
             (Some("prepjoin"), 1) => vec!["print".into(), "new".into(), "delete".into()],
-            (Some("connstatus"), 1) => vec!["detail".into()],
-            (Some("disconnect" | "reconnect"), _) => c.members(),
-            (Some("setgroup" | "deletegroup"), _) => c.groups(),
-            (Some("join"), _) => vec!["ccs".into(), "port".into(), "group".into(), "by".into()],
+            (Some("connstatus"), 1) if member => vec!["detail".into()],
+            (Some("disconnect" | "reconnect"), _) => not_listed(c.members()),
+            (Some("setgroup"), 2) => c.groups(),
+            (Some("deletegroup"), 2) => not_listed(c.groups()),
+            (Some("join"), n) if n >= 2 && !member => match done[n - 1].to_ascii_lowercase().as_str() {
+                "by" => vec!["ip".into()],
+                "port" => Vec::new(),
+                "group" => c.groups_of_cluster_of(done[1]),
+                _ => ["ccs", "port", "group", "by"]
+                    .into_iter()
+                    .filter(|k| !done[2..].iter().any(|d| d.eq_ignore_ascii_case(k)))
+                    .map(String::from)
+                    .collect(),
+            },
             _ => Vec::new(),
         }
     }

@@ -102,8 +102,10 @@ impl Family for ClusterModeCmd {
         ))
     }
 
+    /// Only modes of the login host's cluster; a standalone machine has none (rules §15.34).
     fn complete(_word: &str, done: &[&str], c: &Completion) -> Vec<String> {
         match done {
+            _ if !c.is_member() => Vec::new(),
             [] => vec!["cluster".into(), "group".into(), "machine".into()],
             [kind] if kind.eq_ignore_ascii_case("group") => c.groups(),
             [kind] if kind.eq_ignore_ascii_case("machine") => c.members(),

@@ -146,7 +146,12 @@ impl Family for ClusterSetCmd {
         ))
     }
 
+    /// Only modes of the login host's cluster, the destination other than the source (rules §15.34).
     fn complete(_word: &str, done: &[&str], c: &Completion) -> Vec<String> {
+        if !c.is_member() {
+            return Vec::new();
+        }
+        let delete = done.first().is_some_and(|s| s.eq_ignore_ascii_case("delete"));
         match done.len() {
             0 => vec!["copy".into(), "move".into(), "delete".into()],
             1 => {
@@ -154,7 +159,12 @@ impl Family for ClusterSetCmd {
                 f.push("all".into());
                 f
             }
-            2 | 3 => c.modes(),
+            2 => c.modes(),
+            3 if !delete => c
+                .modes()
+                .into_iter()
+                .filter(|m| !m.eq_ignore_ascii_case(done[2]))
+                .collect(),
             _ => Vec::new(),
         }
     }

@@ -100,9 +100,20 @@ pub struct Completion<'a> {
 }
 
 impl Completion<'_> {
-    /// Every machine of the fleet (a standalone machine may join through any of them).
-    pub fn hosts(&self) -> Vec<String> {
-        self.fleet.machines.keys().map(|h| h.to_string()).collect()
+    /// Whether the login host is a member of a cluster (a standalone machine has no modes).
+    pub fn is_member(&self) -> bool {
+        self.fleet.cluster_of(self.login_host).is_some()
+    }
+
+    /// The machines a standalone login host may join through: members of some cluster (joining through
+    /// a standalone machine is refused, rules §15.34).
+    pub fn join_targets(&self) -> Vec<String> {
+        self.fleet
+            .machines
+            .keys()
+            .filter(|h| *h != self.login_host && self.fleet.cluster_of(h).is_some())
+            .map(|h| h.to_string())
+            .collect()
     }
 
     /// The members of the login host's cluster.
@@ -121,6 +132,15 @@ impl Completion<'_> {
     pub fn groups(&self) -> Vec<String> {
         self.fleet
             .cluster_of(self.login_host)
+            .map(|c| c.groups.iter().map(|g| g.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The groups of the cluster `host` (as typed) belongs to, for `join ... group <g>`.
+    pub fn groups_of_cluster_of(&self, host: &str) -> Vec<String> {
+        Hostname::parse(host)
+            .ok()
+            .and_then(|h| self.fleet.cluster_of(&h))
             .map(|c| c.groups.iter().map(|g| g.to_string()).collect())
             .unwrap_or_default()
     }
