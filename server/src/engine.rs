@@ -1241,6 +1241,19 @@ impl Core {
             },
         };
         let (verdict, _) = self.run_command(work, id, &command, None, &answers)?;
+        let mut answers = answers;
+        // A wrong answer keeps the question open (rules §15.34): the next line still answers it.
+        let reask = self.sessions.get(&id).and_then(|row| {
+            cluster::cli::reask(&verdict, &mut answers, |a| {
+                cluster::check(&self.fleet, &row.session, &command, None, a, self.clock.now())
+            })
+        });
+        if let Some(r) = reask {
+            self.cli_pending.insert(id, (command, answers));
+            let mut output = vec![r.error];
+            output.extend(r.prompt.question.lines().map(str::to_string));
+            return self.cli_response(id, CliStatus::Prompt, output);
+        }
         match verdict {
             Verdict::Plan { plan } => self.cli_response(id, CliStatus::Ok, plan.lines().cloned().collect()),
             Verdict::Prompt { prompt } => {
