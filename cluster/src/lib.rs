@@ -22,7 +22,8 @@
 //!     [`sim`] — the simulator's controls (faults), checked once for the API, scripts and the console.
 //! 12. [`login`], [`view`] (what pages show), [`cli`] (parse, help, completion), [`wire`]
 //!     (the HTTP API's bodies and the secrets visitor), `openapi` (schemas for the API document, with the
-//!     `openapi` feature), then [`script`] (the script runner).
+//!     `openapi` feature), [`review`] (staged items as a diff, before commit), then [`script`] (the
+//!     script runner).
 //!
 //! The one invariant to know: this crate does no IO, no async and knows no framework. Time is a
 //! parameter (`now`); state changes only by applying events.
@@ -44,6 +45,7 @@ pub mod mode;
 pub mod names;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod review;
 pub mod roles;
 pub mod script;
 pub mod session;

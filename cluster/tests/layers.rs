@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("cli", 12),
     ("wire", 12),
     ("openapi", 12),
+    ("review", 12),
     ("script", 13),
 ];
 
