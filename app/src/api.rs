@@ -92,6 +92,22 @@ async fn pause_ms(ms: i32) {
     let _ = rx.await;
 }
 
+/// `GET /api/v1/sessions`: the other sessions this browser keeps at hand.
+pub async fn kept_sessions() -> Result<Vec<SessionInfo>, Failure> {
+    decode(Request::get("/api/v1/sessions").send().await.map_err(network)?).await
+}
+
+/// `POST /api/v1/sessions/switch`: makes the kept session on `host` the current one.
+pub async fn switch_session(host: &cluster::Hostname) -> Result<SessionInfo, Failure> {
+    post(
+        "/api/v1/sessions/switch",
+        &cluster::wire::SwitchRequest {
+            login_host: host.to_string(),
+        },
+    )
+    .await
+}
+
 pub async fn logout() -> Result<(), Failure> {
     let response = Request::post("/api/v1/logout").send().await.map_err(network)?;
     if response.ok() {

@@ -14,6 +14,18 @@ pub fn ConnectionBadge(connection: Connection, label: &'static str) -> impl Into
     view! { <span class=class>{label}</span> }
 }
 
+/// A machine's state as its status badge: the state's word picks the colour, the text says why
+/// (rules §15.35). Reads the replica without tracking it: render it inside a view that tracks the fleet.
+#[component]
+pub fn StateBadge(host: cluster::Hostname) -> impl IntoView {
+    let console = use_console();
+    console.fleet.with_untracked(|f| {
+        let fleet = f.as_ref()?;
+        let state = cluster::topology::machine_state(fleet, &host);
+        Some(view! { <span class=format!("badge badge-{}", state.word())>{fleet.describe_connection(&host)}</span> })
+    })
+}
+
 /// A small line chart of `values` (oldest first), scaled to its largest value; an SVG with no inline
 /// style (the CSP forbids it), its colour from the class.
 #[component]
@@ -192,6 +204,9 @@ pub fn ActionButton(
     /// Answers the form already collected (e.g. the start of a new definition).
     #[prop(optional)]
     preset: Vec<String>,
+    /// The button's kind: "" (secondary), "primary" or "danger".
+    #[prop(optional)]
+    class: &'static str,
 ) -> impl IntoView {
     let console = use_console();
     let preset = StoredValue::new(preset);
@@ -222,10 +237,16 @@ pub fn ActionButton(
             console.act_with(c, mode.get_value(), preset.get_value(), outcome);
         }
     };
+    // While the event stream is down the replica may be stale: nothing is sent until it is back.
+    let waiting = move || !console.live.get();
     view! {
         <span class="action">
-            <button on:click=click disabled=move || command.get().is_none() || refusal().is_some()>{label}</button>
+            <button class=class on:click=click
+                disabled=move || command.get().is_none() || refusal().is_some() || waiting()>{label}</button>
             {move || refusal().map(|r| view! { <span class="refusal" role="note">{r}</span> })}
+            {move || waiting().then(|| view! {
+                <span class="hint" role="note">"Waiting for the server: the page may be out of date until it is reachable again."</span>
+            })}
             {move || hint().map(|h| view! { <span class="hint">{h}</span> })}
         </span>
     }

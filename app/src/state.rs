@@ -50,7 +50,28 @@ pub struct Console {
     clock: RwSignal<(i64, f64, f64)>,
     /// Ticks every second so progress bars and rates move.
     pub tick: RwSignal<u64>,
+    /// Bumped when the browser's set of sessions changes (the account menu lists them again).
+    pub sessions_changed: RwSignal<u64>,
+    /// Whether the event stream is open: while it is not, the replica may be stale and actions wait.
+    pub live: RwSignal<bool>,
+    /// Failed attempts to reach the server since the stream was lost (the back-off's exponent), and
+    /// whether an attempt is scheduled.
+    retry: StoredValue<(u32, bool)>,
     source: StoredValue<Option<web_sys::EventSource>, LocalStorage>,
+}
+
+/// Runs `f` after `ms` milliseconds.
+fn after_ms(ms: i32, f: impl FnOnce() + 'static) {
+    let done = Closure::once(f);
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(done.as_ref().unchecked_ref(), ms);
+    }
+    done.forget();
+}
+
+/// The wait before the next attempt to reach the server: 1 s, doubling, at most 30 s.
+fn backoff_ms(failures: u32) -> i32 {
+    1000i32.saturating_mul(1 << failures.min(5)).min(30_000)
 }
 
 fn local_ms() -> f64 {
@@ -66,6 +87,9 @@ impl Console {
             ask: RwSignal::new_local(None),
             clock: RwSignal::new((0, 1.0, local_ms())),
             tick: RwSignal::new(0),
+            live: RwSignal::new(true),
+            sessions_changed: RwSignal::new(0),
+            retry: StoredValue::new((0, false)),
             source: StoredValue::new_local(None),
         }
     }
@@ -108,8 +132,40 @@ impl Console {
                 self.subscribe(r.revision);
             }
             Err(f) if f.is_unauthenticated() => self.session_ended(),
+            // The server is down or restarting: say so, and try again with back-off.
+            Err(f) if f.status == 0 || f.status >= 502 => self.lost(),
             Err(f) => self.error.set(Some(f.message)),
         }
+    }
+
+    /// The server cannot be reached: mark the state stale and load it again after a back-off (the
+    /// stream then resumes from the fresh revision), never more than one attempt scheduled at once.
+    fn lost(self) {
+        self.live.set(false);
+        self.source.update_value(|s| {
+            if let Some(old) = s.take() {
+                old.close();
+            }
+        });
+        let (failures, scheduled) = self.retry.get_value();
+        if scheduled {
+            return;
+        }
+        self.retry.set_value((failures + 1, true));
+        after_ms(backoff_ms(failures), move || {
+            self.retry.update_value(|r| r.1 = false);
+            if self.session.with_untracked(|s| s.is_some()) {
+                spawn_local(async move { self.reload().await });
+            }
+        });
+    }
+
+    /// Another session of this browser became the current one (opened or switched to): its role may
+    /// see another part of the fleet, so load it again.
+    pub async fn switched(self, info: SessionInfo) {
+        self.session.set(Some(info));
+        self.sessions_changed.update(|n| *n += 1);
+        self.reload().await;
     }
 
     /// The session is gone (timed out, logged out in another tab, its password changed, its fleet
@@ -171,14 +227,15 @@ impl Console {
             }
         });
         let on_ended = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| self.session_ended());
-        // A stream the browser gave up on (an error status such as 401, not a dropped connection, which
-        // it retries by itself): find out why by loading the fleet again.
-        let watched = source.clone();
-        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            if watched.ready_state() == web_sys::EventSource::CLOSED {
-                spawn_local(async move { self.reload().await });
-            }
+        // The stream dropped (the server stopped or restarted) or was refused (an error status such as
+        // 401): the state is stale until the fleet is loaded again, which also finds out why.
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| self.lost());
+        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            self.retry.set_value((0, false));
+            self.live.set(true);
         });
+        let _ = source.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
+        on_open.forget();
         let _ = source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
         on_error.forget();
         let _ = source.add_event_listener_with_callback("event", on_event.as_ref().unchecked_ref());

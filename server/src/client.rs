@@ -61,6 +61,7 @@ pub async fn run(opts: CliOptions) -> anyhow::Result<i32> {
         password,
         login_host: opts.login_host.clone(),
         fleet: opts.fleet.clone(),
+        keep_current: false,
     };
     // "Other logins of this account are being checked right now": the server asks for a second.
     let mut tries = 0;

@@ -10,6 +10,9 @@ use std::net::{IpAddr, SocketAddr};
 pub const COOKIE: &str = "cd_session";
 /// The session cookie's name over https (bound to this host, `Secure`, path `/`).
 pub const SECURE_COOKIE: &str = "__Host-cd_session";
+/// The cookie of the other sessions this browser keeps at hand (rules §15.36), and its https name.
+pub const KEPT_COOKIE: &str = "cd_kept";
+pub const SECURE_KEPT_COOKIE: &str = "__Host-cd_kept";
 
 /// A parsed `scheme://host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,18 +194,30 @@ impl Site {
         }
     }
 
+    /// The name of the cookie holding the browser's other sessions, kept at hand (rules §15.36).
+    pub fn kept_cookie_name(&self) -> &'static str {
+        if self.secure() {
+            SECURE_KEPT_COOKIE
+        } else {
+            KEPT_COOKIE
+        }
+    }
+
     /// `Set-Cookie` for a session (`value`), or to clear it (`None`).
     pub fn cookie(&self, value: Option<&str>) -> String {
+        self.set_cookie(self.cookie_name(), value)
+    }
+
+    /// `Set-Cookie` for the kept sessions (`value`), or to clear them (`None`).
+    pub fn kept_cookie(&self, value: Option<&str>) -> String {
+        self.set_cookie(self.kept_cookie_name(), value)
+    }
+
+    fn set_cookie(&self, name: &str, value: Option<&str>) -> String {
         let secure = if self.secure() { "; Secure" } else { "" };
         match value {
-            Some(v) => format!(
-                "{}={v}; Path=/; HttpOnly; SameSite=Strict{secure}",
-                self.cookie_name()
-            ),
-            None => format!(
-                "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}",
-                self.cookie_name()
-            ),
+            Some(v) => format!("{name}={v}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+            None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
         }
     }
 }

@@ -465,8 +465,8 @@ impl Harness {
         self.fill("Login host", host).await?;
         self.button("Log in").await?.click().await?;
         self.wait_for_xpath(&format!(
-            "//*[@aria-label='Signed in as' and contains(., {})]",
-            xpath_literal(user)
+            "//details[@class='account']/summary[contains(., {})]",
+            xpath_literal(&format!("Account: {user} on "))
         ))
         .await?;
         Ok(())
@@ -503,8 +503,21 @@ impl Harness {
 
     /// Logs out through the header button.
     pub async fn logout(&self) -> anyhow::Result<()> {
+        self.open_account_menu().await?;
         self.button("Log out").await?.click().await?;
         self.field("User").await?;
+        Ok(())
+    }
+
+    /// Opens the account menu in the header (sessions, Log out), if it is not open.
+    pub async fn open_account_menu(&self) -> anyhow::Result<()> {
+        let menu = self.wait_for_xpath("//details[@class='account']").await?;
+        if menu.attr("open").await?.is_none() {
+            self.wait_for_xpath("//details[@class='account']/summary")
+                .await?
+                .click()
+                .await?;
+        }
         Ok(())
     }
 

@@ -25,6 +25,7 @@ pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
             password: password.get_untracked(),
             login_host: host.get_untracked(),
             fleet: Some(fleet.get_untracked().trim().to_string()).filter(|f| !f.is_empty()),
+            keep_current: false,
         };
         spawn_local(async move {
             match crate::api::login(&body).await {

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cluster_ops;
 pub mod login;
+pub mod machine;
 pub mod overview;
 pub mod pending;
 pub mod settings;

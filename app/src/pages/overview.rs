@@ -1,14 +1,17 @@
-//! Overview: the fleet — clusters, groups, machines and standalone machines — each machine with version,
-//! connection, listeners, message rate and queue, and a progress bar while it upgrades. Live: it renders
-//! the replica the event stream keeps. The topology re-renders when the fleet changes; only each row's
+//! Overview, the console's home: the topology — clusters, groups, machines and standalone machines — each
+//! machine with version, state, listeners, message rate and queue, the settings each level overrides,
+//! and a progress bar while it upgrades; the cluster, every group and every machine link to their pages.
+//! Live: it renders the replica the event stream keeps. The topology re-renders when the fleet changes; only each row's
 //! time-dependent part (traffic, progress) follows the clock.
 
 use cluster::cmd::upgrade_progress;
 use cluster::mail::{history, listener_states, traffic, ListenerState};
-use cluster::{Fleet, Hostname, Machine};
+use cluster::topology::override_counts;
+use cluster::{Fleet, Hostname, Machine, Mode};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
-use crate::components::{ConnectionBadge, Progress, Sparkline};
+use crate::components::{Progress, Sparkline, StateBadge};
 use crate::state::{use_console, Console};
 
 #[component]
@@ -26,6 +29,7 @@ pub fn Overview() -> impl IntoView {
 }
 
 fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
+    let defs = defs_of(console, fleet);
     let clusters = fleet
         .clusters
         .values()
@@ -33,49 +37,97 @@ fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
             let groups = cluster
                 .groups
                 .iter()
-                .map(|group| {
-                    let machines =
-                        fleet.group_members(&cluster.name, group).map(|m| machine_row(console, fleet, m)).collect_view();
-                    let label = format!("Group {group}");
-                    let heading = label.clone();
-                    view! {
-                        <section class="group" role="group" aria-label=label>
-                            <h3>{heading}</h3>
-                            <ul class="machines">{machines}</ul>
-                        </section>
-                    }
-                })
+                .map(|group| group_section(console, fleet, &cluster.name, group, &defs))
                 .collect_view();
             let label = format!("Cluster {}", cluster.name);
             let heading = label.clone();
             let members = fleet.members(&cluster.name).count();
+            let here = overrides(&defs, &Mode::Cluster, "defined at the cluster");
             view! {
-                <section class="cluster" role="region" aria-label=label>
-                    <h2>{heading}" "<small>{format!("({members} machines, {} addressing)", cluster.addressing)}</small></h2>
+                <section class="cluster" role="region" aria-label=label.clone()>
+                    <h2 class="level-head"><A href="/cluster">{heading}</A>" "<small>{format!("({members} machines, {} addressing)", cluster.addressing)}</small>{here}</h2>
                     {groups}
                 </section>
             }
         })
         .collect_view();
-    let standalone = fleet
+    let standalone: Vec<_> = fleet
         .standalone_machines()
-        .map(|m| machine_row(console, fleet, m))
-        .collect_view();
+        .map(|m| machine_row(console, fleet, m, &defs))
+        .collect();
     view! {
         <div class="topology">
             {clusters}
             <section class="standalone" role="region" aria-label="Standalone machines">
                 <h2>"Standalone machines"</h2>
-                <ul class="machines">{standalone}</ul>
+                {if standalone.is_empty() {
+                    view! { <p class="empty">"Every machine belongs to a cluster."</p> }.into_any()
+                } else {
+                    view! { <ul class="machines">{standalone}</ul> }.into_any()
+                }}
             </section>
         </div>
     }
 }
 
-fn machine_row(console: Console, fleet: &Fleet, machine: &Machine) -> impl IntoView {
-    let connection = fleet.connection(&machine.hostname);
+/// How many settings each mode defines, as the session sees the configuration (its staged changes over
+/// its login host's replica); empty for a role without configuration reads.
+pub fn defs_of(console: Console, fleet: &Fleet) -> Overrides {
+    console
+        .session
+        .with_untracked(|s| {
+            let s = s.as_ref()?.session();
+            let m = fleet.machine(&s.host)?;
+            Some(override_counts(fleet, &s.host, &s.view(&m.config)))
+        })
+        .unwrap_or_default()
+}
+
+/// Modes and the number of settings they define.
+pub type Overrides = Vec<(Mode, usize)>;
+
+/// A group of a cluster with its members.
+pub fn group_section(
+    console: Console,
+    fleet: &Fleet,
+    cluster: &cluster::ClusterName,
+    group: &cluster::GroupName,
+    defs: &Overrides,
+) -> impl IntoView {
+    let machines = fleet
+        .group_members(cluster, group)
+        .map(|m| machine_row(console, fleet, m, defs))
+        .collect_view();
+    let label = format!("Group {group}");
+    let heading = label.clone();
+    let href = format!("/group/{group}");
+    let here = overrides(defs, &Mode::Group(group.clone()), "overridden at this group");
+    view! {
+        <section class="group" role="group" aria-label=label.clone()>
+            <h3 class="level-head"><A href=href>{heading}</A>{here}</h3>
+            <ul class="machines">{machines}</ul>
+        </section>
+    }
+}
+
+/// "3 settings overridden here": the features `mode` defines (rules §15.35).
+fn overrides(defs: &Overrides, mode: &Mode, what: &'static str) -> Option<impl IntoView> {
+    let n = defs.iter().find(|(m, _)| m == mode).map_or(0, |(_, n)| *n);
+    (n > 0).then(|| {
+        let text = if n == 1 {
+            format!("1 setting {what}")
+        } else {
+            format!("{n} settings {what}")
+        };
+        view! { <span class="badge badge-override">{text}</span> }
+    })
+}
+
+/// One machine: name (a link to its page), version, state badge, listeners, overrides, alert, and the
+/// live part (traffic, charts, upgrade progress).
+pub fn machine_row(console: Console, fleet: &Fleet, machine: &Machine, defs: &Overrides) -> impl IntoView {
     let label = format!("Machine {}", machine.hostname);
-    // One text node per row (a thousand-machine fleet renders thousands fewer elements).
+    // One text node for the listeners (a thousand-machine fleet renders thousands fewer elements).
     let states = listener_states(fleet, &machine.hostname);
     let attention = states.iter().any(|l| l.state != ListenerState::Accepting);
     let listeners = states
@@ -85,14 +137,23 @@ fn machine_row(console: Console, fleet: &Fleet, machine: &Machine) -> impl IntoV
         .join("  ");
     let host = machine.hostname.clone();
     let alert = machine.local.alerts.last().cloned();
+    let href = format!("/machine/{}", machine.hostname);
+    let name = machine.hostname.to_string();
+    let member = machine.cluster().is_some();
+    let here = overrides(defs, &machine.own_mode(), "overridden at this machine").filter(|_| member);
     view! {
         <li class="machine" aria-label=label>
-            <span class="hostname">{machine.hostname.to_string()}</span>
-            <span class="version">{format!("AsyncOS {}", machine.version)}</span>
-            <ConnectionBadge connection=connection label=fleet.describe_connection(&machine.hostname) />
-            <span class="listeners" class:listeners-attention=attention>{listeners}</span>
-            {alert.map(|a| view! { <span class="machine-alert" role="note">{a}</span> })}
-            {move || live(console, &host)}
+            <div class="machine-id">
+                <A href=href attr:class="hostname">{name}</A>
+                <span class="version">{format!("AsyncOS {}", machine.version)}</span>
+            </div>
+            <div class="machine-state">
+                <StateBadge host=machine.hostname.clone() />
+                <span class="listeners" class:listeners-attention=attention>{listeners}</span>
+                {here}
+                {alert.map(|a| view! { <span class="machine-alert" role="note">{a}</span> })}
+            </div>
+            <div class="machine-live">{move || live(console, &host)}</div>
         </li>
     }
 }
