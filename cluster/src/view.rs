@@ -199,6 +199,26 @@ pub fn mode_options(fleet: &Fleet, login_host: &Hostname) -> Vec<(Mode, String)>
         .collect()
 }
 
+/// Why a page's mode is not one `login_host` can show (rules §15.34), naming the group or the machine
+/// that was not found; `None` when it is one of [`mode_options`].
+pub fn missing_mode(fleet: &Fleet, login_host: &Hostname, mode: &Mode) -> Option<String> {
+    if mode_options(fleet, login_host).iter().any(|(m, _)| m == mode) {
+        return None;
+    }
+    let cluster = fleet.cluster_of(login_host).map(|c| &c.name);
+    Some(match (mode, cluster) {
+        (Mode::Group(g), Some(c)) => format!("Cluster {c} has no group {g}."),
+        (Mode::Machine(h), _) if fleet.machine(h).is_none() => format!("There is no machine {h}."),
+        (Mode::Machine(h), Some(c)) => format!("{h} is not a member of cluster {c}."),
+        (Mode::Machine(h), None) => {
+            format!("{login_host} is a standalone machine: it shows its own settings, not those of {h}.")
+        }
+        (_, None) => format!("{login_host} is a standalone machine: it has no cluster, groups or modes."),
+        // Every member has the cluster level ([`Fleet::modes_of`]); said plainly should that change.
+        (Mode::Cluster, Some(c)) => format!("Cluster {c} has no cluster level here."),
+    })
+}
+
 /// The users of the user database `login_host` uses, as `defs` (the session's view) holds them.
 pub fn users<D: Definitions>(fleet: &Fleet, login_host: &Hostname, defs: &D) -> Vec<(UserName, Role)> {
     let Some(m) = fleet.machine(login_host) else {
