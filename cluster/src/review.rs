@@ -13,7 +13,7 @@ use crate::fleet::Fleet;
 use crate::mode::Mode;
 use crate::names::{GroupName, Hostname};
 use crate::session::{Pending, Session, StagedEdit};
-use crate::store::{chain, effective, resolve, ConfigStore, Definitions};
+use crate::store::{chain, resolve, ConfigStore, Definitions};
 
 /// The most rows of each kind (added, changed, removed) one item's diff lists; the rest are counted.
 pub const SHOWN_ROWS: usize = 50;
@@ -219,9 +219,7 @@ pub fn review(fleet: &Fleet, session: &Session) -> Review {
                             by_label: label(by),
                             href: page(by, f),
                         });
-                    } else if effective(committed, host, g.as_ref(), f)
-                        != effective(&view, host, g.as_ref(), f)
-                    {
+                    } else if !same_effective(committed, &view, host, g.as_ref(), f) {
                         changed.push(host.clone());
                     }
                 }
@@ -324,6 +322,26 @@ impl Review {
             "Discard {}. Nothing is sent to any machine.",
             plural(self.changes(), "staged change", "staged changes")
         )
+    }
+}
+
+/// Whether `host` runs with the same value of `feature` in `before` and `after` — the effective value
+/// (`crate::store::effective`), compared without copying it: a pending page reviews every member.
+fn same_effective<B: Definitions, A: Definitions>(
+    before: &B,
+    after: &A,
+    host: &Hostname,
+    group: Option<&GroupName>,
+    feature: FeatureId,
+) -> bool {
+    let mode = Mode::Machine(host.clone());
+    match (
+        resolve(before, &mode, group, feature).value,
+        resolve(after, &mode, group, feature).value,
+    ) {
+        (Some(b), Some(a)) => a == b,
+        (None, None) => true,
+        (Some(v), None) | (None, Some(v)) => *v == feature.schema().default_value(),
     }
 }
 
