@@ -3,6 +3,9 @@
 //! apply, output, warnings, and which machines' effective values change) — and the [`Asker`] that hands a
 //! command its answers, asking the mode-switch question just before the command's own first question
 //! (so every refusal comes before any question, rules §14.1.2, without running the command twice).
+//!
+//! A question is built from a [`YesNo`] or a [`Numbered`], which carry both its renderings: the CLI's
+//! text and the console's title, body and named buttons ([`GuiPrompt`], rules §15.31).
 
 use serde::Serialize;
 
@@ -253,13 +256,159 @@ impl From<RowError> for Rejection {
     }
 }
 
-/// A question (rules §10.2, §14.1.3). `question` is the whole text shown, ending with `[<default>]>`.
+/// A question (rules §10.2, §14.1.3). `question` is the whole text shown, ending with `[<default>]>`;
+/// `gui` is the same question as the console asks it (rules §15.31).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Prompt {
     pub question: String,
     /// The accepted answers, e.g. `["Y", "N"]` or `["1", "2", "3"]`.
     pub choices: Vec<String>,
     pub default: String,
+    /// Absent from JSON written before it existed: then empty, and a client falls back to `question`.
+    #[serde(default)]
+    pub gui: GuiPrompt,
+}
+
+impl Prompt {
+    /// What is wrong with the console's rendering of this question, if anything (rules §15.31): a
+    /// title, one button per accepted answer in order, each label saying what happens, distinct and
+    /// free of the CLI's notation.
+    pub fn gui_problem(&self) -> Option<String> {
+        let g = &self.gui;
+        if g.title.trim().is_empty() {
+            return Some("no title".into());
+        }
+        let answers: Vec<&str> = g.answers.iter().map(|a| a.answer.as_str()).collect();
+        if answers != self.choices.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Some(format!(
+                "buttons {answers:?} do not match the choices {:?}",
+                self.choices
+            ));
+        }
+        let cli_words = ["[Y]", "[N]", "]>", "Continue?", "Y/N"];
+        let texts = std::iter::once(&g.title)
+            .chain(&g.body)
+            .chain(g.answers.iter().map(|a| &a.label));
+        for t in texts {
+            if let Some(w) = cli_words.iter().find(|w| t.contains(*w)) {
+                return Some(format!("{t:?} speaks the CLI ({w})"));
+            }
+        }
+        for (i, a) in g.answers.iter().enumerate() {
+            let label = a.label.trim();
+            if label.is_empty() || ["yes", "no", "ok"].contains(&label.to_ascii_lowercase().as_str()) {
+                return Some(format!(
+                    "button {} is labelled {label:?}, which says not what happens",
+                    a.answer
+                ));
+            }
+            if label.parse::<usize>().is_ok() || label.starts_with("Choice ") {
+                return Some(format!("button {} is labelled by its number", a.answer));
+            }
+            if g.answers[..i].iter().any(|b| b.label == a.label) {
+                return Some(format!("two buttons are labelled {label:?}"));
+            }
+        }
+        None
+    }
+}
+
+/// A question as the console asks it (rules §15.31): a title, the facts it rests on, and one button per
+/// accepted answer, each saying what it does. Filled at the question's site from the same facts as the
+/// CLI text, so the two never diverge.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct GuiPrompt {
+    pub title: String,
+    pub body: Vec<String>,
+    /// One per accepted answer, in the order of [`Prompt::choices`].
+    pub answers: Vec<GuiAnswer>,
+}
+
+impl GuiPrompt {
+    /// Whether the dialog needs a Cancel button of its own: not when an answer already changes nothing.
+    pub fn needs_cancel(&self) -> bool {
+        !self.answers.iter().any(|a| a.effect == Effect::ChangesNothing)
+    }
+}
+
+/// One button of a [`GuiPrompt`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct GuiAnswer {
+    /// What the button answers (one of [`Prompt::choices`]).
+    pub answer: String,
+    pub label: String,
+    pub effect: Effect,
+}
+
+/// What an answer does, for the button's style: a destructive answer is shown as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Goes ahead (the command continues or acts).
+    Acts,
+    /// Goes ahead and replaces, removes or interrupts something that cannot be had back by undoing.
+    Destroys,
+    /// Nothing changes: the command stops (like Cancel).
+    ChangesNothing,
+}
+
+/// A button's label and effect, before it is tied to an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub label: String,
+    pub effect: Effect,
+}
+
+impl Choice {
+    pub fn acts(label: impl Into<String>) -> Choice {
+        Choice {
+            label: label.into(),
+            effect: Effect::Acts,
+        }
+    }
+    pub fn destroys(label: impl Into<String>) -> Choice {
+        Choice {
+            label: label.into(),
+            effect: Effect::Destroys,
+        }
+    }
+    pub fn changes_nothing(label: impl Into<String>) -> Choice {
+        Choice {
+            label: label.into(),
+            effect: Effect::ChangesNothing,
+        }
+    }
+}
+
+/// A yes/no question in both renderings: `question` (the CLI's, ending with `[Y]>` or `[N]>`) and the
+/// console's title, body and the two buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YesNo {
+    pub question: String,
+    pub default_yes: bool,
+    pub title: String,
+    pub body: Vec<String>,
+    pub yes: Choice,
+    pub no: Choice,
+}
+
+/// A numbered question in both renderings; its answers are `1..=options.len()`, `default` among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Numbered {
+    pub question: String,
+    pub default: usize,
+    pub title: String,
+    pub body: Vec<String>,
+    pub options: Vec<Choice>,
+}
+
+/// How the console names a mode in a sentence: `the cluster level`, `group West`, `machine sf.example.com`.
+pub fn gui_place(mode: &Mode) -> String {
+    match mode {
+        Mode::Cluster => "the cluster level".into(),
+        Mode::Group(g) => format!("group {g}"),
+        Mode::Machine(h) => format!("machine {h}"),
+    }
 }
 
 /// What a command does when it is accepted.
@@ -313,7 +462,7 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
     Rejected(Rejection),
-    Ask(Prompt),
+    Ask(Box<Prompt>),
     /// The mode-switch question was answered No: nothing runs.
     Declined,
 }
@@ -336,12 +485,22 @@ impl From<RowError> for Stop {
     }
 }
 
-/// A yes/no question; `question` must end with `[Y]>` or `[N]>`.
-pub fn yes_no_prompt(question: String, default_yes: bool) -> Prompt {
+/// The prompt of a yes/no question.
+pub fn yes_no_prompt(q: YesNo) -> Prompt {
+    let answer = |answer: &str, c: Choice| GuiAnswer {
+        answer: answer.into(),
+        label: c.label,
+        effect: c.effect,
+    };
     Prompt {
-        question,
+        question: q.question,
         choices: vec!["Y".into(), "N".into()],
-        default: if default_yes { "Y" } else { "N" }.into(),
+        default: if q.default_yes { "Y" } else { "N" }.into(),
+        gui: GuiPrompt {
+            title: q.title,
+            body: q.body,
+            answers: vec![answer("Y", q.yes), answer("N", q.no)],
+        },
     }
 }
 
@@ -388,7 +547,7 @@ impl<'a> Asker<'a> {
 
     fn raw(&mut self, prompt: &Prompt) -> Result<String, Stop> {
         match self.answers.get(self.next) {
-            None => Err(Stop::Ask(prompt.clone())),
+            None => Err(Stop::Ask(Box::new(prompt.clone()))),
             Some(a) => {
                 self.next += 1;
                 let a = a.trim();
@@ -413,19 +572,34 @@ impl<'a> Asker<'a> {
         }
     }
 
-    /// A yes/no question; `question` must end with `[Y]>` or `[N]>`.
-    pub fn yes_no(&mut self, question: String, default_yes: bool) -> Result<bool, Stop> {
+    /// A yes/no question; `q.question` must end with `[Y]>` or `[N]>`.
+    pub fn yes_no(&mut self, q: YesNo) -> Result<bool, Stop> {
         self.pass_gate()?;
-        self.yes_no_answer(&yes_no_prompt(question, default_yes))
+        self.yes_no_answer(&yes_no_prompt(q))
     }
 
-    /// A numbered choice from 1 to `count`; returns the 1-based number.
-    pub fn choose(&mut self, question: String, count: usize, default: usize) -> Result<usize, Stop> {
+    /// A numbered choice from 1 to `q.options.len()`; returns the 1-based number.
+    pub fn choose(&mut self, q: Numbered) -> Result<usize, Stop> {
         self.pass_gate()?;
+        let count = q.options.len();
         let prompt = Prompt {
-            question,
+            question: q.question,
             choices: (1..=count).map(|i| i.to_string()).collect(),
-            default: default.to_string(),
+            default: q.default.to_string(),
+            gui: GuiPrompt {
+                title: q.title,
+                body: q.body,
+                answers: q
+                    .options
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| GuiAnswer {
+                        answer: (i + 1).to_string(),
+                        label: c.label,
+                        effect: c.effect,
+                    })
+                    .collect(),
+            },
         };
         let answer = self.raw(&prompt)?;
         match answer.parse::<usize>() {

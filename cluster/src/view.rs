@@ -236,9 +236,12 @@ pub fn users<D: Definitions>(fleet: &Fleet, login_host: &Hostname, defs: &D) -> 
 /// The warning the upgrade page shows before anything is chosen (rules §9, §3.11): a connected member's
 /// upgrade disconnects every member.
 pub fn upgrade_warning(fleet: &Fleet, host: &Hostname) -> Option<String> {
-    (fleet.cluster_of(host).is_some() && fleet.connection(host).is_connected()).then(|| {
+    let detach = crate::cmd::install_disconnects(fleet, host);
+    (!detach.is_empty()).then(|| {
+        let names: Vec<String> = detach.iter().map(|h| h.to_string()).collect();
         format!(
-            "{host} is connected: upgrading it disconnects every machine of the cluster. Disconnect it first (Cluster operations) to upgrade it alone."
+            "{host} is connected: upgrading it disconnects every machine of the cluster ({}). Disconnect it first on the Cluster page to upgrade it alone.",
+            names.join(", ")
         )
     })
 }

@@ -14,7 +14,7 @@ use crate::mode::Mode;
 use crate::names::Hostname;
 use crate::roles::Permission;
 use crate::store::{Change, Setting};
-use crate::verdict::{Asker, Plan, Stop};
+use crate::verdict::{gui_place, Asker, Choice, Numbered, Plan, Stop};
 
 /// `clustercheck` (cluster mode only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +130,11 @@ fn check(ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
                     item.mode.prompt_label(&cluster.name)
                 ),
             ];
+            let place = gui_place(&item.mode);
+            let mut body = vec![format!(
+                "The machines hold different {} at {place}:",
+                schema.title
+            )];
             for (h, copy) in &item.copies {
                 lines.push(match copy {
                     Some(s) => format!(
@@ -138,17 +143,36 @@ fn check(ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop> {
                     ),
                     None => format!("{h} has no settings for it"),
                 });
+                body.push(match copy {
+                    Some(s) => format!(
+                        "{h}: changed by {} on {} at {}",
+                        s.rev.user, s.rev.origin, s.rev.at
+                    ),
+                    None => format!("{h}: no settings (using one removes the definition everywhere)"),
+                });
             }
             since_question.extend(lines);
             let n = item.copies.len();
             let mut question = since_question.join("\n");
             question.push_str("\nHow do you want to resolve this inconsistency?\n");
+            let mut options = Vec::with_capacity(n + 1);
             for (i, (h, _)) in item.copies.iter().enumerate() {
                 question.push_str(&format!("{}. Use the settings of {h} on every machine\n", i + 1));
+                options.push(Choice::destroys(format!(
+                    "Use the settings of {h} on every machine"
+                )));
             }
             question.push_str(&format!("{}. Ignore\n[{}]>", n + 1, n + 1));
+            options.push(Choice::acts("Leave it as it is"));
+            body.push("Using one machine's settings overwrites the others' at once (no commit).".into());
             since_question.clear();
-            let choice = asker.choose(question, n + 1, n + 1)?;
+            let choice = asker.choose(Numbered {
+                question,
+                default: n + 1,
+                title: format!("{} differ at {place}", schema.title),
+                body,
+                options,
+            })?;
             if choice <= n {
                 let (source, copy) = &item.copies[choice - 1];
                 since_question.push(format!(

@@ -17,7 +17,7 @@ use crate::names::{ClusterName, GroupName, Hostname, Serial, UserKey};
 use crate::roles::{Permission, Role};
 use crate::store::{Rev, Setting};
 use crate::structure::{Addressing, PrepJoin, StructureOp};
-use crate::verdict::{Asker, Plan, Rejection, Stop};
+use crate::verdict::{Asker, Choice, Plan, Rejection, Stop, YesNo};
 
 /// More members than this is allowed but flagged (I10, rules §8.5).
 pub const SOFT_MEMBER_LIMIT: usize = 20;
@@ -403,14 +403,31 @@ fn check(command: &ClusterConfigCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Pla
         C::RemoveMachine { host } => {
             let cluster = ctx.require_cluster(word)?;
             require_member(ctx, cluster, host)?;
-            let question = format!(
-                "Remove {host} from cluster {}? It keeps a standalone copy of its effective configuration. [N]>",
+            let last = ctx.fleet.members(&cluster.name).count() == 1;
+            let mut body = vec![format!(
+                "{host} leaves cluster {} and keeps a standalone copy of its effective configuration.",
                 cluster.name
-            );
-            if !asker.yes_no(question, false)? {
+            )];
+            if last {
+                body.push(format!(
+                    "It is the last member: cluster {} no longer exists afterwards.",
+                    cluster.name
+                ));
+            }
+            let question = YesNo {
+                question: format!(
+                    "Remove {host} from cluster {}? It keeps a standalone copy of its effective configuration. [N]>",
+                    cluster.name
+                ),
+                default_yes: false,
+                title: format!("Remove {host} from cluster {}?", cluster.name),
+                body,
+                yes: Choice::destroys(format!("Remove {host}")),
+                no: Choice::changes_nothing(format!("Keep {host} in the cluster")),
+            };
+            if !asker.yes_no(question)? {
                 return Ok(Plan::output(vec![format!("{host} was not removed.")]));
             }
-            let last = ctx.fleet.members(&cluster.name).count() == 1;
             let mut output = vec![format!(
                 "{host} was removed from cluster {} and is now a standalone machine.",
                 cluster.name
@@ -946,10 +963,24 @@ fn join(
                 cluster: cluster.name.clone(),
             })?,
     };
-    let question = "WARNING: all non-network settings on this machine will be lost and replaced by the cluster's settings. \
-                    Continue? [N]>"
-        .to_string();
-    if !asker.yes_no(question, false)? {
+    let me_host = &me.hostname;
+    let question = YesNo {
+        question: "WARNING: all non-network settings on this machine will be lost and replaced by the cluster's settings. \
+                   Continue? [N]>"
+            .to_string(),
+        default_yes: false,
+        title: format!("Join {me_host} to cluster {}?", cluster.name),
+        body: vec![
+            format!(
+                "All settings of {me_host} except its network settings are lost and replaced by the settings of cluster {}, copied from {member}.",
+                cluster.name
+            ),
+            format!("{me_host} joins group {group}."),
+        ],
+        yes: Choice::destroys(format!("Join and replace the settings of {me_host}")),
+        no: Choice::changes_nothing("Don't join"),
+    };
+    if !asker.yes_no(question)? {
         return Ok(Plan::output(vec![format!(
             "{} did not join cluster {}.",
             me.hostname, cluster.name

@@ -13,7 +13,7 @@ use crate::mode::Mode;
 use crate::roles::Permission;
 use crate::session::{Pending, StagedEdit};
 use crate::store::{Definitions, Overlay};
-use crate::verdict::{Asker, Plan, Rejection, Stop};
+use crate::verdict::{gui_place, Asker, Choice, Plan, Rejection, Stop, YesNo};
 
 /// A feature, or every feature (`clusterset ... all`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,10 +293,28 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
                     kept
                 }
             };
+            let several = features.len() > 1;
             for f in features {
                 if ctx.view.defined(to, f).is_some() {
-                    let question = format!("Settings for {f} already exist at {to}; replace them? [N]>");
-                    if !asker.yes_no(question, false)? {
+                    let (title, there, here) = (f.schema().title, gui_place(to), gui_place(from));
+                    let verb = if is_move { "Moving" } else { "Copying" };
+                    // With several features, No skips this one only (rules §15.18).
+                    let keep = format!("Keep the {title} of {there}");
+                    let question = YesNo {
+                        question: format!("Settings for {f} already exist at {to}; replace them? [N]>"),
+                        default_yes: false,
+                        title: format!("Replace the {title} of {there}?"),
+                        body: vec![format!(
+                            "{title}: {there} has its own settings already. {verb} those of {here} replaces them when you commit."
+                        )],
+                        yes: Choice::destroys(format!("Replace them with those of {here}")),
+                        no: if several {
+                            Choice::acts(format!("{keep} and go on"))
+                        } else {
+                            Choice::changes_nothing(keep)
+                        },
+                    };
+                    if !asker.yes_no(question)? {
                         continue;
                     }
                 }

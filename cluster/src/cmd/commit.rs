@@ -13,9 +13,9 @@ use crate::mode::{Level, Mode};
 use crate::names::{GroupName, Hostname};
 use crate::roles::Permission;
 use crate::session::{staged_groups, Pending, SessionChange, StagedEdit, Touched};
-use crate::store::Definitions;
+use crate::store::{Definitions, Rev};
 use crate::structure::StructureOp;
-use crate::verdict::{Asker, Plan, Rejection, Stop};
+use crate::verdict::{gui_place, Asker, Choice, Plan, Rejection, Stop, YesNo};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -228,14 +228,18 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
                 let mut keep: Vec<Touched> = rows.iter().filter(|t| !both.contains(t)).cloned().collect();
                 if !both.is_empty() {
                     let keys = name_rows(&both);
-                    let question = format!(
-                        "{feature} at {mode} was changed by '{}' on {} at {} after you started editing: {keys}. Discard your change to {}? [Y]>",
-                        rev.user,
-                        rev.origin,
-                        rev.at,
-                        if both.len() == 1 { "it" } else { "them" }
+                    let it = if both.len() == 1 { "it" } else { "them" };
+                    let question = conflict_question(
+                        format!(
+                            "{feature} at {mode} was changed by '{}' on {} at {} after you started editing: {keys}. Discard your change to {it}? [Y]>",
+                            rev.user, rev.origin, rev.at,
+                        ),
+                        *feature,
+                        mode,
+                        rev,
+                        Some(&keys),
                     );
-                    if asker.yes_no(question, true)? {
+                    if asker.yes_no(question)? {
                         discarded.push(format!("{keys} of {feature} at {mode}"));
                     } else {
                         overwrote.push(format!(
@@ -251,11 +255,17 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
                 StagedEdit::Rows { rows: keep }.change()
             }
             (Some(rev), edit) => {
-                let question = format!(
-                    "{feature} at {mode} was changed by '{}' on {} at {} after you started editing. Discard your change? [Y]>",
-                    rev.user, rev.origin, rev.at
+                let question = conflict_question(
+                    format!(
+                        "{feature} at {mode} was changed by '{}' on {} at {} after you started editing. Discard your change? [Y]>",
+                        rev.user, rev.origin, rev.at
+                    ),
+                    *feature,
+                    mode,
+                    rev,
+                    None,
                 );
-                if asker.yes_no(question, true)? {
+                if asker.yes_no(question)? {
                     discarded.push(format!("{feature} at {mode}"));
                     continue;
                 }
@@ -350,6 +360,39 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
         reach,
         notes: overwrote,
     })
+}
+
+/// The commit-conflict question (rules §14.1.3, §14.7.5) in both renderings: `question` is the CLI's;
+/// the console names both outcomes by whose change survives (rules §15.31). `rows` names the rows both
+/// changed, when only rows conflict.
+fn conflict_question(
+    question: String,
+    feature: FeatureId,
+    mode: &Mode,
+    rev: &Rev,
+    rows: Option<&str>,
+) -> YesNo {
+    let (title, place, who) = (feature.schema().title, gui_place(mode), &rev.user);
+    let what = match rows {
+        Some(keys) => format!("{keys} of {title}"),
+        None => title.to_string(),
+    };
+    YesNo {
+        question,
+        default_yes: true,
+        title: format!("{who} changed {title} at {place} while you were editing"),
+        body: vec![
+            format!(
+                "{who} committed a change to {what} at {place} on {} at {}, after you started editing.",
+                rev.origin, rev.at
+            ),
+            "Keeping theirs drops your change to it and commits the rest; overwriting replaces theirs with yours."
+                .into(),
+            "Cancel commits nothing; your changes stay staged.".into(),
+        ],
+        yes: Choice::acts(format!("Keep {who}'s change")),
+        no: Choice::destroys(format!("Overwrite {who}'s change")),
+    }
 }
 
 /// The rows a conflict question names: the first few by key, then how many more (a question stays one

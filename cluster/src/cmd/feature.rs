@@ -12,7 +12,7 @@ use crate::mode::Mode;
 use crate::roles::{ModeRule, Permission, Role};
 use crate::session::{Pending, StagedEdit, Touched};
 use crate::store::{inherited, resolve, Definitions};
-use crate::verdict::{Asker, Plan, Rejection, Stop};
+use crate::verdict::{gui_place, Asker, Choice, Numbered, Plan, Rejection, Stop};
 
 /// What a feature command does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -377,12 +377,25 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
             };
             let from = inherited(&ctx.view, &mode, group, feature);
             let source = &from.source;
-            let question = format!(
-                "{feature} is not defined at {mode}; it inherits from {source}.\n\
-                 1. Start with the default settings\n\
-                 2. Start with a copy of the settings inherited from {source}\n[2]>"
-            );
-            match asker.choose(question, 2, 2)? {
+            let (title, here, there) = (schema.title, gui_place(&mode), gui_place(source));
+            let question = Numbered {
+                question: format!(
+                    "{feature} is not defined at {mode}; it inherits from {source}.\n\
+                     1. Start with the default settings\n\
+                     2. Start with a copy of the settings inherited from {source}\n[2]>"
+                ),
+                default: 2,
+                title: format!("Define {title} at {here}?"),
+                body: vec![
+                    format!("{title} is not defined at {here}: it uses the settings of {there}."),
+                    format!("Your change gives {here} a definition of its own; choose what it starts from."),
+                ],
+                options: vec![
+                    Choice::acts("Start from the default settings"),
+                    Choice::acts(format!("Start from a copy of the settings of {there}")),
+                ],
+            };
+            match asker.choose(question)? {
                 1 => schema.default_value(),
                 _ => from.value_or_default(feature),
             }

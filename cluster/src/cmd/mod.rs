@@ -50,8 +50,8 @@ pub use power::PowerCmd;
 pub use runtime::RuntimeCmd;
 pub use status::StatusCmd;
 pub use upgrade::{
-    due_events, offered_versions, upgrade_progress, UpgradeCmd, UpgradePhase, UpgradeProgress, INSTALL_SECS,
-    REBOOT_SECS,
+    due_events, install_disconnects, offered_versions, upgrade_progress, UpgradeCmd, UpgradePhase,
+    UpgradeProgress, INSTALL_SECS, REBOOT_SECS,
 };
 pub use workqueue::WorkQueueCmd;
 
@@ -65,7 +65,7 @@ use crate::roles::{ModeRule, Permission, Role};
 use crate::session::{Pending, Session, SessionChange};
 use crate::store::{effective, Definitions, Overlay};
 use crate::structure::StructureOp;
-use crate::verdict::{yes_no_prompt, Asker, Plan, Rejection, Stop, Verdict};
+use crate::verdict::{gui_place, yes_no_prompt, Asker, Choice, Plan, Rejection, Stop, Verdict, YesNo};
 
 /// Whether a command reads, stages (never stale, rules §14.3.1) or acts at once (stale → 409).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -471,26 +471,70 @@ pub fn prompt_of(fleet: &Fleet, session: &Session) -> String {
 }
 
 /// The mode switch a command needs, with its question (rules §14.1.3).
-fn mode_switch(ctx_mode: &Option<Mode>, login: &Hostname, rule: ModeRule) -> Option<(Mode, String)> {
+/// The mode-switch question (rules §14.1.3) in both renderings, when `rule` does not suit the mode: the
+/// mode it switches to and the question. From a page (`from_page`), Y runs the command there without
+/// switching the session (rules §15.26), and the console's button says so (rules §15.31).
+fn mode_switch(
+    ctx_mode: &Option<Mode>,
+    login: &Hostname,
+    rule: ModeRule,
+    word: &str,
+    from_page: bool,
+) -> Option<(Mode, YesNo)> {
     let mode = ctx_mode.as_ref()?; // standalone: mode tables do not apply
+    let what = if from_page { "This action" } else { word };
     let machine_q =
         |prefix: &str| format!("{prefix}  Would you like to switch to \"machine:{login}\" mode? [Y]>");
-    match rule {
-        ModeRule::Any => None,
-        ModeRule::ClusterOnly if *mode != Mode::Cluster => Some((
+    let (to, question, why) = match rule {
+        ModeRule::Any => return None,
+        ModeRule::ClusterOnly if *mode != Mode::Cluster => (
             Mode::Cluster,
-            "This command is restricted to \"cluster\" mode.  Would you like to switch to \"cluster\" mode? [Y]>".into(),
-        )),
-        ModeRule::MachineOnly if !matches!(mode, Mode::Machine(_)) => Some((
+            "This command is restricted to \"cluster\" mode.  Would you like to switch to \"cluster\" mode? [Y]>".to_string(),
+            format!("{what} works on the whole cluster only, and this is {}.", gui_place(mode)),
+        ),
+        ModeRule::MachineOnly if !matches!(mode, Mode::Machine(_)) => (
             Mode::Machine(login.clone()),
             machine_q("This command is restricted to \"machine\" mode."),
-        )),
-        ModeRule::LoginHostOnly if matches!(mode, Mode::Machine(h) if h != login) => Some((
+            format!(
+                "{what} works on one machine only, and this is {}; it would run on {login}, the machine you are logged in to.",
+                gui_place(mode)
+            ),
+        ),
+        ModeRule::LoginHostOnly if matches!(mode, Mode::Machine(h) if h != login) => (
             Mode::Machine(login.clone()),
             machine_q("This command runs on the login host only."),
-        )),
-        _ => None,
-    }
+            format!(
+                "{what} runs only on {login}, the machine you are logged in to, and this is {}.",
+                gui_place(mode)
+            ),
+        ),
+        _ => return None,
+    };
+    let place = gui_place(&to);
+    let (title, yes, no, stays) = if from_page {
+        (
+            format!("Run this on {place}?"),
+            format!("Run it on {place}"),
+            "Don't run it".to_string(),
+            "The page stays where it is.",
+        )
+    } else {
+        (
+            format!("Switch to {place}?"),
+            format!("Switch to {place} and run {word}"),
+            format!("Don't run {word}"),
+            "The terminal stays in the new mode afterwards.",
+        )
+    };
+    let gui = YesNo {
+        question,
+        default_yes: true,
+        title,
+        body: vec![why, stays.to_string()],
+        yes: Choice::acts(yes),
+        no: Choice::changes_nothing(no),
+    };
+    Some((to, gui))
 }
 
 /// Decides what `command` does for `session` at `now`, given the answers to its questions so far.
@@ -510,7 +554,7 @@ pub fn check(
     match check_inner(fleet, session, command, at, answers, now) {
         Ok(plan) => Verdict::Plan { plan },
         Err(Stop::Rejected(r)) => Verdict::rejected(r),
-        Err(Stop::Ask(prompt)) => Verdict::Prompt { prompt },
+        Err(Stop::Ask(prompt)) => Verdict::Prompt { prompt: *prompt },
         Err(Stop::Declined) => Verdict::Plan {
             plan: Plan::default(),
         },
@@ -596,7 +640,13 @@ fn check_inner(
     }
     let from_page = at.is_some();
     let base = base_mode(fleet, session, at)?;
-    let switch = mode_switch(&base, &session.host, command.mode_rule(role));
+    let switch = mode_switch(
+        &base,
+        &session.host,
+        command.mode_rule(role),
+        command.word(),
+        from_page,
+    );
     let mode = match &switch {
         Some((m, _)) => Some(m.clone()),
         None => base,
@@ -621,7 +671,7 @@ fn check_inner(
         view: session.view(&login.config),
     };
     let mut asker = match &switch {
-        Some((_, question)) => Asker::gated(answers, yes_no_prompt(question.clone(), true)),
+        Some((_, question)) => Asker::gated(answers, yes_no_prompt(question.clone())),
         None => Asker::new(answers),
     };
     let mut plan = command.run(&ctx, &mut asker)?;

@@ -12,7 +12,7 @@ use crate::event::EventKind;
 use crate::fleet::REBOOT_SECS;
 use crate::lexer::{ParseError, Words};
 use crate::roles::Permission;
-use crate::verdict::{Asker, Plan, Stop};
+use crate::verdict::{Asker, Choice, Plan, Stop, YesNo};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -63,26 +63,44 @@ impl Family for PowerCmd {
         let m = changing_target(ctx)?;
         let host = m.hostname.clone();
         let slower = i64::from(m.runtime.faults.reboot_extra_secs);
+        let back = REBOOT_SECS + slower;
         let (question, event, line) = match self {
             PowerCmd::Reboot => (
-                format!(
-                    "Warning: {host} reboots now: it stops receiving and delivering mail until it is back; sessions stay open. Continue? [N]>"
-                ),
+                YesNo {
+                    question: format!(
+                        "Warning: {host} reboots now: it stops receiving and delivering mail until it is back; sessions stay open. Continue? [N]>"
+                    ),
+                    default_yes: false,
+                    title: format!("Reboot {host}?"),
+                    body: vec![
+                        format!("{host} stops receiving and delivering mail until it is back, in about {back} simulated seconds."),
+                        "Its queues are kept and sessions stay open.".into(),
+                    ],
+                    yes: Choice::destroys(format!("Reboot {host}")),
+                    no: Choice::changes_nothing("Don't reboot"),
+                },
                 EventKind::RebootStarted { host: host.clone() },
-                format!(
-                    "Rebooting {host}: back in about {} simulated seconds; its queues are kept.",
-                    REBOOT_SECS + slower
-                ),
+                format!("Rebooting {host}: back in about {back} simulated seconds; its queues are kept."),
             ),
             PowerCmd::Shutdown => (
-                format!(
-                    "Warning: {host} shuts down and stays off until it is powered on (the simulator's power control); sessions logged in to it end. Continue? [N]>"
-                ),
+                YesNo {
+                    question: format!(
+                        "Warning: {host} shuts down and stays off until it is powered on (the simulator's power control); sessions logged in to it end. Continue? [N]>"
+                    ),
+                    default_yes: false,
+                    title: format!("Shut down {host}?"),
+                    body: vec![
+                        format!("{host} stays off until it is powered on again on the Simulator page."),
+                        format!("Sessions logged in to {host} end; its queues are kept."),
+                    ],
+                    yes: Choice::destroys(format!("Shut down {host}")),
+                    no: Choice::changes_nothing("Don't shut down"),
+                },
                 EventKind::ShutDown { host: host.clone() },
                 format!("{host} is shutting down; its queues are kept."),
             ),
         };
-        if !asker.yes_no(question, false)? {
+        if !asker.yes_no(question)? {
             return Ok(Plan::output(vec![format!(
                 "{} cancelled; nothing changed.",
                 if *self == PowerCmd::Reboot {

@@ -9,9 +9,24 @@ use super::{CommandKind, Completion, Ctx, Family, Help};
 use crate::event::{Event, EventKind};
 use crate::fleet::{Fleet, Machine, Power, Upgrade};
 use crate::lexer::{ParseError, Words};
+use crate::names::Hostname;
 use crate::names::{Timestamp, Version};
 use crate::roles::{ModeRule, Permission, Role};
-use crate::verdict::{Asker, Plan, Rejection, Stop};
+use crate::verdict::{Asker, Choice, Plan, Rejection, Stop, YesNo};
+
+/// The members installing on `host` would disconnect (rules §6, §15.13): every member not detached, when
+/// `host` is a connected member; none for a standalone machine or a member that is not connected (it
+/// upgrades alone). The upgrade's plan, its question and the Upgrade page's warning all read this.
+pub fn install_disconnects(fleet: &Fleet, host: &Hostname) -> Vec<Hostname> {
+    match fleet.cluster_of(host) {
+        Some(c) if fleet.connection(host).is_connected() => fleet
+            .members(&c.name)
+            .filter(|m| !m.detached)
+            .map(|m| m.hostname.clone())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
 
 /// `upgrade` forms. Every form acts on the login host, from any mode (rules §14.1.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,25 +314,64 @@ fn check(ctx: &Ctx, op: &UpgradeCmd, asker: &mut Asker) -> Result<Plan, Stop> {
         }
         UpgradeCmd::Install { version } => {
             validate(ctx, *version)?;
-            let question = match ctx.cluster() {
-                Some(c) => format!(
-                    "Warning: upgrading to {version} disconnects every machine of cluster {} unless {host} was disconnected first; {host} reboots when done. Continue? [N]>",
-                    c.name
+            let detach = install_disconnects(ctx.fleet, host);
+            let minutes = (INSTALL_SECS + REBOOT_SECS) / 60;
+            let reboots = format!(
+                "{host} installs AsyncOS {version}, then reboots: about {minutes} simulated minutes in all."
+            );
+            // The CLI's text is pinned (rules §14.1.3, §15.14); the console's says what happens to this
+            // machine as it stands now (rules §15.31).
+            let (question, body, yes) = match ctx.cluster() {
+                Some(c) => {
+                    let question = format!(
+                        "Warning: upgrading to {version} disconnects every machine of cluster {} unless {host} was disconnected first; {host} reboots when done. Continue? [N]>",
+                        c.name
+                    );
+                    if detach.is_empty() {
+                        (
+                            question,
+                            vec![
+                                format!("{host} is not connected to cluster {}: it upgrades alone, and the other members stay as they are.", c.name),
+                                reboots,
+                            ],
+                            Choice::acts(format!("Upgrade {host}")),
+                        )
+                    } else {
+                        let names: Vec<String> = detach.iter().map(|h| h.to_string()).collect();
+                        (
+                            question,
+                            vec![
+                                format!(
+                                    "{host} is connected: upgrading it disconnects every machine of cluster {} ({}).",
+                                    c.name,
+                                    names.join(", ")
+                                ),
+                                "To upgrade it alone, disconnect it first on the Cluster page.".into(),
+                                reboots,
+                            ],
+                            Choice::destroys(format!("Upgrade and disconnect all {} machines", detach.len())),
+                        )
+                    }
+                }
+                None => (
+                    format!(
+                        "Warning: upgrading {host} to {version}; {host} reboots when done. Continue? [N]>"
+                    ),
+                    vec![reboots],
+                    Choice::acts(format!("Upgrade {host}")),
                 ),
-                None => format!("Warning: upgrading {host} to {version}; {host} reboots when done. Continue? [N]>"),
             };
-            if !asker.yes_no(question, false)? {
+            let question = YesNo {
+                question,
+                default_yes: false,
+                title: format!("Upgrade {host} to AsyncOS {version}?"),
+                body,
+                yes,
+                no: Choice::changes_nothing("Don't upgrade"),
+            };
+            if !asker.yes_no(question)? {
                 return Ok(Plan::output(vec!["Upgrade cancelled; nothing changed.".into()]));
             }
-            let detach: Vec<_> = if ctx.cluster().is_some() && ctx.is_connected() {
-                ctx.members()
-                    .iter()
-                    .filter(|m| !m.detached)
-                    .map(|m| m.hostname.clone())
-                    .collect()
-            } else {
-                Vec::new()
-            };
             let mut warnings = Vec::new();
             if !detach.is_empty() {
                 let names: Vec<String> = detach.iter().map(|h| h.to_string()).collect();
