@@ -21,6 +21,7 @@ use leptos_router::path;
 
 pub mod api;
 pub mod components;
+pub mod dialog;
 pub mod pages;
 pub mod state;
 pub mod timing;
@@ -131,7 +132,7 @@ pub fn App() -> impl IntoView {
                     }.into_any(),
                 }}
             </main>
-            <components::PromptDialog />
+            <dialog::PromptDialog />
         </Router>
     }
 }
