@@ -471,17 +471,420 @@ pub enum CommandResponse {
     },
 }
 
-/// One line of the audit log.
+/// One line of the audit log (rules §15.33).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: u64,
+    /// When, in the fleet's simulated time (`YYYY-MM-DDTHH:MM:SSZ`).
     pub at: String,
+    /// When, in real time (UTC, the same format); absent for entries recorded before it was kept.
+    #[serde(default)]
+    pub real_at: Option<String>,
     pub user: String,
     pub login_host: String,
     pub mode: String,
     pub line: String,
-    /// `accepted`, `prompt`, `rejected: <message>`.
+    /// `accepted`, `accepted; <notes>`, `read`, `prompt`, `rejected: <message>`, or why a session ended.
     pub outcome: String,
     pub revision: u64,
+}
+
+/// The outcome an audit filter asks for (rules §15.33).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AuditOutcome {
+    /// The command ran: `accepted`, `accepted; …` and `read` (a command that changed nothing).
+    Accepted,
+    /// `rejected: …`.
+    Refused,
+    /// The command asked a question and waits for its answer.
+    Prompt,
+}
+
+impl AuditOutcome {
+    pub const ALL: [AuditOutcome; 3] = [Self::Accepted, Self::Refused, Self::Prompt];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Refused => "refused",
+            Self::Prompt => "prompt",
+        }
+    }
+
+    /// The class of an entry's outcome text; `None` for an entry that is no command's outcome (a session
+    /// that ended, and why).
+    pub fn of(outcome: &str) -> Option<Self> {
+        if outcome == "prompt" {
+            Some(Self::Prompt)
+        } else if outcome.starts_with("rejected:") {
+            Some(Self::Refused)
+        } else if outcome == "accepted" || outcome.starts_with("accepted;") || outcome == "read" {
+            Some(Self::Accepted)
+        } else {
+            None
+        }
+    }
+}
+
+/// The filter parameters as a query string or a form gives them: text, empty when not given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilterText<'a> {
+    pub user: &'a str,
+    pub machine: &'a str,
+    pub outcome: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// Which audit entries to list (rules §15.33): every part given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub user: Option<crate::names::UserName>,
+    /// Entries typed on this machine (login host) or run in its machine mode.
+    pub machine: Option<crate::names::Hostname>,
+    pub outcome: Option<AuditOutcome>,
+    /// Simulated time, inclusive.
+    pub from: Option<crate::names::Timestamp>,
+    /// Simulated time, inclusive.
+    pub to: Option<crate::names::Timestamp>,
+}
+
+/// A filter parameter that cannot be read: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{param}: {reason}")]
+pub struct AuditFilterError {
+    pub param: &'static str,
+    pub reason: String,
+}
+
+/// The text each filter parameter takes, as the API document states it (empty: not given). A value
+/// matches exactly when [`AuditFilter::parse`] reads it.
+pub const AUDIT_USER_PATTERN: &str = "^([A-Za-z][A-Za-z0-9_.-]{0,63})?$";
+/// See [`AUDIT_USER_PATTERN`]; a hostname is also at most 253 characters.
+pub const AUDIT_MACHINE_PATTERN: &str =
+    "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)?$";
+/// See [`AUDIT_USER_PATTERN`].
+pub const AUDIT_OUTCOME_PATTERN: &str = "^(accepted|refused|prompt)?$";
+/// The longest text each filter parameter takes (the document's `maxLength`).
+pub const AUDIT_USER_MAX: usize = 64;
+/// See [`AUDIT_USER_MAX`].
+pub const AUDIT_MACHINE_MAX: usize = 253;
+/// See [`AUDIT_USER_MAX`].
+pub const AUDIT_OUTCOME_MAX: usize = 8;
+/// See [`AUDIT_USER_MAX`].
+pub const AUDIT_TIME_MAX: usize = 20;
+/// See [`AUDIT_USER_PATTERN`].
+pub const AUDIT_TIME_PATTERN: &str =
+    "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)?$";
+
+impl AuditFilter {
+    /// Reads each parameter (empty means not given); the first that cannot be read is named in the
+    /// error. A range whose end comes before its start is no error: nothing matches it
+    /// ([`AuditFilter::is_empty_range`]).
+    pub fn parse(text: AuditFilterText<'_>) -> Result<Self, AuditFilterError> {
+        fn part<T, E: std::fmt::Display>(
+            param: &'static str,
+            text: &str,
+            parse: impl FnOnce(&str) -> Result<T, E>,
+        ) -> Result<Option<T>, AuditFilterError> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            parse(text).map(Some).map_err(|e| AuditFilterError {
+                param,
+                reason: e.to_string(),
+            })
+        }
+        // Digits where the format has digits (not `+1` or `-1`, which a number parser would take).
+        let time = |t: &str| {
+            let digits = t
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| matches!(i, 4 | 7 | 10 | 13 | 16 | 19) || b.is_ascii_digit());
+            if digits {
+                crate::names::Timestamp::parse_iso(t).map_err(|e| e.to_string())
+            } else {
+                Err(format!(
+                    "invalid timestamp \"{t}\": expected YYYY-MM-DDTHH:MM:SSZ"
+                ))
+            }
+        };
+        Ok(AuditFilter {
+            user: part("user", text.user, crate::names::UserName::parse)?,
+            machine: part("machine", text.machine, crate::names::Hostname::parse)?,
+            outcome: part("outcome", text.outcome, |w| {
+                AuditOutcome::ALL
+                    .into_iter()
+                    .find(|o| o.word() == w)
+                    .ok_or("must be accepted, refused or prompt")
+            })?,
+            from: part("from", text.from, time)?,
+            to: part("to", text.to, time)?,
+        })
+    }
+
+    /// Whether the time range ends before it starts, so that nothing can match.
+    pub fn is_empty_range(&self) -> bool {
+        matches!((self.from, self.to), (Some(from), Some(to)) if to < from)
+    }
+
+    /// How an entry records the machine's own mode (`machine:<host>`).
+    pub fn machine_mode(&self) -> Option<String> {
+        self.machine
+            .as_ref()
+            .map(|h| crate::mode::Mode::Machine(h.clone()).to_string())
+    }
+
+    /// Whether `entry` passes every part of the filter.
+    pub fn matches(&self, entry: &AuditEntry) -> bool {
+        let at = crate::names::Timestamp::parse_iso(&entry.at).ok();
+        self.user.as_ref().is_none_or(|u| entry.user == u.as_str())
+            && self.machine.as_ref().is_none_or(|h| {
+                entry.login_host == h.as_str() || Some(&entry.mode) == self.machine_mode().as_ref()
+            })
+            && self
+                .outcome
+                .is_none_or(|o| AuditOutcome::of(&entry.outcome) == Some(o))
+            && self.from.is_none_or(|from| at.is_some_and(|at| at >= from))
+            && self.to.is_none_or(|to| at.is_some_and(|at| at <= to))
+    }
+
+    /// The filter as query parameters (`user=…&outcome=…`; empty when nothing is filtered). Every value
+    /// is a parsed name or timestamp, so none needs escaping.
+    pub fn query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(u) = &self.user {
+            parts.push(format!("user={u}"));
+        }
+        if let Some(h) = &self.machine {
+            parts.push(format!("machine={h}"));
+        }
+        if let Some(o) = self.outcome {
+            parts.push(format!("outcome={}", o.word()));
+        }
+        if let Some(t) = self.from {
+            parts.push(format!("from={t}"));
+        }
+        if let Some(t) = self.to {
+            parts.push(format!("to={t}"));
+        }
+        parts.join("&")
+    }
+}
+
+#[cfg(test)]
+mod audit_filter_tests {
+    use super::*;
+
+    fn entry(user: &str, host: &str, mode: &str, outcome: &str, at: &str) -> AuditEntry {
+        AuditEntry {
+            id: 1,
+            at: at.into(),
+            real_at: None,
+            user: user.into(),
+            login_host: host.into(),
+            mode: mode.into(),
+            line: "commit".into(),
+            outcome: outcome.into(),
+            revision: 0,
+        }
+    }
+
+    #[test]
+    fn outcomes_fall_into_three_classes_and_session_ends_into_none() {
+        assert_eq!(AuditOutcome::of("accepted"), Some(AuditOutcome::Accepted));
+        assert_eq!(
+            AuditOutcome::of("accepted; Overwrote 1 row"),
+            Some(AuditOutcome::Accepted)
+        );
+        assert_eq!(AuditOutcome::of("read"), Some(AuditOutcome::Accepted));
+        assert_eq!(AuditOutcome::of("rejected: no"), Some(AuditOutcome::Refused));
+        assert_eq!(AuditOutcome::of("prompt"), Some(AuditOutcome::Prompt));
+        assert_eq!(AuditOutcome::of("expired: idle"), None);
+        assert_eq!(AuditOutcome::of("acceptedish"), None);
+    }
+
+    #[test]
+    fn a_bad_parameter_is_named() {
+        let bad = |t: AuditFilterText| AuditFilter::parse(t).unwrap_err().param;
+        let t = AuditFilterText::default();
+        assert_eq!(bad(AuditFilterText { user: "9lives", ..t }), "user");
+        assert_eq!(bad(AuditFilterText { user: " admin", ..t }), "user");
+        assert_eq!(bad(AuditFilterText { machine: "a..b", ..t }), "machine");
+        assert_eq!(
+            bad(AuditFilterText {
+                outcome: "maybe",
+                ..t
+            }),
+            "outcome"
+        );
+        assert_eq!(
+            bad(AuditFilterText {
+                from: "yesterday",
+                ..t
+            }),
+            "from"
+        );
+        assert_eq!(
+            bad(AuditFilterText {
+                to: "2026-13-01T00:00:00Z",
+                ..t
+            }),
+            "to"
+        );
+        assert_eq!(
+            bad(AuditFilterText {
+                to: "2026-+1-01T00:00:00Z",
+                ..t
+            }),
+            "to"
+        );
+        let err = AuditFilter::parse(AuditFilterText { outcome: "ok", ..t }).unwrap_err();
+        assert_eq!(err.to_string(), "outcome: must be accepted, refused or prompt");
+        assert_eq!(AuditFilter::parse(t), Ok(AuditFilter::default()));
+        let inverted = AuditFilter::parse(AuditFilterText {
+            from: "2026-01-02T00:00:00Z",
+            to: "2026-01-01T00:00:00Z",
+            ..t
+        })
+        .unwrap();
+        assert!(inverted.is_empty_range());
+    }
+
+    /// The document's patterns and the parser agree: a value matches exactly when it is read.
+    #[test]
+    fn the_patterns_are_what_the_parser_reads() {
+        // The document gives each parameter a pattern and a maximum length.
+        let check = |pattern: &str, max: usize, read: &dyn Fn(&str) -> bool, samples: &[&str]| {
+            let re = regex::Regex::new(pattern).unwrap();
+            for s in samples {
+                let documented = re.is_match(s) && s.chars().count() <= max;
+                assert_eq!(documented, read(s), "{pattern} on {s:?}");
+            }
+        };
+        let t = AuditFilterText::default();
+        let long_label = "a".repeat(64);
+        let long_user = format!("a{}", "b".repeat(64));
+        let max_user = format!("a{}", "b".repeat(63));
+        check(
+            AUDIT_USER_PATTERN,
+            AUDIT_USER_MAX,
+            &|s| AuditFilter::parse(AuditFilterText { user: s, ..t }).is_ok(),
+            &[
+                "", "admin", "a.b-c_d9", "9a", " a", "a b", "é", "a\n", &long_user, &max_user, "_a",
+            ],
+        );
+        let long_host = ["abcdefghij"; 26].join(".");
+        check(
+            AUDIT_MACHINE_PATTERN,
+            AUDIT_MACHINE_MAX,
+            &|s| AuditFilter::parse(AuditFilterText { machine: s, ..t }).is_ok(),
+            &[
+                "",
+                "sf.example.com",
+                "SF.Example.COM",
+                "a",
+                "1-2.x",
+                "-a.b",
+                "a-.b",
+                "a..b",
+                ".a",
+                "a.",
+                "a_b.c",
+                &long_label,
+                &long_host[..253],
+                "a b",
+            ],
+        );
+        check(
+            AUDIT_OUTCOME_PATTERN,
+            AUDIT_OUTCOME_MAX,
+            &|s| AuditFilter::parse(AuditFilterText { outcome: s, ..t }).is_ok(),
+            &[
+                "",
+                "accepted",
+                "refused",
+                "prompt",
+                "Accepted",
+                "rejected",
+                "accepted ",
+                "read",
+            ],
+        );
+        check(
+            AUDIT_TIME_PATTERN,
+            AUDIT_TIME_MAX,
+            &|s| AuditFilter::parse(AuditFilterText { from: s, ..t }).is_ok(),
+            &[
+                "",
+                "2026-01-01T00:00:00Z",
+                "2026-12-31T23:59:59Z",
+                "0000-01-01T00:00:00Z",
+                "2026-13-01T00:00:00Z",
+                "2026-00-01T00:00:00Z",
+                "2026-01-32T00:00:00Z",
+                "2026-01-01T24:00:00Z",
+                "2026-01-01T00:60:00Z",
+                "2026-01-01 00:00:00Z",
+                "2026-01-01T00:00:00",
+                "2026-+1-01T00:00:00Z",
+                "-026-01-01T00:00:00Z",
+                "2026-1-01T00:00:00Z",
+            ],
+        );
+    }
+
+    #[test]
+    fn every_part_given_must_hold() {
+        let f = AuditFilter::parse(AuditFilterText {
+            user: "admin",
+            machine: "SF.example.com",
+            outcome: "refused",
+            from: "2026-01-01T00:00:00Z",
+            to: "2026-01-01T01:00:00Z",
+        })
+        .unwrap();
+        assert_eq!(
+            f.query(),
+            "user=admin&machine=sf.example.com&outcome=refused&from=2026-01-01T00:00:00Z&to=2026-01-01T01:00:00Z"
+        );
+        let at = "2026-01-01T00:30:00Z";
+        let ok = entry("admin", "sf.example.com", "cluster", "rejected: x", at);
+        assert!(f.matches(&ok));
+        // The machine by its machine mode, typed on another login host.
+        assert!(f.matches(&entry(
+            "admin",
+            "newyork.example.com",
+            "machine:sf.example.com",
+            "rejected: x",
+            at
+        )));
+        assert!(!f.matches(&entry("ops", "sf.example.com", "cluster", "rejected: x", at)));
+        assert!(!f.matches(&entry(
+            "admin",
+            "newyork.example.com",
+            "group:West",
+            "rejected: x",
+            at
+        )));
+        assert!(!f.matches(&entry("admin", "sf.example.com", "cluster", "accepted", at)));
+        assert!(!f.matches(&entry(
+            "admin",
+            "sf.example.com",
+            "cluster",
+            "rejected: x",
+            "2026-01-01T01:00:01Z"
+        )));
+        assert!(f.matches(&entry(
+            "admin",
+            "sf.example.com",
+            "cluster",
+            "rejected: x",
+            "2026-01-01T01:00:00Z"
+        )));
+        assert!(AuditFilter::default().matches(&entry("?", "?", "?", "expired: idle", "?")));
+    }
 }

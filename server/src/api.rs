@@ -665,18 +665,46 @@ const MAX_QUERY_INT: u64 = i64::MAX as u64;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
-    /// Only entries with a smaller id (for paging back).
+    /// Only entries with a smaller id (for paging back: the last id of the previous page).
     #[param(maximum = 9_223_372_036_854_775_807_i64)]
     before: Option<u64>,
     /// At most this many (default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
+    /// Only this user's entries (a user name; empty: any user).
+    #[param(pattern = "^([A-Za-z][A-Za-z0-9_.-]{0,63})?$", max_length = 64)]
+    user: Option<String>,
+    /// Only entries typed on this machine (login host) or run in its machine mode (a hostname; empty:
+    /// any machine).
+    #[param(
+        pattern = "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)?$",
+        max_length = 253
+    )]
+    machine: Option<String>,
+    /// Only entries with this outcome: `accepted` (accepted or read), `refused`, `prompt` (empty: any).
+    #[param(pattern = "^(accepted|refused|prompt)?$", max_length = 8)]
+    outcome: Option<String>,
+    /// Only entries at or after this simulated time (`YYYY-MM-DDTHH:MM:SSZ`; empty: no bound).
+    #[param(
+        pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)?$",
+        max_length = 20
+    )]
+    from: Option<String>,
+    /// Only entries at or before this simulated time (`YYYY-MM-DDTHH:MM:SSZ`; empty: no bound). Before
+    /// `from`, nothing matches.
+    #[param(
+        pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)?$",
+        max_length = 20
+    )]
+    to: Option<String>,
 }
 
 /// The audit log of the session's fleet, newest first: every command, accepted or refused
-/// (administrators).
+/// (administrators); filtered by user, machine, outcome and simulated time, paged back by `before`
+/// (rules §15.33). A parameter that cannot be read is 400 naming it.
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 403, body = ApiError)))]
+    responses((status = 200, body = [AuditEntry]), (status = 400, body = ApiError),
+              (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn audit(
     State(state): State<AppState>,
     token: Token,
@@ -694,11 +722,20 @@ async fn audit(
     if !(1..=1000).contains(&limit) {
         return Err(AppError::new(400, "bad_query", "limit: from 1 to 1000."));
     }
+    let filter = cluster::wire::AuditFilter::parse(cluster::wire::AuditFilterText {
+        user: q.user.as_deref().unwrap_or(""),
+        machine: q.machine.as_deref().unwrap_or(""),
+        outcome: q.outcome.as_deref().unwrap_or(""),
+        from: q.from.as_deref().unwrap_or(""),
+        to: q.to.as_deref().unwrap_or(""),
+    })
+    .map_err(|e| AppError::new(400, "bad_query", format!("{e}.")))?;
     let engine = engine_of(&state, &token).await?;
     Ok(Json(
         engine
             .ask(|reply| EngineRequest::Audit {
                 token_hash: token.hash,
+                filter,
                 before: q.before,
                 limit,
                 reply,
@@ -707,6 +744,8 @@ async fn audit(
     ))
 }
 
+// The filters' patterns and lengths are the domain's (`cluster::wire::AUDIT_*_PATTERN`, `AUDIT_*_MAX`:
+// a value fits them exactly when `AuditFilter::parse` reads it); `server/tests/audit.rs` holds them equal.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct EventsQuery {

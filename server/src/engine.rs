@@ -167,8 +167,10 @@ pub enum Request {
         audience: Audience,
         reply: Reply<Vec<EventRecord>>,
     },
+    /// Audit entries that pass `filter`, newest first, with an id below `before` (rules §15.33).
     Audit {
         token_hash: String,
+        filter: cluster::wire::AuditFilter,
         before: Option<u64>,
         limit: usize,
         reply: Reply<Vec<AuditEntry>>,
@@ -838,6 +840,8 @@ impl Core {
         work.batch.audit.push(AuditEntry {
             id: 0,
             at: self.clock.now().to_string(),
+            // The real time beside the simulated one (rules §15.33).
+            real_at: Some(cluster::Timestamp::from_secs(unix_now()).to_string()),
             user,
             login_host: host,
             mode,
@@ -992,6 +996,7 @@ impl Core {
             }
             Request::Audit {
                 token_hash,
+                filter,
                 before,
                 limit,
                 reply,
@@ -1008,7 +1013,7 @@ impl Core {
                             ),
                         });
                     }
-                    self.store.audit(before, limit).map_err(|e| {
+                    self.store.audit(&filter, before, limit).map_err(|e| {
                         tracing::error!(fleet = %self.id, error = %format!("{e:#}"), "cannot read the audit log");
                         EngineError::Storage
                     })

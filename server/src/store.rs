@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use cluster::session::Session;
-use cluster::wire::AuditEntry;
+use cluster::wire::{AuditEntry, AuditFilter, AuditOutcome};
 use cluster::{Event, Fleet, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,14 @@ pub trait Store: Send {
     /// Events with revision > `after`, in order; a corrupt or missing row is an error naming it.
     fn events_after(&mut self, after: u64, limit: usize) -> anyhow::Result<Vec<Stored>>;
     fn append(&mut self, batch: &Batch) -> anyhow::Result<()>;
-    fn audit(&mut self, before_id: Option<u64>, limit: usize) -> anyhow::Result<Vec<AuditEntry>>;
+    /// The newest `limit` audit entries that pass `filter` with an id below `before_id`, newest first
+    /// (rules §15.33).
+    fn audit(
+        &mut self,
+        filter: &AuditFilter,
+        before_id: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<AuditEntry>>;
     fn sessions(&mut self) -> anyhow::Result<Vec<SessionRow>>;
     /// The simulated clock's last stored reading.
     fn clock(&mut self) -> anyhow::Result<Option<ClockReading>>;
@@ -138,6 +145,27 @@ fn audit_other(a: &AuditEntry) -> bool {
     !a.outcome.starts_with("accepted") || matches!(a.line.as_str(), "login" | "logout")
 }
 
+/// Added with the audit filters (rules §15.33): the real time of each entry beside its simulated time
+/// (entries written before have none).
+const AUDIT_REAL_TIME: &str = "ALTER TABLE audit ADD COLUMN real_at TEXT;";
+
+/// What the audit filters look entries up by, newest first: a user, a login host, a mode.
+const AUDIT_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit (user, id);
+CREATE INDEX IF NOT EXISTS audit_by_login_host ON audit (login_host, id);
+CREATE INDEX IF NOT EXISTS audit_by_mode ON audit (mode, id);
+";
+
+/// The SQL condition an outcome class stands for: `AuditOutcome::of` in SQL (`GLOB` is case-sensitive,
+/// as `starts_with` is). The store suite checks the two agree.
+fn outcome_sql(outcome: AuditOutcome) -> &'static str {
+    match outcome {
+        AuditOutcome::Accepted => "(outcome = 'accepted' OR outcome GLOB 'accepted;*' OR outcome = 'read')",
+        AuditOutcome::Refused => "outcome GLOB 'rejected:*'",
+        AuditOutcome::Prompt => "outcome = 'prompt'",
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed, readable by its owner only) the store file at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
@@ -163,6 +191,15 @@ impl SqliteStore {
             conn.execute_batch(AUDIT_CLASS)
                 .with_context(|| format!("cannot add the audit class column in {}", path.display()))?;
         }
+        let timed: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('audit') WHERE name = 'real_at'")?
+            .exists([])?;
+        if !timed {
+            conn.execute_batch(AUDIT_REAL_TIME)
+                .with_context(|| format!("cannot add the audit real-time column in {}", path.display()))?;
+        }
+        conn.execute_batch(AUDIT_INDEXES)
+            .with_context(|| format!("cannot index the audit log in {}", path.display()))?;
         Ok(Self {
             conn,
             audit_retention: None,
@@ -224,6 +261,37 @@ impl SqliteStore {
             |r| r.get(0),
         )?;
         Ok(r.unwrap_or(0) as u64)
+    }
+
+    /// The newest `limit` audit entries where every condition of `wheres` holds (`?` bound to `values`
+    /// in order).
+    fn audit_where(
+        &mut self,
+        wheres: &[String],
+        values: Vec<rusqlite::types::Value>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<AuditEntry>> {
+        let sql = format!(
+            "SELECT id, at, real_at, user, login_host, mode, line, outcome, revision FROM audit
+             WHERE {} ORDER BY id DESC LIMIT {}",
+            wheres.join(" AND "),
+            limit.min(i64::MAX as usize)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+            Ok(AuditEntry {
+                id: r.get::<_, i64>(0)? as u64,
+                at: r.get(1)?,
+                real_at: r.get(2)?,
+                user: r.get(3)?,
+                login_host: r.get(4)?,
+                mode: r.get(5)?,
+                line: r.get(6)?,
+                outcome: r.get(7)?,
+                revision: r.get::<_, i64>(8)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Marks the fleet for deletion: a running server that holds it ends its sessions and removes it.
@@ -309,7 +377,7 @@ impl Store for SqliteStore {
                 ins.execute(params![s.revision as i64, body, checksum(&body) as i64])?;
             }
             let mut ins = tx.prepare_cached(
-                "INSERT INTO audit (at, user, login_host, mode, line, outcome, revision, other) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO audit (at, user, login_host, mode, line, outcome, revision, other, real_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for a in &batch.audit {
                 ins.execute(params![
@@ -320,7 +388,8 @@ impl Store for SqliteStore {
                     a.line,
                     a.outcome,
                     a.revision as i64,
-                    audit_other(a)
+                    audit_other(a),
+                    a.real_at
                 ])?;
             }
             if let (Some(keep), false) = (self.audit_retention, batch.audit.is_empty()) {
@@ -359,27 +428,50 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn audit(&mut self, before_id: Option<u64>, limit: usize) -> anyhow::Result<Vec<AuditEntry>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, at, user, login_host, mode, line, outcome, revision FROM audit
-             WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(
-            params![before_id.map(|b| b as i64).unwrap_or(i64::MAX), limit as i64],
-            |r| {
-                Ok(AuditEntry {
-                    id: r.get::<_, i64>(0)? as u64,
-                    at: r.get(1)?,
-                    user: r.get(2)?,
-                    login_host: r.get(3)?,
-                    mode: r.get(4)?,
-                    line: r.get(5)?,
-                    outcome: r.get(6)?,
-                    revision: r.get::<_, i64>(7)? as u64,
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    fn audit(
+        &mut self,
+        filter: &AuditFilter,
+        before_id: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<AuditEntry>> {
+        use rusqlite::types::Value;
+        let mut wheres = vec!["id < ?".to_string()];
+        let mut values = vec![Value::Integer(
+            before_id.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64),
+        )];
+        if let Some(user) = &filter.user {
+            wheres.push("user = ?".into());
+            values.push(Value::Text(user.to_string()));
+        }
+        if let Some(outcome) = filter.outcome {
+            wheres.push(outcome_sql(outcome).into());
+        }
+        // Simulated times are fixed-width ISO text, so text order is time order.
+        if let Some(from) = filter.from {
+            wheres.push("at >= ?".into());
+            values.push(Value::Text(from.to_string()));
+        }
+        if let Some(to) = filter.to {
+            wheres.push("at <= ?".into());
+            values.push(Value::Text(to.to_string()));
+        }
+        let (Some(host), Some(mode)) = (&filter.machine, filter.machine_mode()) else {
+            return self.audit_where(&wheres, values, limit);
+        };
+        // A machine's entries: those typed on it and those run in its machine mode. Each half walks its
+        // own index newest first; the newest `limit` of both are the answer.
+        let mut by_host = wheres.clone();
+        by_host.push("login_host = ?".into());
+        let mut host_values = values.clone();
+        host_values.push(Value::Text(host.to_string()));
+        let mut found = self.audit_where(&by_host, host_values, limit)?;
+        wheres.push("mode = ?".into());
+        values.push(Value::Text(mode));
+        found.extend(self.audit_where(&wheres, values, limit)?);
+        found.sort_by_key(|e| std::cmp::Reverse(e.id));
+        found.dedup_by_key(|e| e.id);
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn sessions(&mut self) -> anyhow::Result<Vec<SessionRow>> {
@@ -477,12 +569,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn audit(&mut self, before_id: Option<u64>, limit: usize) -> anyhow::Result<Vec<AuditEntry>> {
+    fn audit(
+        &mut self,
+        filter: &AuditFilter,
+        before_id: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<AuditEntry>> {
         Ok(self
             .audit
             .iter()
             .rev()
-            .filter(|a| before_id.is_none_or(|b| a.id < b))
+            .filter(|a| before_id.is_none_or(|b| a.id < b) && filter.matches(a))
             .take(limit)
             .cloned()
             .collect())
@@ -718,6 +815,7 @@ mod tests {
         let audit = AuditEntry {
             id: 0,
             at: "t".into(),
+            real_at: None,
             user: "admin".into(),
             login_host: "newyork.example.com".into(),
             mode: "cluster".into(),
@@ -745,7 +843,7 @@ mod tests {
             fleet,
             "snapshot + replay"
         );
-        assert_eq!(store.audit(None, 10).unwrap().len(), 1);
+        assert_eq!(store.audit(&AuditFilter::default(), None, 10).unwrap().len(), 1);
         assert_eq!(store.sessions().unwrap(), vec![session()]);
         let reading = store.clock().unwrap().unwrap();
         assert_eq!(reading.sim, Timestamp(42));
@@ -776,6 +874,165 @@ mod tests {
     #[test]
     fn memory_store_passes_the_suite() {
         suite(&mut MemoryStore::default());
+        filter_suite(&mut MemoryStore::default());
+    }
+
+    /// The audit filters (rules §15.33), the same on every adapter.
+    fn filter_suite(store: &mut dyn Store) {
+        use cluster::wire::AuditFilterText;
+        let outcomes = [
+            "accepted",
+            "accepted; Overwrote 1 row",
+            "read",
+            "rejected: no",
+            "prompt",
+            "expired: idle",
+            "ACCEPTED",
+            "rejected",
+        ];
+        let who = [
+            ("admin", "newyork.example.com", "cluster"),
+            ("ops", "sf.example.com", "group:West"),
+            ("admin", "boston.example.com", "machine:sf.example.com"),
+        ];
+        let mut audit = Vec::new();
+        for i in 0..48 {
+            let (user, host, mode) = who[i % 3];
+            audit.push(AuditEntry {
+                id: 0,
+                at: Timestamp::from_secs(1_767_225_600 + i as i64 * 60).to_string(),
+                real_at: (i % 2 == 0).then(|| "2020-01-01T00:00:00Z".to_string()),
+                user: user.into(),
+                login_host: host.into(),
+                mode: mode.into(),
+                line: format!("line {i}"),
+                outcome: outcomes[i % outcomes.len()].into(),
+                revision: 0,
+            });
+        }
+        store
+            .append(&Batch {
+                audit: audit.clone(),
+                ..Batch::default()
+            })
+            .unwrap();
+        // Ids as stored: the entries in order, after whatever the store already held.
+        let all = store.audit(&AuditFilter::default(), None, 1000).unwrap();
+        let base = all.iter().map(|e| e.id).max().unwrap() - 48;
+        let expect = |keep: &dyn Fn(usize, &AuditEntry) -> bool, before: Option<u64>, limit: usize| {
+            let mut ids: Vec<u64> = audit
+                .iter()
+                .enumerate()
+                .filter(|(i, e)| keep(*i, e))
+                .map(|(i, _)| base + 1 + i as u64)
+                .filter(|id| before.is_none_or(|b| *id < b))
+                .collect();
+            ids.reverse();
+            ids.truncate(limit);
+            ids
+        };
+        let run = |store: &mut dyn Store, text: AuditFilterText, before, limit| {
+            let filter = AuditFilter::parse(text).unwrap();
+            let got = store.audit(&filter, before, limit).unwrap();
+            assert!(got.iter().all(|e| filter.matches(e)), "{text:?}");
+            // Only the entries written here (the store may hold older ones).
+            got.iter()
+                .map(|e| e.id)
+                .filter(|id| *id > base)
+                .collect::<Vec<_>>()
+        };
+        let t = AuditFilterText::default();
+        // The outcome classes: the store's reading is the domain's.
+        for o in AuditOutcome::ALL {
+            assert_eq!(
+                run(
+                    store,
+                    AuditFilterText {
+                        outcome: o.word(),
+                        ..t
+                    },
+                    None,
+                    100
+                ),
+                expect(&|_, e| AuditOutcome::of(&e.outcome) == Some(o), None, 100),
+                "outcome {}",
+                o.word()
+            );
+        }
+        assert_eq!(
+            run(store, AuditFilterText { user: "ops", ..t }, None, 100),
+            expect(&|i, _| i % 3 == 1, None, 100)
+        );
+        // A machine: its login host or its machine mode.
+        assert_eq!(
+            run(
+                store,
+                AuditFilterText {
+                    machine: "SF.example.com",
+                    ..t
+                },
+                None,
+                100
+            ),
+            expect(&|i, _| i % 3 != 0, None, 100)
+        );
+        assert_eq!(
+            run(
+                store,
+                AuditFilterText {
+                    machine: "sf.example.com",
+                    ..t
+                },
+                None,
+                5
+            ),
+            expect(&|i, _| i % 3 != 0, None, 5),
+            "the newest of both halves"
+        );
+        assert_eq!(
+            run(
+                store,
+                AuditFilterText {
+                    machine: "toronto.example.com",
+                    ..t
+                },
+                None,
+                100
+            ),
+            Vec::<u64>::new()
+        );
+        // A time range, inclusive at both ends.
+        let (from, to) = (audit[10].at.clone(), audit[20].at.clone());
+        assert_eq!(
+            run(
+                store,
+                AuditFilterText {
+                    from: &from,
+                    to: &to,
+                    ..t
+                },
+                None,
+                100
+            ),
+            expect(&|i, _| (10..=20).contains(&i), None, 100)
+        );
+        // Everything together, paged by the cursor.
+        let text = AuditFilterText {
+            user: "admin",
+            machine: "sf.example.com",
+            from: &from,
+            ..t
+        };
+        let keep = |i: usize, _: &AuditEntry| i % 3 == 2 && i >= 10;
+        let first = run(store, text, None, 3);
+        assert_eq!(first, expect(&keep, None, 3));
+        let next = run(store, text, first.last().copied(), 3);
+        assert_eq!(next, expect(&keep, first.last().copied(), 3));
+        assert_eq!(next.len(), 3, "a second page");
+        // The real time comes back as written.
+        let newest = store.audit(&AuditFilter::default(), None, 2).unwrap();
+        assert_eq!(newest[0].real_at, None);
+        assert_eq!(newest[1].real_at.as_deref(), Some("2020-01-01T00:00:00Z"));
     }
 
     #[test]
@@ -783,6 +1040,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.db");
         suite(&mut SqliteStore::open(&path).unwrap());
+        filter_suite(&mut SqliteStore::open(&path).unwrap());
         let mut reopened = SqliteStore::open(&path).unwrap();
         assert_eq!(load(&mut reopened, || panic!("seeded")).unwrap().revision, 1);
         #[cfg(unix)]
@@ -867,5 +1125,52 @@ mod tests {
             .unwrap();
         let err = load(&mut store, || panic!("seeded")).unwrap_err();
         assert!(format!("{err:#}").contains("revision 1 is missing"), "{err:#}");
+    }
+
+    #[test]
+    fn an_old_audit_table_gains_real_time_and_indexes_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // The audit table as the first stores wrote it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user TEXT NOT NULL,
+                    login_host TEXT NOT NULL, mode TEXT NOT NULL, line TEXT NOT NULL, outcome TEXT NOT NULL,
+                    revision INTEGER NOT NULL);
+                 INSERT INTO audit (at, user, login_host, mode, line, outcome, revision)
+                    VALUES ('2026-01-01T00:00:00Z', 'admin', 'newyork.example.com', 'cluster', 'commit', 'accepted', 3);",
+            )
+            .unwrap();
+        }
+        let mut store = SqliteStore::open(&path).unwrap();
+        let old = store.audit(&AuditFilter::default(), None, 10).unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].real_at, None, "an old row has no real time");
+        assert_eq!(old[0].line, "commit");
+        let indexes: Vec<String> = store
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            indexes,
+            [
+                "audit_by_class",
+                "audit_by_login_host",
+                "audit_by_mode",
+                "audit_by_user"
+            ]
+        );
+        // A reopened store migrates nothing twice.
+        drop(store);
+        let mut again = SqliteStore::open(&path).unwrap();
+        assert_eq!(again.audit(&AuditFilter::default(), None, 10).unwrap(), old);
     }
 }
