@@ -1,11 +1,12 @@
 //! Cluster operations (rules §9.1: beyond the appliance's GUI): create or join for a standalone login
 //! host; for a member: disconnect, reconnect, remove, move between groups, groups themselves, and
-//! `clustercheck` with its resolution choices. Every button shows the browser's verdict first.
+//! `clustercheck` with its resolution choices. Every button shows the browser's verdict first; an action
+//! refused only because the login host is disconnected is left out, and the page says why once.
 
 use cluster::cmd::{ClusterCheckCmd, ClusterConfigCmd};
 use cluster::structure::{Addressing, StructureOp};
 use cluster::view::{cluster_page_mode, connection_action, ConnectionAction};
-use cluster::{Command, GroupName, Hostname, Mode};
+use cluster::{Command, GroupName, Hostname, Mode, Rejection, Verdict};
 use leptos::prelude::*;
 
 use crate::components::{ActionButton, ConnectionBadge, OutcomeView};
@@ -49,9 +50,25 @@ pub fn ClusterOps() -> impl IntoView {
                     .collect(),
                 None => Vec::new(),
             };
-            let others: Vec<Hostname> = fleet.machines.keys().filter(|h| **h != login).cloned().collect();
+            // A standalone machine joins through a member of some cluster.
+            let others: Vec<Hostname> = fleet
+                .machines
+                .keys()
+                .filter(|h| **h != login && fleet.cluster_of(h).is_some())
+                .cloned()
+                .collect();
             let page = cluster_page_mode(fleet, &login);
             Some((login, cluster, members, others, page))
+        })
+    });
+    // Why this login host cannot act on the other members, said once: the refusal of disconnecting one.
+    let detached_note = Memo::new(move |_| {
+        let (login, _, members, _, page) = info.get()?;
+        members.iter().filter(|m| m.host != login).find_map(|m| {
+            let probe = Command::ClusterConfig(ClusterConfigCmd::Disconnect {
+                hosts: vec![m.host.clone()],
+            });
+            detached_refusal(console.preview_with(&probe, page.as_ref(), &[]))
         })
     });
     view! {
@@ -62,12 +79,15 @@ pub fn ClusterOps() -> impl IntoView {
                 let groups = c.groups.clone();
                 view! {
                     <p>{format!("Cluster {} ({} addressing), logged into {login}.", c.name, c.addressing)}</p>
+                    {move || detached_note.get().map(|n| view! { <p role="alert" class="refused">{n}</p> })}
+                    <div class="table-wrap">
                     <table class="members" aria-label="Members">
                         <thead><tr><th>"Machine"</th><th>"Group"</th><th>"Version"</th><th>"State"</th><th>"Actions"</th></tr></thead>
                         <tbody>
                             {members.into_iter().map(|m| view! { <MemberActions row=m groups=groups.clone() outcome=outcome page=page.clone() /> }).collect_view()}
                         </tbody>
                     </table>
+                    </div>
                     <Groups groups=c.groups.clone() outcome=outcome page=page.clone() />
                     <section aria-label="Consistency">
                         <h2>"Consistency"</h2>
@@ -77,6 +97,17 @@ pub fn ClusterOps() -> impl IntoView {
             }
         })}
         <OutcomeView outcome=outcome />
+    }
+}
+
+/// The message of a refusal that says only that the login host is disconnected (rules §14.7.8).
+fn detached_refusal(verdict: Option<Verdict>) -> Option<String> {
+    match verdict {
+        Some(Verdict::Rejected {
+            rejection: Rejection::DetachedHost { .. },
+            message,
+        }) => Some(message),
+        _ => None,
     }
 }
 
@@ -111,7 +142,8 @@ fn MemberActions(
             host: h.clone(),
         }))
     });
-    let target = RwSignal::new(row.group.to_string());
+    // No group is chosen until the user picks one of the others: nothing to refuse before that.
+    let target = RwSignal::new(String::new());
     let h = host.clone();
     let setgroup = Signal::derive(move || {
         GroupName::parse(&target.get()).ok().map(|group| {
@@ -133,6 +165,26 @@ fn MemberActions(
                 .unwrap_or_default()
         })
     };
+    // Left out when the only reason is that the login host is disconnected (the page says it once).
+    let page_mode = StoredValue::new(page.clone());
+    let offered = move |c: Signal<Option<Command>>| {
+        c.get().is_none_or(|c| {
+            detached_refusal(console.preview_with(&c, page_mode.get_value().as_ref(), &[])).is_none()
+        })
+    };
+    let current = row.group.clone();
+    let other_groups: Vec<GroupName> = groups.into_iter().filter(|g| *g != current).collect();
+    let can_move = !other_groups.is_empty();
+    // Whether moving is refused only for the login host's state, before a group is chosen.
+    let (h, first) = (host.clone(), other_groups.first().cloned());
+    let probe_setgroup = Signal::derive(move || {
+        first.clone().map(|group| {
+            stage(StructureOp::SetGroup {
+                host: h.clone(),
+                group,
+            })
+        })
+    });
     view! {
         <tr aria-label=format!("Member {host}")>
             <td>{host.to_string()}</td>
@@ -153,13 +205,23 @@ fn MemberActions(
                         <ActionButton label="Reconnect" command=reconnect outcome=outcome mode=page.clone() />
                     }.into_any()
                 } else {
-                    view! { <ActionButton label="Disconnect" command=disconnect outcome=outcome mode=page.clone() /> }.into_any()
+                    let page = page.clone();
+                    view! { <Show when=move || offered(disconnect)>
+                        <ActionButton label="Disconnect" command=disconnect outcome=outcome mode=page.clone() />
+                    </Show> }.into_any()
                 }}
-                <ActionButton label="Remove from cluster" command=remove outcome=outcome mode=page.clone() />
-                <label>"Move to group " <select on:change=move |ev| target.set(event_target_value(&ev)) prop:value=move || target.get()>
-                    {groups.iter().map(|g| view! { <option value=g.to_string()>{g.to_string()}</option> }).collect_view()}
-                </select></label>
-                <ActionButton label="Move" command=setgroup outcome=outcome mode=page.clone() />
+                <Show when=move || offered(remove)>
+                    <ActionButton label="Remove from cluster" command=remove outcome=outcome mode=page_mode.get_value() class="danger" />
+                </Show>
+                {can_move.then(|| view! {
+                    <Show when=move || offered(Signal::derive(move || setgroup.get().or_else(|| probe_setgroup.get())))>
+                        <label>"Move to group " <select on:change=move |ev| target.set(event_target_value(&ev)) prop:value=move || target.get()>
+                            <option value="">"Choose a group"</option>
+                            {other_groups.iter().map(|g| view! { <option value=g.to_string()>{g.to_string()}</option> }).collect_view()}
+                        </select></label>
+                        <ActionButton label="Move" command=setgroup outcome=outcome mode=page_mode.get_value() />
+                    </Show>
+                })}
             </td>
         </tr>
     }
@@ -195,7 +257,7 @@ fn Groups(groups: Vec<GroupName>, outcome: RwSignal<Option<Outcome>>, page: Opti
                     <label>" Rename to " <input type="text" prop:value=move || rename_to.get() on:input=move |ev| rename_to.set(event_target_value(&ev)) /></label>
                     <ActionButton label="Rename" command=rename outcome=outcome mode=page.clone() />
                     <label>" Move its machines to " <select on:change=move |ev| dest.set(event_target_value(&ev))>{options}</select></label>
-                    <ActionButton label="Delete group" command=delete outcome=outcome mode=page.clone() />
+                    <ActionButton label="Delete group" command=delete outcome=outcome mode=page.clone() class="danger" />
                 </li>
             }
         })
@@ -227,7 +289,8 @@ fn Standalone(login: Hostname, others: Vec<Hostname>, outcome: RwSignal<Option<O
             })
         })
     });
-    let member = RwSignal::new(others.first().map(|h| h.to_string()).unwrap_or_default());
+    // Nothing is chosen until the user picks a member: no refusal shows on an untouched form.
+    let member = RwSignal::new(String::new());
     let ccs = RwSignal::new(false);
     let group = RwSignal::new(String::new());
     let join = Signal::derive(move || {
@@ -250,18 +313,21 @@ fn Standalone(login: Hostname, others: Vec<Hostname>, outcome: RwSignal<Option<O
         <p>{format!("{login} is a standalone machine. Create a cluster with it, or join an existing one.")}</p>
         <section aria-label="Create a cluster">
             <h2>"Create a cluster"</h2>
-            <label>"Cluster name " <input type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
-            <label><input type="checkbox" prop:checked=move || ip.get() on:change=move |ev| ip.set(event_target_checked(&ev)) />" Address members by IP"</label>
-            <ActionButton label="Create cluster" command=create outcome=outcome />
+            <p><label>"Cluster name " <input type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label></p>
+            <p><label><input type="checkbox" prop:checked=move || ip.get() on:change=move |ev| ip.set(event_target_checked(&ev)) />" Members reach each other by IP address (default: by hostname)"</label></p>
+            <ActionButton label="Create cluster" command=create outcome=outcome class="primary" />
         </section>
         <section aria-label="Join a cluster">
             <h2>"Join a cluster"</h2>
-            <label>"Member to join through " <select on:change=move |ev| member.set(event_target_value(&ev))>
+            {others.is_empty().then(|| view! { <p class="empty">"No machine of this fleet is in a cluster yet: create one first."</p> })}
+            <p><label>"Join through the member " <select on:change=move |ev| member.set(event_target_value(&ev)) prop:value=move || member.get()>
+                <option value="">"Choose a member"</option>
                 {others.iter().map(|h| view! { <option value=h.to_string()>{h.to_string()}</option> }).collect_view()}
-            </select></label>
-            <label><input type="checkbox" prop:checked=move || ccs.get() on:change=move |ev| ccs.set(event_target_checked(&ev)) />" Over CCS"</label>
-            <label>"Group (optional) " <input type="text" prop:value=move || group.get() on:input=move |ev| group.set(event_target_value(&ev)) /></label>
-            <ActionButton label="Join cluster" command=join outcome=outcome />
+            </select></label></p>
+            <p><label><input type="checkbox" prop:checked=move || ccs.get() on:change=move |ev| ccs.set(event_target_checked(&ev)) />" Connect over the CCS port instead of SSH"</label></p>
+            <p><label>"Group to join " <input type="text" placeholder="Main_Group" prop:value=move || group.get() on:input=move |ev| group.set(event_target_value(&ev)) /></label>
+                <span class="hint">" Empty: Main_Group, or the cluster's first group."</span></p>
+            <ActionButton label="Join cluster" command=join outcome=outcome class="primary" />
         </section>
     }
 }

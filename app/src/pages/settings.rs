@@ -2,7 +2,8 @@
 //! `/group/<g>/settings/<feature>` and `/machine/<host>/settings/<feature>`, the URL names the mode and
 //! the session follows it. Each page shows one of the guide's states — defined here, inherited (with the
 //! real source and *Override Settings*), or configured at another level — plus Manage Settings and
-//! where each machine's effective value comes from.
+//! where each machine's effective value comes from. A URL naming a group, machine or feature that does
+//! not exist shows a not-found page (rules §15.34); the menu marks the features the mode defines.
 
 use cluster::cmd::{ClusterSetCmd, FeatureAction, FeatureCmd, FeatureSel};
 use cluster::features::{ColumnKind, FeatureId, FeatureValue, Shape, CATALOGUE};
@@ -15,14 +16,28 @@ use leptos_router::hooks::use_location;
 use crate::components::{ActionButton, MailFlow, ModeBar, OutcomeView};
 use crate::state::{use_console, Outcome};
 
-/// `(mode, feature)` named by a settings URL.
-pub fn parse_path(path: &str) -> Option<(Mode, Option<FeatureId>)> {
+/// `(mode, feature)` named by a settings URL; a feature word the catalogue does not know is `Err` with
+/// the word (at most 64 characters of it).
+pub fn parse_path(path: &str) -> Option<(Mode, Option<Result<FeatureId, String>>)> {
     let (mode, rest) = Mode::parse_path(path)?;
     match rest.as_slice() {
         ["settings"] | ["settings", ""] => Some((mode, None)),
-        ["settings", f] => Some((mode, Some(FeatureId::from_command(f)?))),
+        ["settings", f] => Some((
+            mode,
+            Some(FeatureId::from_command(f).ok_or_else(|| f.chars().take(64).collect())),
+        )),
         _ => None,
     }
+}
+
+/// A not-found page: what was not found, and the way back.
+fn not_found(what: String) -> AnyView {
+    view! {
+        <h1>"Not found"</h1>
+        <p role="alert" class="refused">{what}</p>
+        <p><A href="/settings">"Back to the settings of your current mode"</A></p>
+    }
+    .into_any()
 }
 
 #[component]
@@ -30,19 +45,57 @@ pub fn Settings() -> impl IntoView {
     let location = use_location();
     // The page names its mode; nothing here changes the session's (terminal's) mode (rules §14.7.3).
     let target = Memo::new(move |_| parse_path(&location.pathname.get()));
+    let console = use_console();
+    // The group or machine of the URL, when it is not one the login host has (rules §15.34).
+    let missing = Memo::new(move |_| {
+        let (mode, _) = target.get()?;
+        let login = console
+            .session
+            .with(|s| s.as_ref().map(|s| s.login_host.clone()))?;
+        console.fleet.with(|f| {
+            f.as_ref()
+                .and_then(|f| cluster::view::missing_mode(f, &login, &mode))
+        })
+    });
+    // Which features the mode defines, for the menu: the same page state the feature page shows.
+    let defined = Memo::new(move |_| {
+        let (mode, _) = target.get()?;
+        let s = console.session.with(|s| s.as_ref().map(|s| s.session()))?;
+        console.fleet.with(|f| {
+            let fleet = f.as_ref()?;
+            let store = s.view(&fleet.machine(&s.host)?.config);
+            Some(
+                CATALOGUE
+                    .iter()
+                    .map(|schema| {
+                        matches!(
+                            page_state(fleet, &s.host, &store, &mode, schema.id),
+                            PageState::Defined { .. }
+                        )
+                    })
+                    .collect::<Vec<bool>>(),
+            )
+        })
+    });
     move || match target.get() {
-        None => view! { <p role="alert">"This is not a settings address."</p> }.into_any(),
+        None => not_found("This address names no settings page.".into()),
+        Some((_, Some(Err(word)))) => not_found(format!("There is no feature \"{word}\".")),
+        Some(_) if missing.get().is_some() => not_found(missing.get().unwrap_or_default()),
         Some((mode, feature)) => {
+            let feature = feature.and_then(Result::ok);
             let page = feature
                 .map(|f| format!("/settings/{}", f.command()))
                 .unwrap_or_else(|| "/settings".into());
             let base = mode.path();
             let links = CATALOGUE
                 .iter()
-                .map(|s| {
+                .enumerate()
+                .map(|(i, s)| {
                     let href = format!("{base}/settings/{}", s.command);
                     let current = Some(s.id) == feature;
-                    view! { <li><A href=href attr:aria-current=if current { Some("page") } else { None }>{s.title}</A></li> }
+                    let here = move || defined.with(|d| d.as_ref().is_some_and(|d| d.get(i) == Some(&true)));
+                    view! { <li class:defined-here=here><A href=href attr:aria-current=if current { Some("page") } else { None }>{s.title}
+                        {move || here().then(|| view! { <span class="defined-mark">" · defined here"</span> })}</A></li> }
                 })
                 .collect_view();
             view! {
@@ -54,7 +107,10 @@ pub fn Settings() -> impl IntoView {
                     _ => None,
                 }}
                 <div class="settings-layout">
-                    <nav aria-label="Features"><ul class="feature-nav">{links}</ul></nav>
+                    <nav aria-label="Features">
+                        <ul class="feature-nav">{links}</ul>
+                        <p class="hint">"Marked: defined at this mode; the others are inherited or set elsewhere."</p>
+                    </nav>
                     <div class="feature-panel">
                         {match feature {
                             Some(f) => view! { <FeaturePanel mode=mode.clone() feature=f /> }.into_any(),
@@ -158,11 +214,13 @@ fn FeaturePanel(mode: Mode, feature: FeatureId) -> impl IntoView {
                     view! { <tr><td>{h.to_string()}</td><td>{label(&d.cluster, m)}</td><td>{summary}</td></tr> }
                 }).collect_view();
                 view! {
+                    <div class="table-wrap">
                     <table class="sources" aria-label="Where each machine's value comes from">
                         <caption>"Where each machine's value comes from"</caption>
                         <thead><tr><th>"Machine"</th><th>"Uses the settings of"</th><th>"Effective value"</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
+                    </div>
                 }
             })}
         </section>
@@ -207,7 +265,7 @@ fn rows_table(
                                 .into(),
                             )
                         });
-                        view! { <td><ActionButton label="Delete" command=command outcome=outcome mode=Some(mode.clone()) /></td> }
+                        view! { <td><ActionButton label="Delete" command=command outcome=outcome mode=Some(mode.clone()) class="danger" /></td> }
                     });
                 let label = format!("Entry {}", row.key());
                 view! { <tr aria-label=label>{cells}{action}</tr> }
@@ -216,10 +274,12 @@ fn rows_table(
             .into_any()
     };
     view! {
+        <div class="table-wrap">
         <table class="rows" aria-label=format!("{} entries", schema.title)>
             <thead><tr>{head}</tr></thead>
             <tbody>{body}</tbody>
         </table>
+        </div>
     }
 }
 
@@ -232,12 +292,16 @@ fn RowForm(
     preset: Vec<String>,
 ) -> impl IntoView {
     let schema = feature.schema();
+    // Fields start empty: a column's default is its placeholder, and what an empty field means
+    // (rules §15.34).
     let fields: Vec<RwSignal<String>> = schema
         .columns
         .iter()
-        .map(|c| RwSignal::new(c.default.unwrap_or("").to_string()))
+        .map(|_| RwSignal::new(String::new()))
         .collect();
     let fields = StoredValue::new(fields);
+    // Nothing is checked (and no refusal shows) until the user has typed in the form.
+    let touched = RwSignal::new(false);
     let cells = move || fields.with_value(|f| f.iter().map(|s| s.get()).collect::<Vec<String>>());
     let inputs = schema
         .columns
@@ -245,41 +309,64 @@ fn RowForm(
         .enumerate()
         .map(|(i, c)| {
             let sig = fields.with_value(|f| f[i]);
+            let set = move |v: String| {
+                touched.set(true);
+                sig.set(v);
+            };
+            let placeholder = c.default.map(|d| format!("default: {d}"));
             let input = match c.kind {
-                ColumnKind::Choice { choices } => view! {
-                    <select on:change=move |ev| sig.set(event_target_value(&ev)) prop:value=move || sig.get()>
-                        <option value="">"—"</option>
-                        {choices.iter().map(|ch| view! { <option value=*ch>{*ch}</option> }).collect_view()}
-                    </select>
+                ColumnKind::Choice { choices } => {
+                    let empty = match c.default {
+                        Some(d) => format!("Default ({d})"),
+                        None => "Choose…".to_string(),
+                    };
+                    view! {
+                        <select on:change=move |ev| set(event_target_value(&ev)) prop:value=move || sig.get()>
+                            <option value="">{empty}</option>
+                            {choices.iter().map(|ch| view! { <option value=*ch>{*ch}</option> }).collect_view()}
+                        </select>
+                    }
+                    .into_any()
                 }
-                .into_any(),
                 ColumnKind::Secret => view! {
-                    <input type="password" prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) />
+                    <input type="password" autocomplete="new-password" prop:value=move || sig.get() on:input=move |ev| set(event_target_value(&ev)) />
                 }
                 .into_any(),
-                _ => view! { <input type="text" prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) /> }
+                _ => view! { <input type="text" placeholder=placeholder prop:value=move || sig.get() on:input=move |ev| set(event_target_value(&ev)) /> }
                     .into_any(),
             };
             view! { <label>{c.label}" "{input}</label> }
         })
         .collect_view();
+    // The cells up to the last one filled in; an empty field before it stands for its default.
     let non_empty = move || {
         let c = cells();
-        let n = c.iter().rposition(|x| !x.is_empty()).map(|i| i + 1).unwrap_or(0);
-        c.into_iter().take(n).collect::<Vec<_>>()
+        let n = c
+            .iter()
+            .rposition(|x| !x.trim().is_empty())
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        c.into_iter()
+            .zip(schema.columns)
+            .take(n)
+            .map(|(x, col)| match (x.trim().is_empty(), col.default) {
+                (true, Some(d)) => d.to_string(),
+                _ => x,
+            })
+            .collect::<Vec<_>>()
     };
     let buttons = match schema.shape {
         Shape::Single => {
             let set = Signal::derive(move || {
-                Some(
+                touched.get().then(|| {
                     FeatureCmd {
                         feature,
                         action: FeatureAction::Set(non_empty()),
                     }
-                    .into(),
-                )
+                    .into()
+                })
             });
-            view! { <ActionButton label="Save" command=set outcome=outcome mode=Some(mode.clone()) preset=preset.clone() /> }
+            view! { <ActionButton label="Save" command=set outcome=outcome mode=Some(mode.clone()) preset=preset.clone() class="primary" /> }
                 .into_any()
         }
         Shape::Table => {
@@ -304,7 +391,7 @@ fn RowForm(
                 )
             });
             view! {
-                <ActionButton label="Add" command=add outcome=outcome mode=Some(mode.clone()) preset=preset.clone() />
+                <ActionButton label="Add" command=add outcome=outcome mode=Some(mode.clone()) preset=preset.clone() class="primary" />
                 <ActionButton label="Save changes" command=edit outcome=outcome mode=Some(mode.clone()) preset=preset.clone() />
             }
             .into_any()
@@ -351,9 +438,9 @@ fn Override(mode: Mode, feature: FeatureId, from: Mode, outcome: RwSignal<Option
                     <label><input type="radio" name="start" prop:checked=move || copy.get() on:change=move |_| copy.set(true) />
                         {format!("Start with a copy of the settings currently inherited from {from_label}")}</label>
                     {move || if copy.get() {
-                        view! { <ActionButton label="Override" command=copy_command outcome=outcome mode=Some(mode.get_value()) /> }.into_any()
+                        view! { <ActionButton label="Override" command=copy_command outcome=outcome mode=Some(mode.get_value()) class="primary" /> }.into_any()
                     } else {
-                        view! { <button on:click=move |_| defaults_draft.set(true)>"Override"</button> }.into_any()
+                        view! { <button class="primary" on:click=move |_| defaults_draft.set(true)>"Override"</button> }.into_any()
                     }}
                 </fieldset>
             })}
@@ -374,8 +461,8 @@ fn ManageSettings(
     outcome: RwSignal<Option<Outcome>>,
 ) -> impl IntoView {
     let others: Vec<(Mode, String)> = modes.into_iter().filter(|(m, _)| *m != mode).collect();
-    let first = others.first().map(|(m, _)| m.to_string()).unwrap_or_default();
-    let dest = RwSignal::new(first);
+    // No destination until one is chosen: nothing is refused on an untouched form.
+    let dest = RwSignal::new(String::new());
     let op = RwSignal::new("copy".to_string());
     let from = mode.clone();
     let command = Signal::derive(move || {
@@ -403,11 +490,12 @@ fn ManageSettings(
             <label>"Operation " <select on:change=move |ev| op.set(event_target_value(&ev))>
                 <option value="copy">"Copy"</option><option value="move">"Move"</option>
             </select></label>
-            <label>"To mode " <select on:change=move |ev| dest.set(event_target_value(&ev))>
+            <label>"To mode " <select on:change=move |ev| dest.set(event_target_value(&ev)) prop:value=move || dest.get()>
+                <option value="">"Choose a mode"</option>
                 {others.into_iter().map(|(m, l)| view! { <option value=m.to_string()>{l}</option> }).collect_view()}
             </select></label>
             <ActionButton label="Manage Settings" command=command outcome=outcome mode=Some(page_mode.clone()) />
-            {actions.delete.then(|| view! { <ActionButton label="Delete Settings" command=delete outcome=outcome mode=Some(page_mode.clone()) /> })}
+            {actions.delete.then(|| view! { <ActionButton label="Delete Settings" command=delete outcome=outcome mode=Some(page_mode.clone()) class="danger" /> })}
         </fieldset>
     }
 }

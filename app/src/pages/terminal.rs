@@ -1,10 +1,25 @@
 //! Terminal: the CLI of rules §10 through `POST /api/v1/cli`, with the same prompts, the mode in the
-//! prompt, history (up/down), tab completion from the `cluster` crate, and `help`.
+//! prompt, history (up/down), tab completion from the `cluster` crate (only what the command accepts,
+//! rules §15.34), and `help`. The output follows new lines; a question stays open after a wrong answer
+//! (the server asks it again, rules §15.34), so the next line still answers it.
 
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::state::use_console;
+
+/// Lines of output the terminal keeps (the oldest go first).
+const SCROLLBACK: usize = 2000;
+/// Lines of history Up and Down walk.
+const HISTORY: usize = 200;
+
+/// Appends `lines` to `log`, keeping the newest [`SCROLLBACK`].
+fn push_lines(log: &mut Vec<String>, lines: impl IntoIterator<Item = String>) {
+    log.extend(lines);
+    let extra = log.len().saturating_sub(SCROLLBACK);
+    log.drain(..extra);
+}
 
 #[component]
 pub fn Terminal() -> impl IntoView {
@@ -32,19 +47,23 @@ pub fn Terminal() -> impl IntoView {
         } else {
             format!("{} {line}", prompt.get_untracked())
         };
-        log.update(|l| l.push(shown));
+        log.update(|l| push_lines(l, [shown]));
         if !line.trim().is_empty() && !asking.get_untracked() {
-            history.update(|h| h.push(line.clone()));
+            history.update(|h| {
+                h.push(line.clone());
+                let extra = h.len().saturating_sub(HISTORY);
+                h.drain(..extra);
+            });
         }
         busy.set(true);
         spawn_local(async move {
             match crate::api::cli(&line).await {
                 Ok(r) => {
-                    log.update(|l| l.extend(r.output.iter().cloned()));
+                    log.update(|l| push_lines(l, r.output.iter().cloned()));
                     asking.set(r.status == cluster::wire::CliStatus::Prompt);
                     prompt.set(r.prompt.clone());
                 }
-                Err(f) => log.update(|l| l.push(format!("Error: {}", f.message))),
+                Err(f) => log.update(|l| push_lines(l, [format!("Error: {}", f.message)])),
             }
             busy.set(false);
         });
@@ -69,14 +88,12 @@ pub fn Terminal() -> impl IntoView {
                         .map(|(a, _)| a)
                         .collect()
                 });
-                log.update(|l| {
-                    l.push(
-                        many.iter()
-                            .map(|c| c.rsplit(' ').next().unwrap_or(c).to_string())
-                            .collect::<Vec<_>>()
-                            .join("  "),
-                    )
-                });
+                let offered = many
+                    .iter()
+                    .map(|c| c.rsplit(' ').next().unwrap_or(c).to_string())
+                    .collect::<Vec<_>>()
+                    .join("  ");
+                log.update(|l| push_lines(l, [offered]));
                 if common.len() > line.len() {
                     input.set(common);
                 }
@@ -109,13 +126,22 @@ pub fn Terminal() -> impl IntoView {
         }
         _ => {}
     };
+    // Follow the output: after each change of the log, show its end.
+    let output = NodeRef::<html::Pre>::new();
+    Effect::new(move |_| {
+        log.track();
+        if let Some(pre) = output.get() {
+            pre.set_scroll_top(pre.scroll_height());
+        }
+    });
     view! {
         <h1>"Terminal"</h1>
         <div class="terminal">
-            <pre class="terminal-log" role="log" aria-label="Terminal output" aria-live="polite">{move || log.get().join("\n")}</pre>
+            <pre class="terminal-log" role="log" aria-label="Terminal output" aria-live="polite" node_ref=output>{move || log.get().join("\n")}</pre>
             <div class="terminal-line">
                 <label for="terminal-input" class="terminal-prompt">{move || if asking.get() { "answer>".to_string() } else { prompt.get() }}</label>
                 <input id="terminal-input" type="text" aria-label="Command" autocomplete="off" spellcheck="false"
+                    maxlength=cluster::cli::MAX_LINE.to_string()
                     prop:value=move || input.get() on:input=move |ev| input.set(event_target_value(&ev)) on:keydown=keydown />
             </div>
             <p class="hint">"Enter runs the line; Tab completes; Up and Down walk the history; try help."</p>
