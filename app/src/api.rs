@@ -151,13 +151,21 @@ pub async fn cli(line: &str) -> Result<cluster::wire::CliResponse, Failure> {
     .await
 }
 
-/// `GET /api/v1/audit`.
-pub async fn audit() -> Result<Vec<cluster::wire::AuditEntry>, Failure> {
-    decode(
-        Request::get("/api/v1/audit?limit=200")
-            .send()
-            .await
-            .map_err(network)?,
-    )
-    .await
+/// `GET /api/v1/audit`: at most `limit` entries that pass `filter`, newest first, older than `before`
+/// (rules §15.33).
+pub async fn audit(
+    filter: &cluster::wire::AuditFilter,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<cluster::wire::AuditEntry>, Failure> {
+    let mut url = format!("/api/v1/audit?limit={limit}");
+    let query = filter.query();
+    if !query.is_empty() {
+        url.push('&');
+        url.push_str(&query);
+    }
+    if let Some(before) = before {
+        url.push_str(&format!("&before={before}"));
+    }
+    decode(Request::get(&url).send().await.map_err(network)?).await
 }
