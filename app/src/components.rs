@@ -123,55 +123,6 @@ pub fn ModeBar(mode: Mode, page: String) -> impl IntoView {
     }
 }
 
-/// The question dialog (rules §10.2): every prompt of a command is asked here.
-#[component]
-pub fn PromptDialog() -> impl IntoView {
-    let console = use_console();
-    let answer = move |a: Option<String>| {
-        console.ask.with_untracked(|ask| {
-            if let Some(ask) = ask {
-                ask.answer.update_value(|tx| {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(a);
-                    }
-                });
-            }
-        });
-    };
-    move || {
-        console.ask.with(|ask| {
-            ask.as_ref().map(|ask| {
-                let p = ask.prompt.clone();
-                let lines: Vec<String> = p.question.lines().map(str::to_string).collect();
-                let yes_no = p.choices == ["Y", "N"];
-                let default = p.default.clone();
-                view! {
-                    <div class="dialog-backdrop">
-                        <div class="dialog" role="dialog" aria-modal="true" aria-label="Question">
-                            <pre class="question">{lines.join("\n")}</pre>
-                            <div class="choices">
-                                {if yes_no {
-                                    let d = default.clone();
-                                    view! {
-                                        <button on:click=move |_| answer(Some("Y".into())) class:default=d == "Y">"Yes"</button>
-                                        <button on:click=move |_| answer(Some("N".into())) class:default=default == "N">"No"</button>
-                                    }.into_any()
-                                } else {
-                                    p.choices.iter().map(|c| {
-                                        let c2 = c.clone();
-                                        view! { <button on:click=move |_| answer(Some(c2.clone()))>{format!("Choice {c}")}</button> }
-                                    }).collect_view().into_any()
-                                }}
-                                <button class="secondary" on:click=move |_| answer(None)>"Cancel"</button>
-                            </div>
-                        </div>
-                    </div>
-                }
-            })
-        })
-    }
-}
-
 /// What the outcome of an action says, as a status or an alert.
 #[component]
 pub fn OutcomeView(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {

@@ -7,7 +7,8 @@
 //! - [`api`] — the one HTTP client of the app.
 //! - [`pages`] — one file per page: login, overview, settings, pending changes, cluster operations,
 //!   upgrade, terminal, users, audit.
-//! - [`components`] — shared widgets (mode bar, question dialog, action button, badges).
+//! - [`components`] — shared widgets (mode bar, action button, state badge, charts, progress).
+//! - [`dialog`] — the question dialog (keyboard-first: focus trapped and returned, Esc cancels).
 //! - [`timing`] — marks the benchmarks read (fleet arrival, apply durations).
 //!
 //! No rule lives here: every verdict comes from `cluster::check`, every derived value from the crate.
@@ -75,19 +76,16 @@ pub fn App() -> impl IntoView {
             })
         })
     });
-    let logout = move |_| {
-        spawn_local(async move {
-            let _ = api::logout().await;
-            console.session.set(None);
-            console.fleet.set(None);
-        });
-    };
+    let menu_open = RwSignal::new(false);
     view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
         <Router>
-            <header class="topbar">
+            <header class="topbar" class:open=move || menu_open.get()>
                 <a class="brand" href="/">"Clusterdeck"</a>
                 {move || whoami.get().map(|who| view! {
-                    <nav aria-label="Main" class="mainnav">
+                    <button class="link menu-toggle" aria-controls="mainnav" aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|o| *o = !*o)>"Menu"</button>
+                    <nav aria-label="Main" class="mainnav" id="mainnav" on:click=move |_| menu_open.set(false)>
                         {move || {
                             // Only the pages the session's role reads (rules §14.7.2).
                             let role = console.session.with(|s| s.as_ref().map(|s| s.role));
@@ -101,19 +99,28 @@ pub fn App() -> impl IntoView {
                                 .collect_view()
                         }}
                     </nav>
-                    <pages::pending::PendingBadge />
-                    <span class="whoami" aria-label="Signed in as">{who}</span>
-                    <button class="link" on:click=logout>"Log out"</button>
+                    <div class="topbar-end">
+                        <LiveIndicator />
+                        <pages::pending::PendingBadge />
+                        <Account who=who />
+                    </div>
                 })}
             </header>
-            <main id="main">
+            <main id="main" tabindex="-1">
                 {move || console.error.get().map(|e| view! { <p role="alert">{e}</p> })}
+                {move || (!console.live.get() && logged_in.get()).then(|| view! {
+                    <p class="stale-banner" role="status">"The server cannot be reached: what this page shows may be out of date, and actions wait until it is back. Trying again…"</p>
+                })}
                 {move || match (checked.get(), logged_in.get()) {
                     (false, _) => view! { <p role="status">"Loading…"</p> }.into_any(),
                     (true, false) => view! { <pages::login::Login on_login=on_login /> }.into_any(),
                     (true, true) => view! {
-                        <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>
+                        <Routes fallback=|| view! { <pages::machine::NotFound what="No page has this address." /> }>
                             <Route path=path!("/") view=pages::overview::Overview />
+                            <Route path=path!("/machine/:host") view=pages::machine::MachinePage />
+                            <Route path=path!("/group/:group") view=pages::machine::GroupPage />
+                            <Route path=path!("/cluster") view=pages::machine::ClusterPage />
+                            <Route path=path!("/open-session") view=pages::machine::OpenSession />
                             <Route path=path!("/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::SettingsIndex /></Gate> } />
                             <Route path=path!("/cluster/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
                             <Route path=path!("/cluster/settings/:feature") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
@@ -134,6 +141,79 @@ pub fn App() -> impl IntoView {
             </main>
             <dialog::PromptDialog />
         </Router>
+    }
+}
+
+/// Whether the console is following the server live, or its state may be stale (rules §15.37).
+#[component]
+fn LiveIndicator() -> impl IntoView {
+    let console = expect_context::<Console>();
+    view! {
+        <span class="live-indicator" class:stale=move || !console.live.get() role="status">
+            {move || if console.live.get() { "Live" } else { "Offline: reconnecting" }}
+        </span>
+    }
+}
+
+/// The account menu: who is signed in where, the other sessions this browser keeps (switch to one),
+/// a session on another machine, and Log out (which ends them all) (rules §15.36).
+#[component]
+fn Account(who: String) -> impl IntoView {
+    let console = expect_context::<Console>();
+    let open = RwSignal::new(false);
+    let kept = LocalResource::new(move || {
+        console.sessions_changed.track();
+        open.track();
+        api::kept_sessions()
+    });
+    let short = console.session.with_untracked(|s| {
+        s.as_ref()
+            .map(|s| {
+                format!(
+                    "{} on {}",
+                    s.user,
+                    s.login_host.to_string().split('.').next().unwrap_or_default()
+                )
+            })
+            .unwrap_or_default()
+    });
+    let logout = move |_| {
+        spawn_local(async move {
+            let _ = api::logout().await;
+            console.session.set(None);
+            console.fleet.set(None);
+        });
+    };
+    let switch = move |host: cluster::Hostname| {
+        spawn_local(async move {
+            if let Ok(info) = api::switch_session(&host).await {
+                console.switched(info).await;
+            }
+        });
+    };
+    view! {
+        <details class="account" prop:open=move || open.get() on:toggle=move |ev| {
+            use wasm_bindgen::JsCast;
+            let el = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok());
+            open.set(el.is_some_and(|e| e.open()));
+        }>
+            <summary>{format!("Account: {short}")}</summary>
+            <div class="account-panel">
+                <p>"Signed in as "<strong>{who.clone()}</strong></p>
+                {move || kept.get().and_then(|r| r.ok()).filter(|l| !l.is_empty()).map(|list| view! {
+                    <div>
+                        <p class="note">"Your other sessions:"</p>
+                        <ul>{list.into_iter().map(|s| {
+                            let host = s.login_host.clone();
+                            let label = format!("Switch to {} on {}", s.user, s.login_host);
+                            view! { <li><button class="link" on:click=move |_| switch(host.clone())>{label}</button></li> }
+                        }).collect_view()}</ul>
+                    </div>
+                })}
+                <A href="/open-session">"Open a session on another machine"</A>
+                <button class="danger" on:click=logout>"Log out"</button>
+            </div>
+        </details>
     }
 }
 

@@ -20,7 +20,8 @@
 //! 10. [`apply()`] — the deterministic state machine (last-writer-wins sync on reconnect).
 //! 11. [`cmd`] — [`check`]: one command family per file under `cmd/`, each owning everything about it.
 //!     [`sim`] — the simulator's controls (faults), checked once for the API, scripts and the console.
-//! 12. [`login`], [`view`] (what pages show), [`cli`] (parse, help, completion), [`wire`]
+//! 12. [`login`], [`view`] (what pages show), [`topology`] (the home, machine, group and cluster
+//!     pages), [`cli`] (parse, help, completion), [`wire`]
 //!     (the HTTP API's bodies and the secrets visitor), `openapi` (schemas for the API document, with the
 //!     `openapi` feature), [`review`] (staged items as a diff, before commit), then [`script`] (the
 //!     script runner).
@@ -52,6 +53,7 @@ pub mod session;
 pub mod sim;
 pub mod store;
 pub mod structure;
+pub mod topology;
 pub mod verdict;
 pub mod view;
 pub mod wire;

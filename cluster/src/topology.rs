@@ -71,17 +71,33 @@ pub fn defined_at<D: Definitions>(defs: &D, mode: &Mode) -> Vec<FeatureId> {
 }
 
 /// For every mode `login_host`'s pages show, how many features it defines: at a group or a machine of a
-/// cluster, the settings it overrides (rules §15.35). Modes that define nothing are left out.
+/// cluster, the settings it overrides — a feature only a lower level can hold overrides nothing (rules
+/// §15.35). Modes that define nothing are left out.
 pub fn override_counts<D: Definitions>(fleet: &Fleet, login_host: &Hostname, defs: &D) -> Vec<(Mode, usize)> {
     fleet
         .modes_of(login_host)
         .into_iter()
         .map(|m| {
-            let n = defs.defined_at(&m).len();
+            let n = defs
+                .defined_at(&m)
+                .into_iter()
+                .filter(|f| inheritable_at(*f, &m))
+                .count();
             (m, n)
         })
         .filter(|(_, n)| *n > 0)
         .collect()
+}
+
+/// Whether `feature` defined at `mode` overrides something: at the cluster, always (it is the top); at
+/// a group, when the cluster can hold it; at a machine, when the cluster or a group can.
+fn inheritable_at(feature: FeatureId, mode: &Mode) -> bool {
+    let levels = feature.schema().levels;
+    match mode {
+        Mode::Cluster => true,
+        Mode::Group(_) => levels.cluster,
+        Mode::Machine(_) => levels.cluster || levels.group,
+    }
 }
 
 /// Where one effective value of a machine comes from.
@@ -187,6 +203,38 @@ mod tests {
         let boston = host("boston.example.com");
         assert_eq!(machine_state(&fleet, &boston), MachineState::Standalone);
         assert!(machine_facts(&fleet, defs, &host("nosuch.example.com")).is_none());
+    }
+
+    #[test]
+    fn overrides_count_only_what_could_be_inherited() {
+        let fleet = fixture::americas();
+        let ny = host("newyork.example.com");
+        let defs = &fleet.machine(&ny).unwrap().config;
+        let counts = override_counts(&fleet, &ny, defs);
+        for (mode, n) in &counts {
+            let expected = defs
+                .defined_at(mode)
+                .into_iter()
+                .filter(|f| inheritable_at(*f, mode))
+                .count();
+            assert_eq!(*n, expected, "{mode}");
+            assert!(*n > 0, "modes that override nothing are left out: {mode}");
+        }
+        // A machine-only feature defined at a machine is not an override.
+        for (mode, n) in &counts {
+            if let Mode::Machine(_) = mode {
+                let all = defs.defined_at(mode).len();
+                let machine_only = defs
+                    .defined_at(mode)
+                    .into_iter()
+                    .filter(|f| !f.schema().levels.cluster && !f.schema().levels.group)
+                    .count();
+                assert_eq!(*n, all - machine_only, "{mode}");
+            }
+        }
+        // West overrides smtproutes (the fixture's group definition).
+        let west = Mode::Group(GroupName::parse("West").unwrap());
+        assert!(counts.iter().any(|(m, n)| *m == west && *n >= 1), "{counts:?}");
     }
 
     #[test]

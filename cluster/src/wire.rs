@@ -356,6 +356,18 @@ pub struct LoginRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub fleet: Option<String>,
+    /// Keep the browser's current session at hand (rules §15.36): it stays logged in beside the new one,
+    /// and `POST /api/v1/sessions/switch` makes it current again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_current: bool,
+}
+
+/// `POST /api/v1/sessions/switch`: make the session this browser holds on `login_host` its current one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SwitchRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 253))]
+    pub login_host: String,
 }
 
 /// The answer to a login, and `GET /api/v1/session`.

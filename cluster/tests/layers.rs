@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("sim", 11),
     ("login", 12),
     ("view", 12),
+    ("topology", 12),
     ("cli", 12),
     ("wire", 12),
     ("openapi", 12),

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cluster::wire::{
     scope_fleet, ApiError, Audience, AuditEntry, CliRequest, CliResponse, ClockInfo, CommandRequest,
-    CommandResponse, EventRecord, FleetResponse, LoginRequest, SessionInfo,
+    CommandResponse, EventRecord, FleetResponse, LoginRequest, SessionInfo, SwitchRequest,
 };
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -236,7 +236,12 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct Token {
     pub fleet: FleetId,
     pub hash: String,
+    /// The cookie's value (`<fleet>.<token>`), to keep the session at hand (rules §15.36). Never logged.
+    raw: String,
 }
+
+/// At most this many other sessions are kept at hand in one browser (rules §15.36).
+pub const MAX_KEPT_SESSIONS: usize = 4;
 
 impl FromRequestParts<AppState> for Token {
     type Rejection = AppError;
@@ -255,6 +260,11 @@ impl FromRequestParts<AppState> for Token {
 /// The session cookie named `name` (over https only the `__Host-` one counts: a plain `cd_session` set by
 /// a sibling domain or over http cannot stand in for it).
 fn cookie_token(headers: &HeaderMap, name: &str) -> Option<Token> {
+    cookie_value(headers, name).and_then(parse_token)
+}
+
+/// The value of the cookie `name`.
+fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -262,17 +272,52 @@ fn cookie_token(headers: &HeaderMap, name: &str) -> Option<Token> {
         .find_map(|v| {
             v.split(';').find_map(|kv| {
                 let (k, val) = kv.trim().split_once('=')?;
-                if k != name {
-                    return None;
-                }
-                let (fleet, token) = val.split_once('.')?;
-                let fleet = FleetId::parse(fleet).ok()?;
-                (token.len() == 64 && token.chars().all(|c| c.is_ascii_hexdigit())).then(|| Token {
-                    fleet,
-                    hash: auth::token_hash(token),
-                })
+                (k == name).then_some(val)
             })
         })
+}
+
+/// A session cookie's value, `<fleet>.<64 hex digits>`.
+fn parse_token(val: &str) -> Option<Token> {
+    let (fleet, token) = val.split_once('.')?;
+    let fleet = FleetId::parse(fleet).ok()?;
+    (token.len() == 64 && token.chars().all(|c| c.is_ascii_hexdigit())).then(|| Token {
+        fleet,
+        hash: auth::token_hash(token),
+        raw: val.to_string(),
+    })
+}
+
+/// The other sessions this browser keeps at hand (rules §15.36): the kept cookie's well-formed values,
+/// at most [`MAX_KEPT_SESSIONS`], without duplicates.
+fn kept_tokens(headers: &HeaderMap, name: &str) -> Vec<Token> {
+    let mut out: Vec<Token> = Vec::new();
+    for t in cookie_value(headers, name)
+        .unwrap_or("")
+        .split('~')
+        .take(MAX_KEPT_SESSIONS)
+        .filter_map(parse_token)
+    {
+        if !out.iter().any(|o| o.raw == t.raw) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// The kept cookie holding `tokens` (cleared when there are none).
+fn kept_cookie(state: &AppState, tokens: &[&Token]) -> HeaderValue {
+    let value = tokens
+        .iter()
+        .take(MAX_KEPT_SESSIONS)
+        .map(|t| t.raw.as_str())
+        .collect::<Vec<_>>()
+        .join("~");
+    cookie_header(
+        state
+            .site
+            .kept_cookie((!value.is_empty()).then_some(value.as_str())),
+    )
 }
 
 fn cookie_header(value: String) -> HeaderValue {
@@ -451,6 +496,19 @@ async fn login(
         header::SET_COOKIE,
         cookie_header(state.site.cookie(Some(&format!("{fleet_id}.{token}")))),
     );
+    // Keeping the current session at hand (rules §15.36): it goes first among the kept ones of this
+    // fleet; the oldest beyond the bound are forgotten (they stay valid until they time out).
+    if body.keep_current {
+        let current = cookie_token(&headers, state.site.cookie_name()).filter(|t| t.fleet == fleet_id);
+        let kept = kept_tokens(&headers, state.site.kept_cookie_name());
+        let list: Vec<&Token> = current
+            .iter()
+            .chain(kept.iter().filter(|t| t.fleet == fleet_id))
+            .collect();
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, kept_cookie(&state, &list));
+    }
     Ok(response)
 }
 
@@ -548,7 +606,11 @@ fn login_error(e: cluster::login::LoginError) -> AppError {
 
 /// Ends the session and clears the cookie.
 #[utoipa::path(post, path = "/api/v1/logout", responses((status = 204), (status = 401, body = ApiError)))]
-async fn logout(State(state): State<AppState>, token: Token) -> Result<Response, AppError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    token: Token,
+) -> Result<Response, AppError> {
     let engine = engine_of(&state, &token).await?;
     engine
         .ask(|reply| EngineRequest::Logout {
@@ -556,10 +618,114 @@ async fn logout(State(state): State<AppState>, token: Token) -> Result<Response,
             reply,
         })
         .await?;
+    // Logging out ends the sessions kept at hand too (rules §15.36); one already gone is no error.
+    for kept in kept_tokens(&headers, state.site.kept_cookie_name()) {
+        if kept.fleet != token.fleet {
+            continue;
+        }
+        let _ = engine
+            .ask(|reply| EngineRequest::Logout {
+                token_hash: kept.hash,
+                reply,
+            })
+            .await;
+    }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, cookie_header(state.site.cookie(None)));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie_header(state.site.kept_cookie(None)));
+    Ok(response)
+}
+
+/// The other sessions this browser keeps at hand in the current session's fleet (rules §15.36): the
+/// ones still valid, most recently kept first.
+#[utoipa::path(get, path = "/api/v1/sessions", responses((status = 200, body = [SessionInfo]), (status = 401, body = ApiError)))]
+async fn kept_sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    token: Token,
+) -> Result<Json<Vec<SessionInfo>>, AppError> {
+    let engine = session_of(&state, &token).await?.0;
+    Ok(Json(
+        kept_infos(&engine, &token, &headers, &state)
+            .await
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect(),
+    ))
+}
+
+/// The valid kept sessions of `token`'s fleet, with their tokens.
+async fn kept_infos(
+    engine: &Engine,
+    token: &Token,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Vec<(Token, SessionInfo)> {
+    let mut out = Vec::new();
+    for kept in kept_tokens(headers, state.site.kept_cookie_name()) {
+        if kept.fleet != token.fleet || kept.raw == token.raw {
+            continue;
+        }
+        let hash = kept.hash.clone();
+        if let Ok(view) = engine
+            .ask(|reply| EngineRequest::Session {
+                token_hash: hash,
+                reply,
+            })
+            .await
+        {
+            out.push((kept, view.info));
+        }
+    }
+    out
+}
+
+/// Makes the session this browser keeps on a login host its current one; the current one is kept at
+/// hand in its place (rules §15.36).
+#[utoipa::path(post, path = "/api/v1/sessions/switch", request_body = SwitchRequest,
+    responses((status = 200, body = SessionInfo), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+async fn switch_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    token: Token,
+    ApiJson(body): ApiJson<SwitchRequest>,
+) -> Result<Response, AppError> {
+    let engine = session_of(&state, &token).await?.0;
+    let kept = kept_infos(&engine, &token, &headers, &state).await;
+    let Some(pos) = kept
+        .iter()
+        .position(|(_, i)| i.login_host.to_string() == body.login_host)
+    else {
+        return Err(AppError::new(
+            404,
+            "no_kept_session",
+            format!(
+                "This browser keeps no other session on {}: open one with its login (keep the current session).",
+                body.login_host.chars().take(253).collect::<String>()
+            ),
+        ));
+    };
+    let info = kept[pos].1.clone();
+    let others: Vec<&Token> = std::iter::once(&token)
+        .chain(
+            kept.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != pos)
+                .map(|(_, (t, _))| t),
+        )
+        .collect();
+    let mut response = Json(info).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie_header(state.site.cookie(Some(&kept[pos].0.raw))),
+    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, kept_cookie(&state, &others));
     Ok(response)
 }
 
@@ -662,6 +828,8 @@ async fn simulator(
 /// The largest integer a query takes (what the document's `int64` allows).
 const MAX_QUERY_INT: u64 = i64::MAX as u64;
 
+// The filters' patterns and lengths are the domain's (`cluster::wire::AUDIT_*_PATTERN`, `AUDIT_*_MAX`:
+// a value fits them exactly when `AuditFilter::parse` reads it); `server/tests/audit.rs` holds them equal.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
@@ -744,8 +912,6 @@ async fn audit(
     ))
 }
 
-// The filters' patterns and lengths are the domain's (`cluster::wire::AUDIT_*_PATTERN`, `AUDIT_*_MAX`:
-// a value fits them exactly when `AuditFilter::parse` reads it); `server/tests/audit.rs` holds them equal.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct EventsQuery {
@@ -874,7 +1040,19 @@ fn resync_event() -> SseEvent {
         description = "Centralized management of simulated appliance clusters, one fleet per session."
     ),
     paths(
-        health, fleet, login, logout, session, cli, commands, simulator, audit, events, openapi
+        health,
+        fleet,
+        login,
+        logout,
+        session,
+        kept_sessions,
+        switch_session,
+        cli,
+        commands,
+        simulator,
+        audit,
+        events,
+        openapi
     )
 )]
 struct ApiDoc;
@@ -975,6 +1153,8 @@ pub fn router(state: AppState) -> Router {
         .route("/fleet", get(fleet))
         .route("/login", post(login))
         .route("/logout", post(logout))
+        .route("/sessions", get(kept_sessions))
+        .route("/sessions/switch", post(switch_session))
         .route("/session", get(session))
         .route("/cli", post(cli))
         .route("/commands", post(commands))

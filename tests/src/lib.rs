@@ -95,6 +95,8 @@ pub struct ServerOptions {
     pub data_dir: Option<PathBuf>,
     /// More `serve` flags.
     pub flags: Vec<String>,
+    /// The address to listen on (`127.0.0.1:0`: a free port).
+    pub listen: String,
 }
 
 impl Default for ServerOptions {
@@ -104,6 +106,7 @@ impl Default for ServerOptions {
             fixture: "americas".into(),
             data_dir: None,
             flags: Vec::new(),
+            listen: "127.0.0.1:0".into(),
         }
     }
 }
@@ -112,6 +115,7 @@ impl Default for ServerOptions {
 pub struct Server {
     pub url: String,
     pub data_dir: PathBuf,
+    opts: ServerOptions,
     _temp: Option<tempfile::TempDir>,
     process: ProcessGuard,
 }
@@ -137,6 +141,7 @@ impl Server {
                 bin.display()
             );
         }
+        let kept = opts.clone();
         let (data_dir, temp) = match opts.data_dir {
             Some(d) => (d, None),
             None => {
@@ -152,7 +157,7 @@ impl Server {
             .arg("serve")
             .arg("--demo")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(&opts.listen)
             .arg("--data-dir")
             .arg(&data_dir)
             .arg("--site-dir")
@@ -177,6 +182,7 @@ impl Server {
         Ok(Server {
             url,
             data_dir,
+            opts: kept,
             _temp: temp,
             process,
         })
@@ -185,6 +191,42 @@ impl Server {
     /// SIGKILL: no shutdown, no final snapshot.
     pub fn kill(self) {
         drop(self.process);
+    }
+
+    /// SIGKILL, keeping the data directory: the server is gone until [`Server::start_again`].
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        let old = std::mem::replace(
+            &mut self.process,
+            ProcessGuard::spawn("true", &mut Command::new("true"))?,
+        );
+        drop(old);
+        Ok(())
+    }
+
+    /// The same server again, on the same address and data directory, after [`Server::stop`].
+    pub fn start_again(&mut self) -> anyhow::Result<()> {
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .context("the server URL has no port")?;
+        let mut opts = self.opts.clone();
+        opts.data_dir = Some(self.data_dir.clone());
+        opts.listen = format!("127.0.0.1:{port}");
+        // The port is free once the old process is gone; a few tries cover the kernel's delay.
+        let mut last = None;
+        for _ in 0..20 {
+            match Server::start_with(opts.clone()) {
+                Ok(mut fresh) => {
+                    std::mem::swap(&mut self.process, &mut fresh.process);
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("the server did not start again")))
     }
 }
 
@@ -519,6 +561,97 @@ impl Harness {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Runs a Chrome DevTools command in the page (ChromeDriver's CDP endpoint).
+    async fn cdp(&self, cmd: &str, params: serde_json::Value) -> anyhow::Result<()> {
+        let id = self
+            .browser
+            .session_id()
+            .await?
+            .context("the browser session has no id")?;
+        let r = reqwest::Client::new()
+            .post(format!("{}/session/{id}/goog/cdp/execute", self.driver.url))
+            .json(&serde_json::json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("{cmd} failed: {}", r.text().await.unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// Lays the page out at `width` × `height` CSS pixels, as a phone (below 700 px) or a desktop would
+    /// (a headless window cannot be narrower than 500 px, a device-metrics override can).
+    pub async fn viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 700 }),
+        )
+        .await
+    }
+
+    /// Emulates the user's colour-scheme preference (`"light"` or `"dark"`).
+    pub async fn color_scheme(&self, scheme: &str) -> anyhow::Result<()> {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await
+    }
+
+    /// The serious and critical axe-core violations of the page as it is now (WCAG 2.0–2.2, A and AA),
+    /// each with up to three of the elements concerned. axe-core comes from `AXE_CORE_JS` (set by
+    /// `cargo xtask test`, which installs the pinned release), else `.tools/`.
+    pub async fn axe(&self) -> anyhow::Result<Vec<String>> {
+        let path = std::env::var_os("AXE_CORE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join(".tools/node_modules/axe-core/axe.min.js"));
+        let source = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read axe-core at {} (run `cargo xtask test`)",
+                path.display()
+            )
+        })?;
+        self.browser
+            .execute(&format!("{source}\nreturn true;"), vec![])
+            .await
+            .context("cannot inject axe-core")?;
+        let found = self
+            .browser
+            .execute(
+                "return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+                   .then(r => r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at '
+                        + v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/[ \n\t]+/g, ' ').slice(0, 160)).join(' | ')));",
+                vec![],
+            )
+            .await
+            .context("axe.run failed")?;
+        Ok(found
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default())
+    }
+
+    /// What scrolls sideways, if the page does: the document's width beyond the viewport and the widest
+    /// elements that stick out.
+    pub async fn sideways_scroll(&self) -> anyhow::Result<Option<String>> {
+        let v = self
+            .browser
+            .execute(
+                "const w = document.documentElement.clientWidth;
+                 if (document.documentElement.scrollWidth <= w) return null;
+                 const out = [...document.querySelectorAll('body *')]
+                   .filter(e => e.getBoundingClientRect().right > w + 1)
+                   .slice(0, 5)
+                   .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' right=' + Math.round(e.getBoundingClientRect().right));
+                 return 'scrollWidth ' + document.documentElement.scrollWidth + ' > ' + w + ': ' + out.join(', ');",
+                vec![],
+            )
+            .await?;
+        Ok(v.as_str().map(str::to_string))
     }
 
     /// Checks the browser console (no error, no CSP violation), then ends the browser session; the

@@ -85,10 +85,17 @@ async fn rolling_upgrade_of_login_host(h: &Harness, host: &str) -> anyhow::Resul
     h.click_in(&listeners_of(host), "Suspend listeners").await?;
     h.wait_text(&listeners_of(host), "InboundMail: suspended").await?;
     h.button("Upgrade").await?.click().await?;
-    let question = h.answer("Yes").await?;
+    // The dialog speaks the console's words: the machine was disconnected first, so it upgrades alone.
+    let question = h.answer(&format!("Upgrade {host}")).await?;
     assert!(
-        question.contains("Warning: upgrading to 9.5.0 disconnects every machine of cluster Americas"),
+        question.contains(&format!(
+            "{host} is not connected to cluster Americas: it upgrades alone"
+        )),
         "{question}"
+    );
+    assert!(
+        !question.contains("[N]>"),
+        "no CLI notation in the dialog: {question}"
     );
     h.wait_text(STATUS, &format!("Upgrading {host} to AsyncOS 9.5.0"))
         .await?;
@@ -160,6 +167,7 @@ async fn override_smtp_routes_at_west_from_a_copy() -> anyhow::Result<()> {
     h.wait_text(STATUS, "Staged").await?;
     h.open("/pending").await?;
     h.button("Commit").await?.click().await?;
+    h.button("Confirm commit").await?.click().await?;
     h.wait_text(STATUS, "Committed").await?;
     // Now West inherits from the cluster; override starting from a copy.
     h.open("/group/West/settings/smtproutes").await?;
@@ -185,6 +193,7 @@ async fn override_smtp_routes_at_west_from_a_copy() -> anyhow::Result<()> {
     h.open("/pending").await?;
     h.fill("Comment", "West uses its own relay").await?;
     h.button("Commit").await?.click().await?;
+    h.button("Confirm commit").await?.click().await?;
     h.wait_text(STATUS, "Committed").await?;
     // West has the copy with the edit; newyork is unchanged; the source view says why.
     h.open("/group/West/settings/smtproutes").await?;
@@ -617,6 +626,369 @@ async fn faults_raised_on_the_simulator_page_show_live_on_the_overview_and_in_th
     );
     h.wait_for_xpath(
         "//section[@aria-label='Mail flow of sf.example.com']//*[name()='svg' and starts-with(@aria-label, 'Queued messages on sf.example.com')]",
+    )
+    .await?;
+    h.finish().await
+}
+
+/// Every page of the console, as a logged-in administrator reaches it.
+const PAGES: &[&str] = &[
+    "/",
+    "/machine/losangeles.example.com",
+    "/machine/boston.example.com",
+    "/group/West",
+    "/cluster",
+    "/settings",
+    "/cluster/settings/smtproutes",
+    "/group/West/settings/smtproutes",
+    "/machine/sf.example.com/settings/smtproutes",
+    "/pending",
+    "/cluster-ops",
+    "/upgrade",
+    "/terminal",
+    "/users",
+    "/audit",
+    "/simulator",
+    "/open-session?host=losangeles.example.com",
+    "/group/NoSuch",
+    "/no/such/page",
+];
+
+/// What is wrong with the page as it is now: serious or critical axe-core violations, sideways scroll.
+async fn page_problems(h: &Harness, what: &str) -> anyhow::Result<Vec<String>> {
+    let mut out: Vec<String> = h
+        .axe()
+        .await?
+        .into_iter()
+        .map(|v| format!("{what}: {v}"))
+        .collect();
+    if let Some(side) = h.sideways_scroll().await? {
+        out.push(format!("{what}: scrolls sideways: {side}"));
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn every_page_passes_axe_core_at_1440_and_390_px_without_sideways_scroll() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    let mut problems = Vec::new();
+    for (w, ht) in [(1440, 900), (390, 844)] {
+        h.viewport(w, ht).await?;
+        h.open("/").await?;
+        h.field("User").await?;
+        problems.extend(page_problems(&h, &format!("login page at {w} px")).await?);
+    }
+    h.viewport(1440, 900).await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    // Something staged, so Pending changes shows its review.
+    h.open("/group/West/settings/smtproutes").await?;
+    h.button("Delete Settings").await?.click().await?;
+    h.wait_text(STATUS, "Staged").await?;
+    for (scheme, sizes) in [
+        ("light", &[(1440, 900), (390, 844)][..]),
+        ("dark", &[(1440, 900)][..]),
+    ] {
+        h.color_scheme(scheme).await?;
+        for &(w, ht) in sizes {
+            h.viewport(w, ht).await?;
+            for page in PAGES {
+                h.open(page).await?;
+                h.wait_for_xpath("//main//h1").await?;
+                // The fleet arrives after the shell: wait until nothing says it is loading.
+                for _ in 0..50 {
+                    if !h.page_text().await.contains("Loading") {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                problems.extend(page_problems(&h, &format!("{page} at {w} px, {scheme}")).await?);
+            }
+        }
+    }
+    // At phone width the navigation is a menu that opens by click.
+    h.viewport(390, 844).await?;
+    h.color_scheme("light").await?;
+    h.open("/").await?;
+    let nav = h.wait_for_xpath("//nav[@aria-label='Main']").await?;
+    assert!(
+        !nav.is_displayed().await?,
+        "the navigation is collapsed at 390 px"
+    );
+    h.button("Menu").await?.click().await?;
+    assert!(nav.is_displayed().await?, "Menu opens the navigation");
+    problems.extend(page_problems(&h, "/ with the menu open at 390 px").await?);
+    h.wait_for_xpath("//nav[@aria-label='Main']//a[.='Audit log']")
+        .await?
+        .click()
+        .await?;
+    h.wait_for_xpath("//main//h1[contains(., 'Audit log')]").await?;
+    assert!(!nav.is_displayed().await?, "choosing a page closes the menu");
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    h.finish().await
+}
+
+/// The console's progress bar for `host`'s upgrade: its position (0 to 1) and rendered width in pixels.
+async fn progress_of(h: &Harness) -> anyhow::Result<Option<(f64, f64)>> {
+    let v = h
+        .browser
+        .execute(
+            "const p = document.querySelector('main progress');
+             return p ? [p.position, p.getBoundingClientRect().width] : null;",
+            vec![],
+        )
+        .await?;
+    Ok(v.as_array()
+        .map(|a| (a[0].as_f64().unwrap_or(0.0), a[1].as_f64().unwrap_or(0.0))))
+}
+
+/// On `host`'s machine page, reached by clicking it on the overview: disconnect, suspend, open (or
+/// switch to) a session on it, upgrade, watch the bar fill, resume.
+async fn upgrade_from_its_page(h: &Harness, host: &str) -> anyhow::Result<()> {
+    let actions = by_role_label("section", &format!("Actions on {host}"));
+    h.wait_for_xpath("//nav[@aria-label='Main']//a[.='Overview']")
+        .await?
+        .click()
+        .await?;
+    h.wait_for_xpath(&format!(
+        "//li[@aria-label='Machine {host}']//a[.={}]",
+        xpath_literal(host)
+    ))
+    .await?
+    .click()
+    .await?;
+    h.wait_for_xpath(&format!("//main//h1[contains(., {})]", xpath_literal(host)))
+        .await?;
+    // Upgrading acts on the login host: open a session on this machine (or switch to the one kept from
+    // before), keeping the current one.
+    let open = format!("Open a session on {host}");
+    let switch = format!("Switch to your session on {host}");
+    let way = h
+        .wait_for_xpath(&format!(
+            "{actions}//a[.={}] | {actions}//button[.={}]",
+            xpath_literal(&open),
+            xpath_literal(&switch)
+        ))
+        .await?;
+    let opens = way.text().await? == open;
+    way.click().await?;
+    if opens {
+        h.fill("Password", "ironport").await?;
+        h.button("Open session").await?.click().await?;
+    }
+    let short = host.split('.').next().unwrap_or(host);
+    h.wait_for_xpath(&format!(
+        "//details[@class='account']/summary[contains(., {})]",
+        xpath_literal(&format!("on {short}"))
+    ))
+    .await?;
+    h.wait_for_xpath(&format!("{actions}//button[.='Upgrade']"))
+        .await?;
+    h.click_in(&actions, "Disconnect").await?;
+    h.wait_text(STATUS, "is now disconnected").await?;
+    h.click_in(&actions, "Suspend listeners").await?;
+    h.wait_text(
+        &by_role_label("section", &format!("Listeners of {host}")),
+        "InboundMail: suspended",
+    )
+    .await?;
+    h.click_in(&actions, "Upgrade").await?;
+    h.answer(&format!("Upgrade {host}")).await?;
+    // The bar appears and fills as the simulated install runs (a <progress>: no inline style).
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        if let Some(p) = progress_of(h).await? {
+            seen.push(p);
+        }
+        if seen.len() >= 2 && seen.last().map(|p| p.0) > seen.first().map(|p| p.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (first, last) = (seen.first().copied(), seen.last().copied());
+    assert!(
+        matches!((first, last), (Some(a), Some(b)) if b.0 > a.0 && b.1 > 50.0),
+        "the progress bar of {host} grows and is drawn: {seen:?}"
+    );
+    h.wait_text("//main//dl", "AsyncOS 9.5.0").await?;
+    h.click_in(&actions, "Resume").await?;
+    h.wait_text(
+        &by_role_label("section", &format!("Listeners of {host}")),
+        "InboundMail: accepting",
+    )
+    .await?;
+    Ok(())
+}
+
+/// An element with tag `tag` and `aria-label` `label`, as XPath.
+fn by_role_label(tag: &str, label: &str) -> String {
+    format!("//{tag}[@aria-label={}]", xpath_literal(label))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn rolling_upgrade_from_the_topology_and_machine_pages_without_logging_out() -> anyhow::Result<()> {
+    // 420 simulated seconds of install and reboot take 12 s: the bar is seen filling.
+    let h = Harness::start_with_speed(35.0).await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    for host in ["losangeles.example.com", "newyork.example.com", "sf.example.com"] {
+        upgrade_from_its_page(&h, host).await?;
+    }
+    // Logged into sf: reconnect it first, then the others, from their pages.
+    for (host, says) in [
+        ("sf.example.com", "now runs AsyncOS 9.5.0"),
+        ("losangeles.example.com", "losangeles.example.com is reconnected"),
+        ("newyork.example.com", "newyork.example.com is reconnected"),
+    ] {
+        h.open(&format!("/machine/{host}")).await?;
+        h.click_in(
+            &by_role_label("section", &format!("Actions on {host}")),
+            "Reconnect",
+        )
+        .await?;
+        h.wait_text(STATUS, says).await?;
+    }
+    h.open("/").await?;
+    for host in ["losangeles.example.com", "newyork.example.com", "sf.example.com"] {
+        let row = h
+            .wait_text(&format!("//li[@aria-label='Machine {host}']"), "AsyncOS 9.5.0")
+            .await?;
+        assert!(
+            row.contains("connected") && !row.contains("disconnected"),
+            "{row}"
+        );
+    }
+    // The sessions kept along the way are one click away; Log out ends them all.
+    h.open_account_menu().await?;
+    h.wait_for_xpath("//button[contains(., 'Switch to admin on newyork.example.com')]")
+        .await?;
+    h.logout().await?;
+    h.finish().await
+}
+
+/// The element that has the keyboard focus: its text and whether it is inside the dialog.
+async fn focus(h: &Harness) -> anyhow::Result<(String, bool)> {
+    let v = h
+        .browser
+        .execute(
+            "const a = document.activeElement;
+             return [a ? a.textContent : '', !!(a && a.closest('[role=dialog]'))];",
+            vec![],
+        )
+        .await?;
+    Ok((
+        v[0].as_str().unwrap_or_default().to_string(),
+        v[1].as_bool().unwrap_or(false),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_question_is_answered_by_keyboard_only() -> anyhow::Result<()> {
+    const TAB: &str = "\u{E004}";
+    const ENTER: &str = "\u{E007}";
+    const ESCAPE: &str = "\u{E00C}";
+    let h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    h.open("/upgrade").await?;
+    let upgrade = h.button("Upgrade").await?;
+    // Reach the button from the keyboard: focus it as Tab would, then Enter.
+    h.browser
+        .execute("arguments[0].focus();", vec![serde_json::to_value(&upgrade)?])
+        .await?;
+    h.browser.active_element().await?.send_keys(ENTER).await?;
+    h.wait_for_xpath("//*[@role='dialog']").await?;
+    let (_, inside) = focus(&h).await?;
+    assert!(inside, "opening the dialog moves focus into it");
+    // Tab cycles inside the dialog, never to the page behind.
+    for _ in 0..6 {
+        h.browser.active_element().await?.send_keys(TAB).await?;
+        let (text, inside) = focus(&h).await?;
+        assert!(inside, "Tab stays in the dialog (focus on {text:?})");
+    }
+    assert!(
+        page_problems(&h, "the upgrade question").await?.is_empty(),
+        "{:?}",
+        page_problems(&h, "the upgrade question").await?
+    );
+    // Esc cancels: nothing is sent, focus returns to the button that opened it.
+    h.browser.active_element().await?.send_keys(ESCAPE).await?;
+    h.wait_text(STATUS, "Cancelled; nothing was sent.").await?;
+    let (text, _) = focus(&h).await?;
+    assert_eq!(text.trim(), "Upgrade", "focus returns to the Upgrade button");
+    // Again, and this time go ahead with the keyboard: Tab to the button that upgrades, Enter.
+    h.browser.active_element().await?.send_keys(ENTER).await?;
+    h.wait_for_xpath("//*[@role='dialog']").await?;
+    for _ in 0..6 {
+        let (text, _) = focus(&h).await?;
+        if text.starts_with("Upgrade and disconnect") {
+            break;
+        }
+        h.browser.active_element().await?.send_keys(TAB).await?;
+    }
+    let (text, _) = focus(&h).await?;
+    assert!(text.starts_with("Upgrade and disconnect"), "{text}");
+    h.browser.active_element().await?.send_keys(ENTER).await?;
+    h.wait_text(STATUS, "Upgrading newyork.example.com to AsyncOS 9.5.0")
+        .await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_server_restart_mid_session_is_survived_without_reload() -> anyhow::Result<()> {
+    let mut h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    let host = "sf.example.com";
+    h.open(&format!("/machine/{host}")).await?;
+    let actions = by_role_label("section", &format!("Actions on {host}"));
+    h.wait_for_xpath(&format!("{actions}//button[.='Suspend listeners']"))
+        .await?;
+    // A mark in the page: it survives only if the page is never reloaded.
+    h.browser
+        .execute("window.__clusterdeckMark = 42;", vec![])
+        .await?;
+    h.server.stop()?;
+    // The page says it is offline, and actions say why they wait.
+    h.wait_text("//*[contains(@class, 'live-indicator')]", "Offline")
+        .await?;
+    h.wait_text("//main", "The server cannot be reached").await?;
+    let suspend = h
+        .wait_for_xpath(&format!("{actions}//button[.='Suspend listeners']"))
+        .await?;
+    assert!(
+        !suspend.is_enabled().await?,
+        "actions wait while the server is away"
+    );
+    h.wait_text(&actions, "Waiting for the server").await?;
+    h.server.start_again()?;
+    // Back by itself (back-off of at most a few seconds at first), then live again.
+    h.wait_text("//*[contains(@class, 'live-indicator')]", "Live")
+        .await?;
+    h.click_in(&actions, "Suspend listeners").await?;
+    h.wait_text(
+        &by_role_label("section", &format!("Listeners of {host}")),
+        "InboundMail: suspended",
+    )
+    .await?;
+    let mark = h
+        .browser
+        .execute("return window.__clusterdeckMark;", vec![])
+        .await?;
+    assert_eq!(mark, serde_json::json!(42), "the page was not reloaded");
+    // The change came back through the new event stream: the overview shows it too.
+    h.wait_for_xpath("//nav[@aria-label='Main']//a[.='Overview']")
+        .await?
+        .click()
+        .await?;
+    h.wait_text(
+        &format!("//li[@aria-label='Machine {host}']"),
+        "InboundMail: suspended",
     )
     .await?;
     h.finish().await

@@ -140,7 +140,8 @@ fn test() -> anyhow::Result<()> {
     let ok = step("install tools", &mut || {
         tools::ensure_wasm_target()?;
         tools::ensure_chromium()?;
-        tools::ensure_binaryen()
+        tools::ensure_binaryen()?;
+        tools::ensure_axe_core()
     }) && step("cargo fmt --check", &mut || {
         run(cargo().args(["fmt", "--all", "--", "--check"]))
     }) && step("clippy (native)", &mut || {
@@ -191,7 +192,8 @@ fn test() -> anyhow::Result<()> {
         ]);
         run(cargo()
             .args(&args)
-            .env("CLUSTERDECK_SITE_DIR", repo_root().join("site")))
+            .env("CLUSTERDECK_SITE_DIR", repo_root().join("site"))
+            .env("AXE_CORE_JS", tools::axe_core_js()))
     }) && step("API conformance (schemathesis)", &mut conformance::check)
         && step("the README's run command", &mut readme::check);
 

@@ -1,5 +1,5 @@
 //! Finding and installing the tools the build needs: the wasm32 target, Chromium and ChromeDriver, and
-//! the pinned npm `binaryen` (for `wasm-opt`) in `.tools/`.
+//! the pinned npm `binaryen` (for `wasm-opt`) and `axe-core` (for the accessibility checks) in `.tools/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +9,9 @@ use anyhow::{bail, Context};
 /// The binaryen release whose `wasm-opt` optimises the bundle. Debian's binaryen 108 is too old: its
 /// output fails at run time (`WebAssembly.Table.set(): Argument 1 is invalid`).
 pub const BINARYEN_VERSION: &str = "132.0.0";
+
+/// The axe-core release the end-to-end tests check every page with (accessibility, WCAG 2.2 AA).
+pub const AXE_CORE_VERSION: &str = "4.10.3";
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the repository when not absolute), else
 /// `target/` in the repository.
@@ -133,14 +136,28 @@ pub fn wasm_opt() -> PathBuf {
 }
 
 pub fn ensure_binaryen() -> anyhow::Result<()> {
-    let pkg = tools_dir().join("node_modules/binaryen/package.json");
+    ensure_npm_package("binaryen", BINARYEN_VERSION, &wasm_opt())
+}
+
+/// axe-core's browser bundle, which the end-to-end tests inject into each page (`AXE_CORE_JS`).
+pub fn axe_core_js() -> PathBuf {
+    tools_dir().join("node_modules/axe-core/axe.min.js")
+}
+
+pub fn ensure_axe_core() -> anyhow::Result<()> {
+    ensure_npm_package("axe-core", AXE_CORE_VERSION, &axe_core_js())
+}
+
+/// Installs `name@version` from npm into `.tools/` unless it is there already with `needed` present.
+fn ensure_npm_package(name: &str, version: &str, needed: &Path) -> anyhow::Result<()> {
+    let pkg = tools_dir().join(format!("node_modules/{name}/package.json"));
     if let Ok(text) = std::fs::read_to_string(&pkg) {
-        if text.contains(&format!("\"version\": \"{BINARYEN_VERSION}\"")) && wasm_opt().exists() {
+        if text.contains(&format!("\"version\": \"{version}\"")) && needed.exists() {
             return Ok(());
         }
     }
     println!(
-        "installing binaryen@{BINARYEN_VERSION} from npm into {}",
+        "installing {name}@{version} from npm into {}",
         tools_dir().display()
     );
     std::fs::create_dir_all(tools_dir())?;
@@ -156,6 +173,6 @@ pub fn ensure_binaryen() -> anyhow::Result<()> {
         "--no-audit",
         "--no-fund",
         "--save-exact",
-        &format!("binaryen@{BINARYEN_VERSION}"),
+        &format!("{name}@{version}"),
     ]))
 }

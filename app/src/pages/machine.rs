@@ -147,6 +147,7 @@ fn Machine(facts: MachineFacts) -> impl IntoView {
                 </table>
             </div>
         </section>
+        <crate::pages::audit::MachineAudit host=host.clone() limit=10 />
     }
 }
 
@@ -203,6 +204,11 @@ fn MachineActions(host: Hostname, member: bool, upgrades: Vec<Version>) -> impl 
             })
         })
     });
+    // Connecting and disconnecting name the cluster's mode, as the Cluster page does (rules §9.1).
+    let cluster_mode = StoredValue::new(console.fleet.with_untracked(|f| {
+        let login = login_host(console)?;
+        cluster::view::cluster_page_mode(f.as_ref()?, &login)
+    }));
     let suspend = Signal::derive(|| Some(RuntimeCmd::SuspendListener { listener: None }.into()));
     let resume = Signal::derive(|| Some(RuntimeCmd::Resume.into()));
     let chosen = RwSignal::new(upgrades.first().map(|v| v.to_string()).unwrap_or_default());
@@ -221,10 +227,10 @@ fn MachineActions(host: Hostname, member: bool, upgrades: Vec<Version>) -> impl 
                 <div>
                     {move || match connection.get() {
                         Some(ConnectionAction::Reconnect) => view! {
-                            <ActionButton label="Reconnect" command=reconnect outcome=outcome mode=Some(Mode::Cluster) class="primary" />
+                            <ActionButton label="Reconnect" command=reconnect outcome=outcome mode=cluster_mode.get_value() class="primary" />
                         }.into_any(),
                         _ => view! {
-                            <ActionButton label="Disconnect" command=disconnect outcome=outcome mode=Some(Mode::Cluster) />
+                            <ActionButton label="Disconnect" command=disconnect outcome=outcome mode=cluster_mode.get_value() />
                         }.into_any(),
                     }}
                 </div>
@@ -413,7 +419,7 @@ pub fn ClusterPage() -> impl IntoView {
                 <h1>{format!("Cluster {}", cluster.name)}</h1>
                 <p class="note">{format!("{} machines in {} groups, {} addressing. ", fleet.members(&cluster.name).count(), cluster.groups.len(), cluster.addressing)}
                     <A href="/cluster-ops">"Manage members and groups"</A></p>
-                <DefinedHere mode=Mode::Cluster />
+                {login.as_ref().and_then(|l| cluster::view::cluster_page_mode(fleet, l)).map(|mode| view! { <DefinedHere mode=mode /> })}
                 <section class="cluster" role="region" aria-label=format!("Cluster {}", cluster.name)>{groups}</section>
             }
             .into_any()

@@ -30,6 +30,10 @@ pub fn Overview() -> impl IntoView {
 
 fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
     let defs = defs_of(console, fleet);
+    let login = console
+        .session
+        .with_untracked(|s| s.as_ref().map(|s| s.login_host.clone()));
+    let cluster_mode = login.and_then(|l| cluster::view::cluster_page_mode(fleet, &l));
     let clusters = fleet
         .clusters
         .values()
@@ -42,7 +46,9 @@ fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
             let label = format!("Cluster {}", cluster.name);
             let heading = label.clone();
             let members = fleet.members(&cluster.name).count();
-            let here = overrides(&defs, &Mode::Cluster, "defined at the cluster");
+            let here = cluster_mode
+                .as_ref()
+                .and_then(|m| overrides(&defs, m, "defined at the cluster"));
             view! {
                 <section class="cluster" role="region" aria-label=label.clone()>
                     <h2 class="level-head"><A href="/cluster">{heading}</A>" "<small>{format!("({members} machines, {} addressing)", cluster.addressing)}</small>{here}</h2>
