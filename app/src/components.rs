@@ -123,7 +123,8 @@ pub fn ModeBar(mode: Mode, page: String) -> impl IntoView {
     }
 }
 
-/// What the outcome of an action says, as a status or an alert.
+/// What the outcome of an action says, as a status or an alert, in the domain's console words (rules
+/// §15.31): `Outcome` already holds them.
 #[component]
 pub fn OutcomeView(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
     move || {
@@ -136,7 +137,7 @@ pub fn OutcomeView(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
             }
             .into_any(),
             Outcome::Refused(message) => view! { <p role="alert" class="refused">{message}</p> }.into_any(),
-            Outcome::Cancelled => view! { <p role="status">"Cancelled; nothing was sent."</p> }.into_any(),
+            Outcome::Cancelled => view! { <p role="status">{cluster::verdict::DECLINED}</p> }.into_any(),
         })
     }
 }

@@ -23,11 +23,11 @@ pub struct Ask {
 /// The result of an action, as the page shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Accepted: the lines printed (warnings first).
+    /// Accepted: the console's lines (warnings first; rules §15.31).
     Done(Vec<String>),
-    /// Refused (by the browser's check or the server's): the message.
+    /// Refused: the browser's check in the console's words, or the server's message.
     Refused(String),
-    /// The user answered a question with Cancel.
+    /// The user answered a question with Cancel, or declined the mode switch: nothing was sent.
     Cancelled,
 }
 
@@ -299,9 +299,14 @@ impl Console {
     }
 
     /// As [`Console::perform`], with the first answers already given (a form that asked them itself).
+    ///
+    /// What it shows is the domain's console rendering (rules §15.31): a refusal's
+    /// `Rejection::gui_message`, an accepted plan's `Plan::gui_lines` — the server's printed lines when
+    /// they differ from the plan checked here — and a declined mode switch as [`Outcome::Cancelled`].
     pub async fn perform_with(self, command: Command, at: Option<Mode>, preset: Vec<String>) -> Outcome {
         let mut answers: Vec<String> = preset.clone();
         for _attempt in 0..4 {
+            let checked: Plan;
             // 1. The browser's verdict, asking every question first.
             loop {
                 let Some(session) = self.session.with_untracked(|s| s.as_ref().map(|s| s.session())) else {
@@ -314,15 +319,21 @@ impl Console {
                 });
                 match verdict {
                     None => return Outcome::Refused("The fleet is still loading.".into()),
-                    Some(Verdict::Rejected { message, .. }) => return Outcome::Refused(message),
+                    Some(Verdict::Rejected { rejection, .. }) => {
+                        return Outcome::Refused(rejection.gui_message())
+                    }
                     Some(Verdict::Prompt { prompt }) => match self.ask_user(prompt).await {
                         Some(a) => answers.push(a),
                         None => return Outcome::Cancelled,
                     },
+                    Some(Verdict::Plan { plan }) if plan.declined => return Outcome::Cancelled,
                     Some(Verdict::Plan { plan }) if plan.events.is_empty() && plan.session.is_empty() => {
-                        return Outcome::Done(lines(&plan))
+                        return Outcome::Done(plan.gui_lines())
                     }
-                    Some(Verdict::Plan { .. }) => break,
+                    Some(Verdict::Plan { plan }) => {
+                        checked = plan;
+                        break;
+                    }
                 }
             }
             // 2. The server's verdict.
@@ -343,7 +354,14 @@ impl Console {
                 }) => {
                     self.apply(&events);
                     self.session.set(Some(session));
-                    return Outcome::Done(warnings.into_iter().chain(output).collect());
+                    // The server decided as checked here: its lines are the plan's, so the console's
+                    // words for them hold; otherwise show what it printed.
+                    let printed: Vec<String> = warnings.into_iter().chain(output).collect();
+                    return Outcome::Done(if printed.iter().eq(checked.lines()) {
+                        checked.gui_lines()
+                    } else {
+                        printed
+                    });
                 }
                 Ok(CommandResponse::Prompt { prompt, .. }) => match self.ask_user(prompt).await {
                     Some(a) => answers.push(a),
@@ -389,10 +407,6 @@ impl Default for Console {
     fn default() -> Self {
         Console::new()
     }
-}
-
-fn lines(plan: &Plan) -> Vec<String> {
-    plan.lines().cloned().collect()
 }
 
 pub fn use_console() -> Console {

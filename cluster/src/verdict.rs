@@ -244,6 +244,120 @@ pub enum Rejection {
     },
 }
 
+impl Rejection {
+    /// The refusal as the console says it (rules §15.31): the same facts as [`Display`](std::fmt::Display),
+    /// which the CLI prints, but naming features by their titles, modes in words and the page or button
+    /// to use where the CLI's text names a command to type.
+    pub fn gui_message(&self) -> String {
+        use Rejection as R;
+        let title = |f: &FeatureId| f.title();
+        match self {
+            R::NotPermitted { user, role, why, .. } => {
+                format!("{role} {user} may not do this: {why}.")
+            }
+            R::HostUpgrading { host, state } => {
+                format!("{host} is {state}: nothing else can be done on it until it has rebooted.")
+            }
+            R::NotInCluster { host, .. } => format!(
+                "{host} is a standalone machine and this needs a cluster. Create or join one on the Cluster page."
+            ),
+            R::CreateUnresolvable { host } => format!(
+                "Cannot create a cluster: hostname {host} does not resolve; choose IP addressing or fix DNS."
+            ),
+            R::NoPrepJoin { host, serial } => format!(
+                "Cannot join over CCS: no pending join entry for {host} (serial {serial}). Prepare the join on a cluster member and commit it there first."
+            ),
+            R::CcsNotEnabled { host } => format!(
+                "Cannot join over CCS: CCS is not enabled on any interface of {host}; enable it in its IP Interfaces settings."
+            ),
+            R::NotDetached { host } => format!(
+                "Machine {host} is connected; only a machine disconnected with Disconnect can be reconnected."
+            ),
+            R::ReconnectLinkDown { host, reason } => format!(
+                "Machine {host} is disconnected because {reason}, not by an administrator: it reconnects by itself once that is repaired. Reconnect is only for a machine disconnected with Disconnect."
+            ),
+            R::LevelNotAllowed {
+                feature,
+                level,
+                levels,
+            } => format!(
+                "{} cannot be set at the {level} level; only at {levels}.",
+                title(feature)
+            ),
+            R::NotDefined {
+                feature,
+                mode,
+                action,
+            } => format!(
+                "{} is not defined at {}; nothing to {action}.",
+                title(feature),
+                gui_place(mode)
+            ),
+            R::MachineOnlyStays {
+                feature,
+                mode,
+                action,
+            } => format!(
+                "{} is a machine-only setting: it always exists at {} and cannot be {action}.",
+                title(feature),
+                gui_place(mode)
+            ),
+            R::OnlyMachineOnly { mode, action, .. } => format!(
+                "{} defines only machine-only settings; they stay with their machine and cannot be {action}.",
+                capitalised(&gui_place(mode))
+            ),
+            R::SameMode { mode } => format!("Source and destination are both {}.", gui_place(mode)),
+            R::NothingToCopy { mode, dest } => format!(
+                "Nothing is defined at {} that can be copied to {}.",
+                gui_place(mode),
+                gui_place(dest)
+            ),
+            R::KeyExists { feature, mode, key } => format!(
+                "{} at {} already has an entry \"{key}\". To change it, use Save changes instead of Add.",
+                title(feature),
+                gui_place(mode)
+            ),
+            R::KeyMissing { feature, mode, key } => format!(
+                "{} at {} has no entry \"{key}\".",
+                title(feature),
+                gui_place(mode)
+            ),
+            R::DetachedCommit { host, feature, mode } => format!(
+                "Cannot commit {} at {} from {host}: this machine is disconnected from the cluster and cannot configure other machines. Nothing was committed; clear your changes under Pending changes and stage changes for this machine only.",
+                title(feature),
+                gui_place(mode)
+            ),
+            R::SingleValueFeature { feature, .. } => {
+                format!("{} holds one value: change it with Save.", title(feature))
+            }
+            R::TableFeature { feature } => format!(
+                "{} is a table: add, change or delete its entries.",
+                title(feature)
+            ),
+            R::NothingDefined { mode } => {
+                format!("Nothing is defined at {}; nothing to delete.", gui_place(mode))
+            }
+            R::TooManyRows { feature, mode, max } => format!(
+                "{} at {} would hold more than {max} entries, the most it takes.",
+                title(feature),
+                gui_place(mode)
+            ),
+            R::InvalidAnswer { answer, .. } => {
+                format!("\"{answer}\" is not an answer to this question.")
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 impl From<NameError> for Rejection {
     fn from(e: NameError) -> Self {
         Rejection::InvalidName(e)
@@ -426,6 +540,13 @@ pub struct Plan {
     pub reach: Vec<Hostname>,
     /// What the audit log records besides the command (e.g. whose change a commit overwrote).
     pub notes: Vec<String>,
+    /// The console's words for `output` (rules §15.31), made beside it from the same facts where the
+    /// CLI's words name commands to type; empty when `output` reads the same in both.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gui: Vec<String>,
+    /// The mode-switch question was answered No: nothing runs and nothing is sent (rules §15.31).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub declined: bool,
 }
 
 impl Plan {
@@ -440,6 +561,66 @@ impl Plan {
     pub fn lines(&self) -> impl Iterator<Item = &String> {
         self.warnings.iter().chain(self.output.iter())
     }
+
+    /// What the console shows when the command is accepted (rules §15.31): the warnings, then its own
+    /// words for the output (the output itself when they are the same); a declined mode switch says
+    /// that nothing was sent.
+    pub fn gui_lines(&self) -> Vec<String> {
+        if self.declined {
+            return vec![DECLINED.to_string()];
+        }
+        let body = if self.gui.is_empty() {
+            &self.output
+        } else {
+            &self.gui
+        };
+        self.warnings.iter().chain(body).cloned().collect()
+    }
+
+    /// The plan of a mode-switch question answered No.
+    pub fn declined() -> Plan {
+        Plan {
+            declined: true,
+            ..Plan::default()
+        }
+    }
+}
+
+/// What the console says when a question was turned down or cancelled before anything was sent.
+pub const DECLINED: &str = "Cancelled; nothing was sent.";
+
+/// Where the console says staged changes are reviewed and committed (rules §15.31): `it` for one
+/// change, `them` for more.
+pub fn gui_commit_hint(changes: usize) -> &'static str {
+    if changes == 1 {
+        "Review and commit it under Pending changes."
+    } else {
+        "Review and commit them under Pending changes."
+    }
+}
+
+/// `1 entry`, `3 entries`: a count in the console's words (never `row(s)`).
+pub fn gui_count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The CLI's notation, which no part of the console's rendering uses (rules §15.31).
+pub const CLI_NOTATION: [&str; 10] = [
+    "[Y]>",
+    "[N]>",
+    "]>",
+    "Continue?",
+    "Run commit",
+    "run commit",
+    "run clear",
+    "use edit",
+    "(s)",
+    "see help",
+];
+
+/// The first piece of CLI notation `text` contains, if any.
+pub fn cli_notation_in(text: &str) -> Option<&'static str> {
+    CLI_NOTATION.iter().copied().find(|w| text.contains(w))
 }
 
 /// The answer of `check`.

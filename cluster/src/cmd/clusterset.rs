@@ -13,7 +13,7 @@ use crate::mode::Mode;
 use crate::roles::Permission;
 use crate::session::{Pending, StagedEdit};
 use crate::store::{Definitions, Overlay};
-use crate::verdict::{gui_place, Asker, Choice, Plan, Rejection, Stop, YesNo};
+use crate::verdict::{gui_commit_hint, gui_place, Asker, Choice, Plan, Rejection, Stop, YesNo};
 
 /// A feature, or every feature (`clusterset ... all`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -443,18 +443,29 @@ fn check(op: &ClusterSetCmd, ctx: &Ctx, asker: &mut Asker) -> Result<Plan, Stop>
         .iter()
         .map(|i| format!("Staged: {}.", i.describe()))
         .collect();
+    // The console's words (rules §15.31): titles, modes as the pages name them, and where to commit.
+    let mut gui: Vec<String> = items
+        .iter()
+        .map(|i| format!("Staged: {}.", ctx.gui_describe(i)))
+        .collect();
     if !skipped.is_empty() {
         output.push(format!(
             "Skipped {}: machine-only settings stay with their machine (rules §14.7.6).",
             skipped.join(", ")
         ));
+        gui.push(format!(
+            "Skipped {}: machine-only settings stay with their machine.",
+            skipped.join(", ")
+        ));
     }
     output.push("Run commit to apply.".to_string());
+    gui.push(gui_commit_hint(items.len()).to_string());
     Ok(Plan {
         session: ctx.stage(items),
         output,
         warnings,
         reach,
+        gui,
         ..Plan::default()
     })
 }

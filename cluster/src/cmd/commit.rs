@@ -15,7 +15,7 @@ use crate::roles::Permission;
 use crate::session::{staged_groups, Pending, SessionChange, StagedEdit, Touched};
 use crate::store::{Definitions, Rev};
 use crate::structure::StructureOp;
-use crate::verdict::{gui_place, Asker, Choice, Plan, Rejection, Stop, YesNo};
+use crate::verdict::{gui_count, gui_place, Asker, Choice, Plan, Rejection, Stop, YesNo};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -337,10 +337,13 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
         })
         .cloned()
         .collect();
-    let mut output = vec![format!(
-        "Committed {} change(s){}.",
-        writes.len() + structure.len(),
-        comment.map(|c| format!(" ({c})")).unwrap_or_default()
+    let committed = writes.len() + structure.len();
+    let comment = comment.map(|c| format!(" ({c})")).unwrap_or_default();
+    let mut output = vec![format!("Committed {committed} change(s){comment}.")];
+    // The console's words (rules §15.31): the same lines, counted without `(s)`.
+    let mut gui = vec![format!(
+        "Committed {}{comment}.",
+        gui_count(committed, "change", "changes")
     )];
     for d in &discarded {
         output.push(format!("Discarded your change to {d}."));
@@ -352,6 +355,7 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
             reach.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", ")
         ));
     }
+    gui.extend(output.iter().skip(1).cloned());
     Ok(Plan {
         events: vec![event],
         session: vec![SessionChange::Clear],
@@ -359,6 +363,8 @@ fn commit(ctx: &Ctx, comment: Option<&str>, asker: &mut Asker) -> Result<Plan, S
         warnings,
         reach,
         notes: overwrote,
+        gui,
+        declined: false,
     })
 }
 
@@ -416,6 +422,10 @@ fn clear(ctx: &Ctx) -> Result<Plan, Stop> {
     Ok(Plan {
         session: vec![SessionChange::Clear],
         output: vec![format!("Discarded {n} staged change(s).")],
+        gui: vec![format!(
+            "Discarded {}. Nothing was sent to any machine.",
+            gui_count(n, "staged change", "staged changes")
+        )],
         ..Plan::default()
     })
 }

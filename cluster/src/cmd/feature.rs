@@ -12,7 +12,7 @@ use crate::mode::Mode;
 use crate::roles::{ModeRule, Permission, Role};
 use crate::session::{Pending, StagedEdit, Touched};
 use crate::store::{inherited, resolve, Definitions};
-use crate::verdict::{gui_place, Asker, Choice, Numbered, Plan, Rejection, Stop};
+use crate::verdict::{gui_commit_hint, gui_place, Asker, Choice, Numbered, Plan, Rejection, Stop};
 
 /// What a feature command does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -499,18 +499,31 @@ fn check(ctx: &Ctx, feature: FeatureId, action: &FeatureAction, asker: &mut Aske
     let mut output = vec![format!(
         "Staged: {feature} at {where_}: {summary}. Run commit to apply it."
     )];
+    // The console's words (rules §15.31): the feature's title, the mode as the page names it, and where
+    // to commit.
+    let gui_summary = if summary.is_empty() {
+        String::new()
+    } else {
+        format!(": {summary}")
+    };
+    let mut gui = vec![format!(
+        "Staged: {} at {}{gui_summary}. {}",
+        feature.title(),
+        ctx.gui_where(&mode),
+        gui_commit_hint(1)
+    )];
     // Turning CCS on comes with the advice of rules §3.13, §8.1.
     let ccs_on = |r: Option<&crate::features::Row>| r.is_some_and(|r| !matches!(r.cell(3), "" | "0"));
     if feature == FeatureId::IpInterfaces && ccs_on(after_row.as_ref()) && !ccs_on(before_row.as_ref()) {
-        output.push(
-            "Note: CCS is only needed where port 22 is blocked between members; firewalls between members must then open its port."
-                .into(),
-        );
+        let note = "Note: CCS is only needed where port 22 is blocked between members; firewalls between members must then open its port.";
+        output.push(note.into());
+        gui.push(note.into());
     }
     Ok(Plan {
         session: ctx.stage(vec![item]),
         output,
         reach,
+        gui,
         ..Plan::default()
     })
 }

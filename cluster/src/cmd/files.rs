@@ -15,7 +15,7 @@ use crate::names::{FileName, GroupName, Hostname};
 use crate::roles::Permission;
 use crate::session::{Pending, StagedEdit};
 use crate::store::Definitions;
-use crate::verdict::{Asker, Plan, Rejection, Stop};
+use crate::verdict::{gui_commit_hint, gui_count, Asker, Plan, Rejection, Stop};
 
 /// `saveconfig`, `showconfig`, `loadconfig` (login host only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -353,6 +353,13 @@ fn loadconfig(ctx: &Ctx, name: &FileName) -> Result<Plan, Stop> {
         session: ctx.stage(items),
         output: vec![format!(
             "Loaded {name}: staged {n} change(s). Run commit to apply them."
+        )],
+        // The console's words (rules §15.31).
+        gui: vec![format!(
+            "Loaded {name} on {}: {} staged. {}",
+            ctx.host(),
+            gui_count(n, "change", "changes"),
+            gui_commit_hint(n)
         )],
         warnings,
         ..Plan::default()

@@ -65,7 +65,10 @@ use crate::roles::{ModeRule, Permission, Role};
 use crate::session::{Pending, Session, SessionChange};
 use crate::store::{effective, Definitions, Overlay};
 use crate::structure::StructureOp;
-use crate::verdict::{gui_place, yes_no_prompt, Asker, Choice, Plan, Rejection, Stop, Verdict, YesNo};
+use crate::verdict::{
+    gui_commit_hint, gui_count, gui_place, yes_no_prompt, Asker, Choice, Plan, Rejection, Stop, Verdict,
+    YesNo,
+};
 
 /// Whether a command reads, stages (never stale, rules §14.3.1) or acts at once (stale → 409).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -409,11 +412,66 @@ impl<'a> Ctx<'a> {
     /// A plan that stages one structural change.
     pub fn stage_structure(&self, op: StructureOp, warnings: Vec<String>) -> Plan {
         let what = op.describe();
+        let gui = vec![format!(
+            "Staged: {what} ({}). {}",
+            self.gui_where(&Mode::Cluster),
+            gui_commit_hint(1)
+        )];
         Plan {
             session: self.stage(vec![Pending::Structure(op)]),
             output: vec![format!("Staged: {what}. Run commit to apply it.")],
             warnings,
+            gui,
             ..Plan::default()
+        }
+    }
+
+    /// How the console names `mode` where a change is staged (rules §15.31): `Group: West`, as the
+    /// mode bar and the Pending changes page name it, or the machine itself when it is standalone.
+    pub fn gui_where(&self, mode: &Mode) -> String {
+        match self.cluster() {
+            Some(c) => mode.gui_label(&c.name),
+            None => self.host().to_string(),
+        }
+    }
+
+    /// A staged item in the console's words (rules §15.31): `SMTP Routes at Group: West: 1 added`,
+    /// `... defined with 3 entries`; the CLI's is [`Pending::describe`].
+    pub fn gui_describe(&self, item: &Pending) -> String {
+        use crate::session::StagedEdit;
+        match item {
+            Pending::Edit {
+                mode, feature, edit, ..
+            } => {
+                let what = match edit {
+                    StagedEdit::Rows { rows } => {
+                        let (added, changed, deleted) =
+                            rows.iter()
+                                .fold((0, 0, 0), |(a, c, d), t| match (&t.before, &t.after) {
+                                    (None, Some(_)) => (a + 1, c, d),
+                                    (Some(_), Some(_)) => (a, c + 1, d),
+                                    _ => (a, c, d + 1),
+                                });
+                        let parts: Vec<String> =
+                            [(added, "added"), (changed, "changed"), (deleted, "deleted")]
+                                .into_iter()
+                                .filter(|(n, _)| *n > 0)
+                                .map(|(n, w)| format!("{} {w}", gui_count(n, "entry", "entries")))
+                                .collect();
+                        if parts.is_empty() {
+                            "no change".to_string()
+                        } else {
+                            parts.join(", ")
+                        }
+                    }
+                    StagedEdit::Define { value } => {
+                        format!("defined with {}", gui_count(value.rows.len(), "entry", "entries"))
+                    }
+                    StagedEdit::Remove => "definition deleted (it inherits again)".to_string(),
+                };
+                format!("{} at {}: {what}", feature.title(), self.gui_where(mode))
+            }
+            Pending::Structure(op) => format!("{} ({})", op.describe(), self.gui_where(&Mode::Cluster)),
         }
     }
 
@@ -556,7 +614,7 @@ pub fn check(
         Err(Stop::Rejected(r)) => Verdict::rejected(r),
         Err(Stop::Ask(prompt)) => Verdict::Prompt { prompt: *prompt },
         Err(Stop::Declined) => Verdict::Plan {
-            plan: Plan::default(),
+            plan: Plan::declined(),
         },
     }
 }
