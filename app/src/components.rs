@@ -169,7 +169,7 @@ pub fn ActionButton(
             .and_then(|c| console.preview_with(&c, mode.get_value().as_ref(), &preset.get_value()))
     });
     let refusal = move || match verdict.get() {
-        Some(Verdict::Rejected { message, .. }) => Some(message),
+        Some(Verdict::Rejected { rejection, .. }) => Some(rejection.gui_message()),
         _ => None,
     };
     let hint = move || match verdict.get() {

@@ -161,13 +161,6 @@ pub fn machine_facts<D: Definitions>(fleet: &Fleet, defs: &D, host: &Hostname) -
     })
 }
 
-/// Whether `mode` names a mode of the fleet that `login_host`'s pages can show: the cluster, a group of
-/// it or one of its machines for a member; the machine itself for a standalone one (rules §15.35: any
-/// other address is not found).
-pub fn mode_exists(fleet: &Fleet, login_host: &Hostname, mode: &Mode) -> bool {
-    fleet.modes_of(login_host).contains(mode)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,27 +228,5 @@ mod tests {
         // West overrides smtproutes (the fixture's group definition).
         let west = Mode::Group(GroupName::parse("West").unwrap());
         assert!(counts.iter().any(|(m, n)| *m == west && *n >= 1), "{counts:?}");
-    }
-
-    #[test]
-    fn made_up_modes_do_not_exist() {
-        let fleet = fixture::americas();
-        let ny = host("newyork.example.com");
-        assert!(mode_exists(&fleet, &ny, &Mode::Cluster));
-        assert!(mode_exists(
-            &fleet,
-            &ny,
-            &Mode::Group(GroupName::parse("West").unwrap())
-        ));
-        assert!(!mode_exists(
-            &fleet,
-            &ny,
-            &Mode::Group(GroupName::parse("NoSuch").unwrap())
-        ));
-        assert!(!mode_exists(
-            &fleet,
-            &ny,
-            &Mode::Machine(host("boston.example.com"))
-        ));
     }
 }

@@ -60,7 +60,8 @@ impl Log {
         self.loading.set(true);
         spawn_local(async move {
             let result = crate::api::audit(&filter, before, self.page).await;
-            if self.generation.get_value() != generation {
+            // The page may have been left meanwhile (its state is gone), or the filter changed.
+            if self.generation.try_get_value() != Some(generation) {
                 return;
             }
             self.loading.set(false);

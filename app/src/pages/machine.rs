@@ -5,7 +5,7 @@
 
 use cluster::cmd::{upgrade_progress, ClusterConfigCmd, RuntimeCmd, UpgradeCmd};
 use cluster::mail::listener_states;
-use cluster::topology::{machine_facts, mode_exists, MachineFacts};
+use cluster::topology::{machine_facts, MachineFacts};
 use cluster::view::{connection_action, ConnectionAction};
 use cluster::{Command, GroupName, Hostname, Mode, Version};
 use leptos::prelude::*;
@@ -36,6 +36,13 @@ pub fn MachinePage() -> impl IntoView {
     let console = use_console();
     let params = use_params_map();
     let host = Memo::new(move |_| params.with(|p| p.get("host").and_then(|h| Hostname::parse(&h).ok())));
+    // The outcome of the last action outlives the re-renders the fleet's changes cause; a new machine
+    // starts without one.
+    let outcome = RwSignal::new(None::<Outcome>);
+    Effect::new(move |_| {
+        host.track();
+        outcome.set(None);
+    });
     let facts = Memo::new(move |_| {
         let host = host.get()?;
         let s = console.session.with(|s| s.as_ref().map(|s| s.session()))?;
@@ -53,13 +60,13 @@ pub fn MachinePage() -> impl IntoView {
                 let name = params.with(|p| p.get("host").unwrap_or_default());
                 view! { <NotFound what=format!("There is no machine {name} in this fleet.") /> }.into_any()
             }
-            (Some(f), true) => view! { <Machine facts=f /> }.into_any(),
+            (Some(f), true) => view! { <Machine facts=f outcome=outcome /> }.into_any(),
         }
     }
 }
 
 #[component]
-fn Machine(facts: MachineFacts) -> impl IntoView {
+fn Machine(facts: MachineFacts, outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
     let console = use_console();
     let host = facts.host.clone();
     let crumbs = view! {
@@ -133,7 +140,7 @@ fn Machine(facts: MachineFacts) -> impl IntoView {
                     <dt>"Connection"</dt><dd>{facts.connection}</dd>
                 </dl>
             </section>
-            <MachineActions host=host.clone() member=member upgrades=facts.upgrades.clone() />
+            <MachineActions host=host.clone() member=member upgrades=facts.upgrades.clone() outcome=outcome />
         </div>
         <MachineListeners host=host.clone() />
         <MailFlow host=host.clone() />
@@ -178,9 +185,13 @@ fn MachineListeners(host: Hostname) -> impl IntoView {
 /// The actions on one machine: connection (in the cluster's mode), listeners (in the machine's mode),
 /// upgrade (on the login host only), and a session on the machine when the current one cannot act.
 #[component]
-fn MachineActions(host: Hostname, member: bool, upgrades: Vec<Version>) -> impl IntoView {
+fn MachineActions(
+    host: Hostname,
+    member: bool,
+    upgrades: Vec<Version>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
     let console = use_console();
-    let outcome = RwSignal::new(None::<Outcome>);
     let here = Mode::Machine(host.clone());
     let h = host.clone();
     let connection = Memo::new(move |_| {
@@ -374,13 +385,15 @@ pub fn GroupPage() -> impl IntoView {
             let Some(fleet) = f.as_ref() else {
                 return view! { <p role="status">"Loading the fleet…"</p> }.into_any();
             };
-            let found = group.zip(login).and_then(|(g, login)| {
-                let mode = Mode::Group(g.clone());
-                let cluster = fleet.cluster_of(&login)?.name.clone();
-                mode_exists(fleet, &login, &mode).then_some((g, cluster))
-            });
-            let Some((g, cluster)) = found else {
-                return view! { <NotFound what=format!("There is no group {name} in this cluster.") /> }.into_any();
+            // One rule says which addresses exist, and names what was not found (rules §15.34, §15.35).
+            let Some((g, login)) = group.zip(login) else {
+                return view! { <NotFound what=format!("There is no group {name}: not a group name.") /> }.into_any();
+            };
+            if let Some(why) = cluster::view::missing_mode(fleet, &login, &Mode::Group(g.clone())) {
+                return view! { <NotFound what=why /> }.into_any();
+            }
+            let Some(cluster) = fleet.cluster_of(&login).map(|c| c.name.clone()) else {
+                return view! { <NotFound what="Your login host belongs to no cluster." /> }.into_any();
             };
             let defs = defs_of(console, fleet);
             let mode = Mode::Group(g.clone());

@@ -46,7 +46,7 @@ pub fn Pending() -> impl IntoView {
         .into()
     };
     let refusal = move |command: Command| match console.preview_with(&command, None, &[]) {
-        Some(Verdict::Rejected { message, .. }) => Some(message),
+        Some(Verdict::Rejected { rejection, .. }) => Some(rejection.gui_message()),
         _ => None,
     };
     let commit_refusal = Memo::new(move |_| refusal(commit_cmd()));

@@ -133,10 +133,10 @@ fn machines(
         })
         .collect_view();
     view! {
-        <table class="simulator" aria-label="Machines in the simulator">
+        <div class="table-wrap"><table class="simulator" aria-label="Machines in the simulator">
             <thead><tr><th>"Machine"</th><th>"State"</th><th>"Power"</th><th>"Name"</th><th>"Install"</th><th>"Reboot"</th><th>"Delivery"</th><th>"Armed faults"</th></tr></thead>
             <tbody>{rows}</tbody>
-        </table>
+        </table></div>
     }
 }
 
@@ -171,9 +171,9 @@ fn links(fleet: &Fleet, send: impl Fn(Fault) + Copy + 'static) -> impl IntoView 
         })
         .collect_view();
     view! {
-        <table class="simulator" aria-label="Cluster links in the simulator">
+        <div class="table-wrap"><table class="simulator" aria-label="Cluster links in the simulator">
             <thead><tr><th>"Link"</th><th>"State"</th><th>"Change"</th></tr></thead>
             <tbody>{rows}</tbody>
-        </table>
+        </table></div>
     }
 }
