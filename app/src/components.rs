@@ -127,7 +127,26 @@ pub fn ModeBar(mode: Mode, page: String) -> impl IntoView {
 /// §15.31): `Outcome` already holds them.
 #[component]
 pub fn OutcomeView(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
-    move || {
+    let here = NodeRef::<leptos::html::Div>::new();
+    // The control that was clicked may be gone or disabled now: rather than leave the keyboard focus
+    // on the page's body, put it on what the action said.
+    Effect::new(move |_| {
+        if outcome.with(|o| o.is_some()) {
+            let lost = document()
+                .active_element()
+                .is_none_or(|a| a.tag_name().eq_ignore_ascii_case("body"));
+            if let (true, Some(el)) = (lost, here.get_untracked()) {
+                request_animation_frame(move || {
+                    let _ = el.focus();
+                });
+            }
+        }
+    });
+    view! { <div class="outcome" tabindex="-1" node_ref=here>{move || outcome_view(outcome)}</div> }
+}
+
+fn outcome_view(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
+    {
         outcome.get().map(|o| match o {
             Outcome::Done(lines) if lines.is_empty() => {
                 view! { <p role="status" class="ok">"Done."</p> }.into_any()

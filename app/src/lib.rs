@@ -61,6 +61,15 @@ pub fn App() -> impl IntoView {
     let on_login = Callback::new(move |info: SessionInfo| {
         console.session.set(Some(info));
         console.start();
+        // Focus goes to the page, not back to <body>: the next Tab reaches its first control.
+        request_animation_frame(|| {
+            if let Some(main) = document().get_element_by_id("main") {
+                use wasm_bindgen::JsCast;
+                if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = main.focus();
+                }
+            }
+        });
     });
     // Pages re-render only when logging in or out, not on every change of the session's mode.
     let logged_in = Memo::new(move |_| console.session.with(|s| s.is_some()));
@@ -78,7 +87,16 @@ pub fn App() -> impl IntoView {
     });
     let menu_open = RwSignal::new(false);
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
+        <a class="skip-link" href="#main" on:click=|ev: leptos::ev::MouseEvent| {
+            // Focus moves to the page's content (the router would only change the address).
+            ev.prevent_default();
+            if let Some(main) = document().get_element_by_id("main") {
+                use wasm_bindgen::JsCast;
+                if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = main.focus();
+                }
+            }
+        }>"Skip to content"</a>
         <Router>
             <header class="topbar" class:open=move || menu_open.get()>
                 <a class="brand" href="/">"Clusterdeck"</a>
@@ -140,7 +158,21 @@ pub fn App() -> impl IntoView {
                 }}
             </main>
             <dialog::PromptDialog />
+            <Toasts />
         </Router>
+    }
+}
+
+/// The outcomes of recent actions, for a few seconds each (announced politely to screen readers).
+#[component]
+fn Toasts() -> impl IntoView {
+    let console = expect_context::<Console>();
+    view! {
+        <div class="toasts" aria-live="polite">
+            <For each=move || console.toasts.get() key=|t| t.0 let:t>
+                <p class="toast" class:bad=t.2>{t.1}</p>
+            </For>
+        </div>
     }
 }
 
@@ -180,8 +212,7 @@ fn Account(who: String) -> impl IntoView {
     let logout = move |_| {
         spawn_local(async move {
             let _ = api::logout().await;
-            console.session.set(None);
-            console.fleet.set(None);
+            console.logged_out();
         });
     };
     let switch = move |host: cluster::Hostname| {
@@ -197,7 +228,7 @@ fn Account(who: String) -> impl IntoView {
             let el = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok());
             open.set(el.is_some_and(|e| e.open()));
         }>
-            <summary>{format!("Account: {short}")}</summary>
+            <summary>{short}</summary>
             <div class="account-panel">
                 <p>"Signed in as "<strong>{who.clone()}</strong></p>
                 {move || kept.get().and_then(|r| r.ok()).filter(|l| !l.is_empty()).map(|list| view! {

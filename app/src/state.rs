@@ -50,6 +50,9 @@ pub struct Console {
     clock: RwSignal<(i64, f64, f64)>,
     /// Ticks every second so progress bars and rates move.
     pub tick: RwSignal<u64>,
+    /// Outcomes shown as toasts: id, text, whether it is a refusal.
+    pub toasts: RwSignal<Vec<(u64, String, bool)>>,
+    toast_seq: StoredValue<u64>,
     /// Bumped when the browser's set of sessions changes (the account menu lists them again).
     pub sessions_changed: RwSignal<u64>,
     /// Whether the event stream is open: while it is not, the replica may be stale and actions wait.
@@ -89,6 +92,8 @@ impl Console {
             tick: RwSignal::new(0),
             live: RwSignal::new(true),
             sessions_changed: RwSignal::new(0),
+            toasts: RwSignal::new(Vec::new()),
+            toast_seq: StoredValue::new(0),
             retry: StoredValue::new((0, false)),
             source: StoredValue::new_local(None),
         }
@@ -97,8 +102,25 @@ impl Console {
     /// The simulated time now (tracks `tick`, so views using it refresh).
     pub fn now(&self) -> Timestamp {
         self.tick.track();
+        self.now_untracked()
+    }
+
+    /// The simulated time now, outside any view (an action being taken).
+    pub fn now_untracked(&self) -> Timestamp {
         let (base, speed, at) = self.clock.get_untracked();
         Timestamp(base + ((local_ms() - at) * speed) as i64)
+    }
+
+    /// The user logged out: the stream stops and the login page shows no "session ended" alert.
+    pub fn logged_out(self) {
+        self.source.update_value(|s| {
+            if let Some(old) = s.take() {
+                old.close();
+            }
+        });
+        self.error.set(None);
+        self.session.set(None);
+        self.fleet.set(None);
     }
 
     pub fn session_id(&self) -> Option<u64> {
@@ -312,7 +334,7 @@ impl Console {
                 let Some(session) = self.session.with_untracked(|s| s.as_ref().map(|s| s.session())) else {
                     return Outcome::Refused("Log in first.".into());
                 };
-                let now = self.now();
+                let now = self.now_untracked();
                 let verdict = self.fleet.with_untracked(|f| {
                     f.as_ref()
                         .map(|fleet| cluster::check(fleet, &session, &command, at.as_ref(), &answers, now))
@@ -398,10 +420,35 @@ impl Console {
         spawn_local(async move {
             result.set(None);
             let outcome = self.perform_with(command, at, preset).await;
+            self.toast(&outcome);
             result.set(Some(outcome));
         });
     }
+
+    /// Shows an action's outcome as a toast for a few seconds (the page shows it too, where it was
+    /// taken); at most [`TOASTS_KEPT`] at once, the oldest leaving first.
+    fn toast(self, outcome: &Outcome) {
+        let (text, bad) = match outcome {
+            Outcome::Done(lines) => (lines.first().cloned().unwrap_or_else(|| "Done.".into()), false),
+            Outcome::Refused(m) => (m.clone(), true),
+            Outcome::Cancelled => return,
+        };
+        let id = self.toast_seq.get_value() + 1;
+        self.toast_seq.set_value(id);
+        self.toasts.update(|t| {
+            t.push((id, text, bad));
+            let excess = t.len().saturating_sub(TOASTS_KEPT);
+            t.drain(..excess);
+        });
+        let toasts = self.toasts;
+        after_ms(6000, move || {
+            toasts.try_update(|t| t.retain(|(i, _, _)| *i != id));
+        });
+    }
 }
+
+/// The most toasts shown at once.
+pub const TOASTS_KEPT: usize = 3;
 
 impl Default for Console {
     fn default() -> Self {

@@ -507,8 +507,8 @@ impl Harness {
         self.fill("Login host", host).await?;
         self.button("Log in").await?.click().await?;
         self.wait_for_xpath(&format!(
-            "//details[@class='account']/summary[contains(., {})]",
-            xpath_literal(&format!("Account: {user} on "))
+            "//details[@class='account']/summary[starts-with(normalize-space(.), {})]",
+            xpath_literal(&format!("{user} on "))
         ))
         .await?;
         Ok(())

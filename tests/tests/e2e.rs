@@ -326,9 +326,10 @@ async fn a_read_only_operator_cannot_commit_and_is_told_why() -> anyhow::Result<
     h.open("/pending").await?;
     h.wait_text("//ul[@class='pending-list']", "unsubscribe at cluster")
         .await?;
-    let note = h.wait_text("//*[@role='note']", "may not run commit").await?;
+    // Next to the button, in the console's words (the terminal says `may not run commit`).
+    let note = h.wait_text("//*[@role='note']", "may not do this").await?;
     assert!(
-        note.contains("read-only operator viewer may not run commit: it is for administrators and operators"),
+        note.contains("read-only operator viewer may not do this: it is for administrators and operators"),
         "{note}"
     );
     assert!(!h.button("Commit").await?.is_enabled().await?);
@@ -392,7 +393,7 @@ async fn settings_edits_land_on_the_mode_the_page_names_after_navigating_by_clic
     // Override (from a copy), then add a row: both land on Main_Group, where the page is.
     h.button("Override Settings").await?.click().await?;
     h.button("Override").await?.click().await?;
-    h.wait_text(STATUS, "Staged: smtproutes at group:Main_Group")
+    h.wait_text(STATUS, "Staged: SMTP Routes at Group: Main_Group")
         .await?;
     h.fill("Receiving domain", "main-only.example.com").await?;
     h.fill("Destination hosts", "mx.main-only.example.com").await?;
@@ -482,8 +483,8 @@ async fn two_fleets_in_one_server_are_isolated_in_the_browser() -> anyhow::Resul
         .await?;
     h.fill("Fleet", "lab").await?;
     h.button("Log in").await?.click().await?;
-    h.wait_text("//*[@aria-label='Signed in as']", "fleet lab")
-        .await?;
+    h.open_account_menu().await?;
+    h.wait_text("//div[@class='account-panel']", "fleet lab").await?;
     h.open("/cluster/settings/smtproutes").await?;
     h.wait_text(
         "//tr[@aria-label='Entry lab-only.example.com']",
@@ -815,7 +816,9 @@ async fn upgrade_from_its_page(h: &Harness, host: &str) -> anyhow::Result<()> {
         matches!((first, last), (Some(a), Some(b)) if b.0 > a.0 && b.1 > 50.0),
         "the progress bar of {host} grows and is drawn: {seen:?}"
     );
+    // Installed and rebooted: the machine runs the new version and is back, detached.
     h.wait_text("//main//dl", "AsyncOS 9.5.0").await?;
+    h.wait_text("//main//h1", "disconnected (detached)").await?;
     h.click_in(&actions, "Resume").await?;
     h.wait_text(
         &by_role_label("section", &format!("Listeners of {host}")),

@@ -13,6 +13,13 @@ pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
     let fleet = RwSignal::new(fleet_from_url().unwrap_or_default());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // The first field has the focus when the page opens.
+    let first = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = first.get() {
+            let _ = input.focus();
+        }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {
@@ -39,7 +46,7 @@ pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
         <section class="login" aria-labelledby="login-title">
             <h1 id="login-title">"Log in to Clusterdeck"</h1>
             <form on:submit=submit>
-                <label>"User" <input type="text" name="user" autocomplete="username" required
+                <label>"User" <input type="text" name="user" autocomplete="username" required node_ref=first
                     prop:value=move || user.get() on:input=move |ev| user.set(event_target_value(&ev)) /></label>
                 <label>"Password" <input type="password" name="password" autocomplete="current-password" required
                     prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) /></label>

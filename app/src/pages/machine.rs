@@ -26,9 +26,16 @@ pub fn NotFound(#[prop(into)] what: String) -> impl IntoView {
     }
 }
 
-/// The login host of the session.
+/// The login host of the session (tracked: a view using it follows a switch of sessions).
 fn login_host(console: Console) -> Option<Hostname> {
     console.session.with(|s| s.as_ref().map(|s| s.login_host.clone()))
+}
+
+/// The login host now, outside any view.
+fn login_host_now(console: Console) -> Option<Hostname> {
+    console
+        .session
+        .with_untracked(|s| s.as_ref().map(|s| s.login_host.clone()))
 }
 
 #[component]
@@ -95,7 +102,13 @@ fn Machine(facts: MachineFacts, outcome: RwSignal<Option<Outcome>>) -> impl Into
         .map(|s| {
             let schema = s.feature.schema();
             let (from, href) = match &s.source {
-                Some(m) => (m.to_string(), format!("{}/settings/{}", m.path(), schema.command)),
+                Some(m) => (
+                    facts
+                        .cluster
+                        .as_ref()
+                        .map_or_else(|| m.to_string(), |c| m.gui_label(c)),
+                    format!("{}/settings/{}", m.path(), schema.command),
+                ),
                 None => (
                     "built-in default".to_string(),
                     format!("/machine/{host}/settings/{}", schema.command),
@@ -217,7 +230,7 @@ fn MachineActions(
     });
     // Connecting and disconnecting name the cluster's mode, as the Cluster page does (rules §9.1).
     let cluster_mode = StoredValue::new(console.fleet.with_untracked(|f| {
-        let login = login_host(console)?;
+        let login = login_host_now(console)?;
         cluster::view::cluster_page_mode(f.as_ref()?, &login)
     }));
     let suspend = Signal::derive(|| Some(RuntimeCmd::SuspendListener { listener: None }.into()));

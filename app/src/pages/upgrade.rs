@@ -4,7 +4,7 @@
 
 use cluster::cmd::{offered_versions, upgrade_progress, RuntimeCmd, UpgradeCmd};
 use cluster::mail::{listener_states, ListenerState};
-use cluster::{Command, Hostname, Mode, Version};
+use cluster::{Hostname, Mode, Version};
 use leptos::prelude::*;
 
 use crate::components::{ActionButton, ConnectionBadge, OutcomeView, Progress, Sparkline};
@@ -53,10 +53,9 @@ pub fn Upgrade() -> impl IntoView {
     view! {
         <h1>"System Upgrade"</h1>
         {move || machine.get().map(|(version, offered, (connection, label), progress, warning, alerts)| {
-            if chosen.get_untracked().is_empty() {
-                if let Some(v) = offered.first() {
-                    chosen.set(v.to_string());
-                }
+            // The choice follows what is offered now (after an upgrade, the old choice is gone).
+            if !offered.iter().any(|v| v.to_string() == chosen.get_untracked()) {
+                chosen.set(offered.first().map(|v| v.to_string()).unwrap_or_default());
             }
             let host = login().map(|h| h.to_string()).unwrap_or_default();
             view! {
@@ -107,12 +106,6 @@ fn queue(console: Console, host: Hostname) -> impl IntoView {
     }
 }
 
-/// Runs `command` in the machine mode of `host` (the listeners' own box names it); the session's mode
-/// stays as it is.
-fn act_on_machine(console: Console, host: Hostname, command: Command, outcome: RwSignal<Option<Outcome>>) {
-    console.act(command, Some(Mode::Machine(host)), outcome);
-}
-
 #[component]
 fn Listeners() -> impl IntoView {
     let console = use_console();
@@ -151,8 +144,9 @@ fn Listeners() -> impl IntoView {
                         <h3>{host.to_string()}</h3>
                         <ul>{m.listeners.iter().map(|(n, s)| view! { <li>{format!("{n}: {}", s.word())}</li> }).collect_view()}</ul>
                         {queue(console, host.clone())}
-                        <button on:click=move |_| act_on_machine(console, h1.clone(), RuntimeCmd::SuspendListener { listener: None }.into(), outcome)>"Suspend listeners"</button>
-                        <button on:click=move |_| act_on_machine(console, h2.clone(), RuntimeCmd::Resume.into(), outcome)>"Resume"</button>
+                        // In the machine's own mode (its box names it); the verdict shows before the click.
+                        <ActionButton label="Suspend listeners" command=Signal::derive(|| Some(RuntimeCmd::SuspendListener { listener: None }.into())) outcome=outcome mode=Some(Mode::Machine(h1.clone())) />
+                        <ActionButton label="Resume" command=Signal::derive(|| Some(RuntimeCmd::Resume.into())) outcome=outcome mode=Some(Mode::Machine(h2.clone())) />
                     </div>
                 }
             }).collect_view()}

@@ -46,13 +46,13 @@ pub fn Users() -> impl IntoView {
         <h1>"Users"</h1>
         <p class="hint">"One user database for the whole cluster; changes are staged until you commit them."</p>
         <table class="users" aria-label="Users">
-            <thead><tr><th>"User"</th><th>"Role"</th><th></th></tr></thead>
+            <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
             <tbody>
                 {move || users.get().map(|(_, u)| u).unwrap_or_default().into_iter().map(|(u, r)| {
                     let key = u.clone();
                     let delete = Signal::derive(move || Some(FeatureCmd { feature: FeatureId::Users, action: FeatureAction::Delete(key.clone()) }.into()));
                     view! { <tr aria-label=format!("User {u}")><td>{u.clone()}</td><td>{r}</td>
-                        <td><ActionButton label="Delete" command=delete outcome=outcome mode=page_mode() /></td></tr> }
+                        <td><ActionButton label="Delete" command=delete outcome=outcome mode=page_mode() class="danger" /></td></tr> }
                 }).collect_view()}
             </tbody>
         </table>

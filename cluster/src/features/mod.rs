@@ -287,7 +287,12 @@ impl FeatureSchema {
                     cells::validate(column.kind, value).map_err(|reason| RowError::BadValue {
                         feature: self.id,
                         column: column.name,
-                        value: value.chars().take(80).collect(),
+                        // A refused secret is never repeated back (rules §14.4: secrets are masked).
+                        value: if column.kind == ColumnKind::Secret {
+                            MASK.to_string()
+                        } else {
+                            value.chars().take(80).collect()
+                        },
                         reason,
                     })?;
                     out.push(cells::normalise(column.kind, value));
@@ -748,6 +753,26 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{id:?} default row invalid: {e}"));
             }
         }
+    }
+
+    #[test]
+    fn a_refused_password_is_not_repeated_in_the_error() {
+        let s = FeatureId::Users.schema();
+        let cells: Vec<String> = s
+            .columns
+            .iter()
+            .map(|c| match c.kind {
+                ColumnKind::Secret => "hunter2".to_string(),
+                _ => c.default.unwrap_or("x").to_string(),
+            })
+            .collect();
+        // Whatever else the row gets wrong, the short password must not appear in any message.
+        if let Err(e) = s.parse_row(&cells) {
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+        let named: Vec<String> = ["alice", "operator", "hunter2"].map(String::from).to_vec();
+        let e = s.parse_row(&named).map(|_| ()).unwrap_err().to_string();
+        assert!(!e.contains("hunter2") && e.contains("password"), "{e}");
     }
 
     #[test]
