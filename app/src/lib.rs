@@ -98,7 +98,9 @@ pub fn App() -> impl IntoView {
             }
         }>"Skip to content"</a>
         <Router>
-            <header class="topbar" class:open=move || menu_open.get()>
+            <PageTitle />
+            <header class="topbar" class:open=move || menu_open.get()
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { menu_open.set(false) }>
                 <a class="brand" href="/">"Clusterdeck"</a>
                 {move || whoami.get().map(|who| view! {
                     <button class="link menu-toggle" aria-controls="mainnav" aria-expanded=move || menu_open.get().to_string()
@@ -161,6 +163,30 @@ pub fn App() -> impl IntoView {
             <Toasts />
         </Router>
     }
+}
+
+/// Names the browser tab after the page: "losangeles.example.com — Clusterdeck".
+#[component]
+fn PageTitle() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        let path = location.pathname.get();
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let name = match parts.as_slice() {
+            [""] => "Overview".to_string(),
+            [_, .., "settings"] | [_, .., "settings", _] | ["settings"] => "Settings".to_string(),
+            ["machine", host] => host.to_string(),
+            ["group", g] => format!("Group {g}"),
+            ["cluster"] => "Cluster".to_string(),
+            ["open-session"] => "Open a session".to_string(),
+            _ => Page::ALL
+                .into_iter()
+                .map(Page::link)
+                .find(|(href, _)| *href == path)
+                .map_or_else(|| "Not found".to_string(), |(_, name)| name.to_string()),
+        };
+        document().set_title(&format!("{name} — Clusterdeck"));
+    });
 }
 
 /// The outcomes of recent actions, for a few seconds each (announced politely to screen readers).

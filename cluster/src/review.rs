@@ -365,22 +365,24 @@ fn headline(
     let mut counts: Vec<String> = [(a, "added"), (c, "changed"), (r, "removed")]
         .into_iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{} {what}", plural(n, "row", "rows")))
+        .map(|(n, what)| format!("{} {what}", plural(n, "entry", "entries")))
         .collect();
     if rows.withheld {
-        counts = vec!["rows withheld from your role".to_string()];
+        counts = vec!["entries withheld from your role".to_string()];
     } else if counts.is_empty() {
-        counts.push("no row changes".to_string());
+        counts.push("no entry changes".to_string());
     }
     let counts = counts.join(", ");
+    // The console's words: the feature's title and the mode as the pages name it (rules §15.31).
+    let (title, at) = (feature.title(), label(mode));
     match definition {
-        DefinitionChange::Edited => format!("{feature} at {mode}: {counts}"),
+        DefinitionChange::Edited => format!("{title} at {at}: {counts}"),
         DefinitionChange::Created { inherited_from } => format!(
-            "{feature} at {mode}: new definition, replacing what it inherited from {} ({counts})",
+            "{title} at {at}: new definition, replacing what it inherited from {} ({counts})",
             source(inherited_from)
         ),
         DefinitionChange::Deleted { inherits_from } => format!(
-            "{feature} at {mode}: definition deleted; it inherits from {} again ({counts})",
+            "{title} at {at}: definition deleted; it inherits from {} again ({counts})",
             source(inherits_from)
         ),
     }
@@ -554,7 +556,7 @@ mod tests {
         assert_eq!(item.shielded[0].by, west());
         assert_eq!(item.shielded[0].by_label, "Group: West");
         assert_eq!(item.shielded[0].href, "/group/West/settings/smtproutes");
-        assert_eq!(item.headline, "smtproutes at cluster: 1 row changed");
+        assert_eq!(item.headline, "SMTP Routes at Cluster: Americas: 1 entry changed");
         assert_eq!(
             r.commit_summary(),
             "Commit 1 change to 1 feature, reaching 2 machines."
@@ -586,7 +588,7 @@ mod tests {
         assert_eq!(item.href, "/group/West/settings/smtproutes");
         assert_eq!(
             item.headline,
-            "smtproutes at group:West: definition deleted; it inherits from Cluster: Americas again (1 row added, 1 row changed)"
+            "SMTP Routes at Group: West: definition deleted; it inherits from Cluster: Americas again (1 entry added, 1 entry changed)"
         );
     }
 

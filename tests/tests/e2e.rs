@@ -324,8 +324,11 @@ async fn a_read_only_operator_cannot_commit_and_is_told_why() -> anyhow::Result<
     h.button("Add").await?.click().await?;
     h.wait_text(STATUS, "Staged").await?;
     h.open("/pending").await?;
-    h.wait_text("//ul[@class='pending-list']", "unsubscribe at cluster")
-        .await?;
+    h.wait_text(
+        "//ul[@class='pending-list']",
+        "Global Unsubscribe at Cluster: Americas",
+    )
+    .await?;
     // Next to the button, in the console's words (the terminal says `may not run commit`).
     let note = h.wait_text("//*[@role='note']", "may not do this").await?;
     assert!(
@@ -424,7 +427,7 @@ async fn settings_edits_land_on_the_mode_the_page_names_after_navigating_by_clic
         revision
     );
     nav(&h, "Pending changes").await?;
-    h.wait_text("//ul[@class='pending-list']", "smtproutes at group:Main_Group")
+    h.wait_text("//ul[@class='pending-list']", "SMTP Routes at Group: Main_Group")
         .await?;
     nav(&h, "Terminal").await?;
     h.wait_for_xpath("//label[normalize-space(.)='(Cluster Americas)>']")
