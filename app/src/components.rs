@@ -1,18 +1,11 @@
 //! Shared widgets: connection badge, progress bar, mode bar, the question dialog, and the action button
 //! that shows the browser's verdict before anything is sent.
 
-use cluster::{Command, Connection, Mode, Verdict};
+use cluster::{Command, Mode, Verdict};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::state::{use_console, Outcome};
-
-/// A machine's connection state as a labelled badge.
-#[component]
-pub fn ConnectionBadge(connection: Connection, label: &'static str) -> impl IntoView {
-    let class = format!("badge badge-{}", connection.word());
-    view! { <span class=class>{label}</span> }
-}
 
 /// A machine's state as its status badge: the state's word picks the colour, the text says why
 /// (rules §15.35). Reads the replica without tracking it: render it inside a view that tracks the fleet.

@@ -402,7 +402,7 @@ async fn settings_edits_land_on_the_mode_the_page_names_after_navigating_by_clic
     h.fill("Destination hosts", "mx.main-only.example.com").await?;
     h.button("Add").await?.click().await?;
     let staged = h.wait_text(STATUS, "main-only.example.com").await?;
-    assert!(staged.contains("smtproutes at group:Main_Group"), "{staged}");
+    assert!(staged.contains("SMTP Routes at Group: Main_Group"), "{staged}");
     h.wait_text(
         "//tr[@aria-label='Entry main-only.example.com']",
         "mx.main-only.example.com",

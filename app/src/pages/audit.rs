@@ -301,7 +301,7 @@ fn Entries(log: Log, label: &'static str, wide: bool) -> impl IntoView {
             <p class="empty">"No audit entries match."</p>
         })}
         <Show when=move || log.entries.with(|l| !l.is_empty())>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="audit" aria-label=label>
                     <thead><tr>
                         <th scope="col">"Simulated time"</th><th scope="col">"Real time"</th><th scope="col">"User"</th>

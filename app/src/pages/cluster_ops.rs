@@ -9,7 +9,7 @@ use cluster::view::{cluster_page_mode, connection_action, ConnectionAction};
 use cluster::{Command, GroupName, Hostname, Mode, Rejection, Verdict};
 use leptos::prelude::*;
 
-use crate::components::{ActionButton, ConnectionBadge, OutcomeView};
+use crate::components::{ActionButton, OutcomeView, StateBadge};
 use crate::state::{use_console, Outcome};
 
 #[derive(Clone, PartialEq)]
@@ -80,7 +80,7 @@ pub fn ClusterOps() -> impl IntoView {
                 view! {
                     <p>{format!("Cluster {} ({} addressing), logged into {login}.", c.name, c.addressing)}</p>
                     {move || detached_note.get().map(|n| view! { <p role="alert" class="refused">{n}</p> })}
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0">
                     <table class="members" aria-label="Members">
                         <thead><tr><th>"Machine"</th><th>"Group"</th><th>"Version"</th><th>"State"</th><th>"Actions"</th></tr></thead>
                         <tbody>
@@ -190,7 +190,7 @@ fn MemberActions(
             <td>{host.to_string()}</td>
             <td>{row.group.to_string()}</td>
             <td>{row.version}</td>
-            <td><ConnectionBadge connection=row.connection label=row.connection_label /></td>
+            <td><StateBadge host=row.host.clone() /></td>
             <td class="actions">
                 {if detached {
                     view! {

@@ -160,7 +160,7 @@ fn Machine(facts: MachineFacts, outcome: RwSignal<Option<Outcome>>) -> impl Into
         <section aria-label=format!("Settings of {host}")>
             <h2>"Settings"</h2>
             <p class="note">"Where each effective value of this machine comes from; "<A href=settings_href>"edit this machine's settings"</A>"."</p>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table>
                     <thead><tr><th scope="col">"Feature"</th><th scope="col">"Value comes from"</th><th scope="col">"Defined at this machine"</th></tr></thead>
                     <tbody>{sources}</tbody>

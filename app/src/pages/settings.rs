@@ -214,7 +214,7 @@ fn FeaturePanel(mode: Mode, feature: FeatureId) -> impl IntoView {
                     view! { <tr><td>{h.to_string()}</td><td>{label(&d.cluster, m)}</td><td>{summary}</td></tr> }
                 }).collect_view();
                 view! {
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0">
                     <table class="sources" aria-label="Where each machine's value comes from">
                         <caption>"Where each machine's value comes from"</caption>
                         <thead><tr><th>"Machine"</th><th>"Uses the settings of"</th><th>"Effective value"</th></tr></thead>
@@ -274,7 +274,7 @@ fn rows_table(
             .into_any()
     };
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
         <table class="rows" aria-label=format!("{} entries", schema.title)>
             <thead><tr>{head}</tr></thead>
             <tbody>{body}</tbody>

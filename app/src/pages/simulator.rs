@@ -10,7 +10,7 @@ use cluster::{Fleet, Hostname};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::ConnectionBadge;
+use crate::components::StateBadge;
 use crate::state::use_console;
 
 #[component]
@@ -104,7 +104,7 @@ fn machines(
             view! {
                 <tr aria-label=format!("Simulator {name}")>
                     <th scope="row">{name.clone()}</th>
-                    <td><ConnectionBadge connection=fleet.connection(&host) label=fleet.describe_connection(&host) /></td>
+                    <td><StateBadge host=host.clone() /></td>
                     <td><button on:click=power aria-label=format!("{} {name}", if off { "Power on" } else { "Power off" })>
                         {if off { "Power on" } else { "Power off" }}</button></td>
                     <td><button on:click=dns aria-label=format!("{} {name}", if dns_off { "Restore DNS of" } else { "Break DNS of" })>
@@ -133,7 +133,7 @@ fn machines(
         })
         .collect_view();
     view! {
-        <div class="table-wrap"><table class="simulator" aria-label="Machines in the simulator">
+        <div class="table-wrap" tabindex="0"><table class="simulator" aria-label="Machines in the simulator">
             <thead><tr><th>"Machine"</th><th>"State"</th><th>"Power"</th><th>"Name"</th><th>"Install"</th><th>"Reboot"</th><th>"Delivery"</th><th>"Armed faults"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table></div>
@@ -171,7 +171,7 @@ fn links(fleet: &Fleet, send: impl Fn(Fault) + Copy + 'static) -> impl IntoView 
         })
         .collect_view();
     view! {
-        <div class="table-wrap"><table class="simulator" aria-label="Cluster links in the simulator">
+        <div class="table-wrap" tabindex="0"><table class="simulator" aria-label="Cluster links in the simulator">
             <thead><tr><th>"Link"</th><th>"State"</th><th>"Change"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table></div>

@@ -7,7 +7,7 @@ use cluster::mail::{listener_states, ListenerState};
 use cluster::{Hostname, Mode, Version};
 use leptos::prelude::*;
 
-use crate::components::{ActionButton, ConnectionBadge, OutcomeView, Progress, Sparkline};
+use crate::components::{ActionButton, OutcomeView, Progress, Sparkline, StateBadge};
 use crate::state::{use_console, Console, Outcome};
 
 #[derive(Clone, PartialEq)]
@@ -52,14 +52,15 @@ pub fn Upgrade() -> impl IntoView {
     });
     view! {
         <h1>"System Upgrade"</h1>
-        {move || machine.get().map(|(version, offered, (connection, label), progress, warning, alerts)| {
+        // The connection is in the memo so the badge re-renders when it changes; the badge reads it itself.
+        {move || machine.get().map(|(version, offered, _connection, progress, warning, alerts)| {
             // The choice follows what is offered now (after an upgrade, the old choice is gone).
             if !offered.iter().any(|v| v.to_string() == chosen.get_untracked()) {
                 chosen.set(offered.first().map(|v| v.to_string()).unwrap_or_default());
             }
             let host = login().map(|h| h.to_string()).unwrap_or_default();
             view! {
-                <p>{format!("{host} runs AsyncOS {version}. ")}<ConnectionBadge connection=connection label=label /></p>
+                <p>{format!("{host} runs AsyncOS {version}. ")}{login().map(|h| view! { <StateBadge host=h /> })}</p>
                 {alerts.last().map(|a| view! {
                     <div class="banner banner-alert" role="note" aria-label=format!("Latest alert of {host}")>{a.clone()}</div>
                 })}

@@ -45,7 +45,7 @@ pub fn Users() -> impl IntoView {
     view! {
         <h1>"Users"</h1>
         <p class="hint">"One user database for the whole cluster; changes are staged until you commit them."</p>
-        <table class="users" aria-label="Users">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Users table"><table class="users" aria-label="Users">
             <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
             <tbody>
                 {move || users.get().map(|(_, u)| u).unwrap_or_default().into_iter().map(|(u, r)| {
@@ -55,7 +55,7 @@ pub fn Users() -> impl IntoView {
                         <td><ActionButton label="Delete" command=delete outcome=outcome mode=page_mode() class="danger" /></td></tr> }
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
         <fieldset>
             <legend>"Add a user"</legend>
             <label>"User name " <input type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
