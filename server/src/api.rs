@@ -704,7 +704,7 @@ async fn switch_session(
             404,
             "no_kept_session",
             format!(
-                "This browser keeps no other session on {}: open one with its login (keep the current session).",
+                "This browser keeps no other session on {}: open one first (the machine's page or the account menu, \"Open a session on another machine\"), then switch to it.",
                 body.login_host.chars().take(253).collect::<String>()
             ),
         ));
