@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use fantoccini::{Client, ClientBuilder, Locator};
 
+/// How often an element replaced by a live re-render between finding and using it is found again.
+const STALE_RETRIES: usize = 5;
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -499,13 +502,18 @@ impl Harness {
             .await
     }
 
+    /// Clicks the button whose accessible text is `text`, finding it again if a re-render replaced it.
+    pub async fn click(&self, text: &str) -> anyhow::Result<()> {
+        self.click_in("", text).await
+    }
+
     /// Opens the console and logs in through the login form.
     pub async fn login(&self, user: &str, password: &str, host: &str) -> anyhow::Result<()> {
         self.open("/").await?;
         self.fill("User", user).await?;
         self.fill("Password", password).await?;
         self.fill("Login host", host).await?;
-        self.button("Log in").await?.click().await?;
+        self.click("Log in").await?;
         self.wait_for_xpath(&format!(
             "//details[@class='account']/summary[starts-with(normalize-space(.), {})]",
             xpath_literal(&format!("{user} on "))
@@ -515,30 +523,34 @@ impl Harness {
     }
 
     /// Clicks the button `text` inside the element matched by `scope` (XPath).
+    /// The page re-renders live, so a button found a moment ago may have been replaced: it is found again.
     pub async fn click_in(&self, scope: &str, text: &str) -> anyhow::Result<()> {
-        let button = self
-            .wait_for_xpath(&format!(
-                "{scope}//button[normalize-space(.)={}]",
-                xpath_literal(text)
-            ))
-            .await?;
-        button
-            .click()
-            .await
-            .with_context(|| format!("cannot click {text} in {scope}"))
+        let xpath = format!("{scope}//button[normalize-space(.)={}]", xpath_literal(text));
+        for _ in 0..STALE_RETRIES {
+            match self.wait_for_xpath(&xpath).await?.click().await {
+                Err(e) if e.is_stale_element_reference() => continue,
+                done => return done.with_context(|| format!("cannot click {text} in {scope}")),
+            }
+        }
+        bail!("{text} in {scope} was replaced {STALE_RETRIES} times before it could be clicked")
     }
 
     /// Waits until some element matched by `scope` contains `text`; returns its text.
+    /// Like [`Harness::click_in`], an element replaced by a re-render is found again.
     pub async fn wait_text(&self, scope: &str, text: &str) -> anyhow::Result<String> {
-        let el = self
-            .wait_for_xpath(&format!("{scope}[contains(., {})]", xpath_literal(text)))
-            .await?;
-        Ok(el.text().await?)
+        let xpath = format!("{scope}[contains(., {})]", xpath_literal(text));
+        for _ in 0..STALE_RETRIES {
+            match self.wait_for_xpath(&xpath).await?.text().await {
+                Err(e) if e.is_stale_element_reference() => continue,
+                read => return Ok(read?),
+            }
+        }
+        bail!("the element of {scope} holding {text:?} was replaced {STALE_RETRIES} times before it could be read")
     }
 
     /// Answers the question dialog with the button `text` ("Yes", "No", "Choice 2", ...); returns the question.
     pub async fn answer(&self, text: &str) -> anyhow::Result<String> {
-        let question = self.wait_for_xpath("//*[@role='dialog']").await?.text().await?;
+        let question = self.wait_text("//*[@role='dialog']", "").await?;
         self.click_in("//*[@role='dialog']", text).await?;
         Ok(question)
     }
@@ -546,7 +558,7 @@ impl Harness {
     /// Logs out through the header button.
     pub async fn logout(&self) -> anyhow::Result<()> {
         self.open_account_menu().await?;
-        self.button("Log out").await?.click().await?;
+        self.click("Log out").await?;
         self.field("User").await?;
         Ok(())
     }

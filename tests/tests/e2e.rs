@@ -59,7 +59,7 @@ async fn a_wrong_password_is_refused_on_the_login_page() -> anyhow::Result<()> {
     h.open("/").await?;
     h.fill("User", "admin").await?;
     h.fill("Password", "not-the-password").await?;
-    h.button("Log in").await?.click().await?;
+    h.click("Log in").await?;
     let alert = h.wait_for_xpath("//*[@role='alert']").await?.text().await?;
     assert!(alert.contains("wrong user name or password"), "{alert}");
     h.finish().await
@@ -84,7 +84,7 @@ async fn rolling_upgrade_of_login_host(h: &Harness, host: &str) -> anyhow::Resul
     h.open("/upgrade").await?;
     h.click_in(&listeners_of(host), "Suspend listeners").await?;
     h.wait_text(&listeners_of(host), "InboundMail: suspended").await?;
-    h.button("Upgrade").await?.click().await?;
+    h.click("Upgrade").await?;
     // The dialog speaks the console's words: the machine was disconnected first, so it upgrades alone.
     let question = h.answer(&format!("Upgrade {host}")).await?;
     assert!(
@@ -163,11 +163,11 @@ async fn override_smtp_routes_at_west_from_a_copy() -> anyhow::Result<()> {
     h.open("/group/West/settings/smtproutes").await?;
     h.wait_text("//*[@role='note']", "Settings are defined for Group: West.")
         .await?;
-    h.button("Delete Settings").await?.click().await?;
+    h.click("Delete Settings").await?;
     h.wait_text(STATUS, "Staged").await?;
     h.open("/pending").await?;
-    h.button("Commit").await?.click().await?;
-    h.button("Confirm commit").await?.click().await?;
+    h.click("Commit").await?;
+    h.click("Confirm commit").await?;
     h.wait_text(STATUS, "Committed").await?;
     // Now West inherits from the cluster; override starting from a copy.
     h.open("/group/West/settings/smtproutes").await?;
@@ -176,24 +176,24 @@ async fn override_smtp_routes_at_west_from_a_copy() -> anyhow::Result<()> {
         "Settings for this feature are inherited from Cluster: Americas.",
     )
     .await?;
-    h.button("Override Settings").await?.click().await?;
+    h.click("Override Settings").await?;
     h.wait_text(
         "//fieldset",
         "Start with a copy of the settings currently inherited from cluster",
     )
     .await?;
-    h.button("Override").await?.click().await?;
+    h.click("Override").await?;
     h.wait_text("//*[@role='note']", "Settings are defined for Group: West.")
         .await?;
     h.fill("Receiving domain", "example.com").await?;
     h.fill("Destination hosts", "west-y.example.com").await?;
-    h.button("Save changes").await?.click().await?;
+    h.click("Save changes").await?;
     h.wait_text(STATUS, "changed example.com -> west-y.example.com")
         .await?;
     h.open("/pending").await?;
     h.fill("Comment", "West uses its own relay").await?;
-    h.button("Commit").await?.click().await?;
-    h.button("Confirm commit").await?.click().await?;
+    h.click("Commit").await?;
+    h.click("Confirm commit").await?;
     h.wait_text(STATUS, "Committed").await?;
     // West has the copy with the edit; newyork is unchanged; the source view says why.
     h.open("/group/West/settings/smtproutes").await?;
@@ -321,7 +321,7 @@ async fn a_read_only_operator_cannot_commit_and_is_told_why() -> anyhow::Result<
     h.login("viewer", "viewer-pass", "newyork.example.com").await?;
     h.open("/cluster/settings/unsubscribe").await?;
     h.fill("Address or domain", "viewer.example.net").await?;
-    h.button("Add").await?.click().await?;
+    h.click("Add").await?;
     h.wait_text(STATUS, "Staged").await?;
     h.open("/pending").await?;
     h.wait_text(
@@ -394,13 +394,13 @@ async fn settings_edits_land_on_the_mode_the_page_names_after_navigating_by_clic
     );
     assert_eq!(audit_count(&api).await?, audit, "viewing writes no audit line");
     // Override (from a copy), then add a row: both land on Main_Group, where the page is.
-    h.button("Override Settings").await?.click().await?;
-    h.button("Override").await?.click().await?;
+    h.click("Override Settings").await?;
+    h.click("Override").await?;
     h.wait_text(STATUS, "Staged: SMTP Routes at Group: Main_Group")
         .await?;
     h.fill("Receiving domain", "main-only.example.com").await?;
     h.fill("Destination hosts", "mx.main-only.example.com").await?;
-    h.button("Add").await?.click().await?;
+    h.click("Add").await?;
     let staged = h.wait_text(STATUS, "main-only.example.com").await?;
     assert!(staged.contains("SMTP Routes at Group: Main_Group"), "{staged}");
     h.wait_text(
@@ -485,7 +485,7 @@ async fn two_fleets_in_one_server_are_isolated_in_the_browser() -> anyhow::Resul
         .click()
         .await?;
     h.fill("Fleet", "lab").await?;
-    h.button("Log in").await?.click().await?;
+    h.click("Log in").await?;
     h.open_account_menu().await?;
     h.wait_text("//div[@class='account-panel']", "fleet lab").await?;
     h.open("/cluster/settings/smtproutes").await?;
@@ -687,7 +687,7 @@ async fn every_page_passes_axe_core_at_1440_and_390_px_without_sideways_scroll()
     h.login("admin", "ironport", "newyork.example.com").await?;
     // Something staged, so Pending changes shows its review.
     h.open("/group/West/settings/smtproutes").await?;
-    h.button("Delete Settings").await?.click().await?;
+    h.click("Delete Settings").await?;
     h.wait_text(STATUS, "Staged").await?;
     for (scheme, sizes) in [
         ("light", &[(1440, 900), (390, 844)][..]),
@@ -719,7 +719,7 @@ async fn every_page_passes_axe_core_at_1440_and_390_px_without_sideways_scroll()
         !nav.is_displayed().await?,
         "the navigation is collapsed at 390 px"
     );
-    h.button("Menu").await?.click().await?;
+    h.click("Menu").await?;
     assert!(nav.is_displayed().await?, "Menu opens the navigation");
     problems.extend(page_problems(&h, "/ with the menu open at 390 px").await?);
     h.wait_for_xpath("//nav[@aria-label='Main']//a[.='Audit log']")
@@ -783,7 +783,7 @@ async fn upgrade_from_its_page(h: &Harness, host: &str) -> anyhow::Result<()> {
     way.click().await?;
     if opens {
         h.fill("Password", "ironport").await?;
-        h.button("Open session").await?.click().await?;
+        h.click("Open session").await?;
     }
     let short = host.split('.').next().unwrap_or(host);
     h.wait_for_xpath(&format!(
