@@ -453,3 +453,210 @@ impl Runner {
         }
     }
 }
+
+/// The most characters a scenario's title may have.
+pub const SCENARIO_TITLE_MAX: usize = 80;
+/// The most characters a scenario's description may have (continuation lines joined).
+pub const SCENARIO_DESCRIPTION_MAX: usize = 600;
+/// The most characters a scenario id (its file stem) may have.
+pub const SCENARIO_ID_MAX: usize = 64;
+
+/// What a demo scenario says about itself: the `# Title:`, `# Description:` and `# Login:` lines at the top
+/// of its script. See `docs/scenarios.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioHeader {
+    /// One line, at most [`SCENARIO_TITLE_MAX`] characters.
+    pub title: String,
+    /// Continuation lines joined with a space, at most [`SCENARIO_DESCRIPTION_MAX`] characters.
+    pub description: String,
+    /// Who a visitor is logged in as, and on which machine.
+    pub login_user: UserName,
+    pub login_host: Hostname,
+}
+
+/// A demo scenario: its header and the fleet its script leaves at its end (a visitor's starting fleet).
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub header: ScenarioHeader,
+    pub fleet: Fleet,
+}
+
+/// Whether `id` may name a scenario (the stem of `scenarios/demo/<id>.script`): 1 to
+/// [`SCENARIO_ID_MAX`] lower-case letters, digits and '-', starting with a letter or digit.
+pub fn is_scenario_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= SCENARIO_ID_MAX
+        && !id.starts_with('-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Reads a demo scenario's header: the block of `#` lines at the top of the script (after an optional
+/// `@fixture` first line and blank lines), up to the first line that is not a comment.
+///
+/// ```text
+/// @fixture americas
+/// # Title: Halfway through a rolling upgrade
+/// # Description: losangeles is upgraded to 9.5.0 and disconnected; newyork and sf are still on
+/// #   9.1.2. Finish the procedure: ...
+/// # Login: admin@newyork.example.com
+/// ```
+///
+/// `Title`, `Description` and `Login` are required, each once (keys are case-insensitive); a line
+/// indented after `#` continues the description. Errors name the line and the key. The format, and
+/// how to add a scenario, are in `docs/scenarios.md`; [`scenario`] also runs the script.
+pub fn scenario_header(text: &str) -> Result<ScenarioHeader, String> {
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).peekable();
+    if lines
+        .peek()
+        .is_some_and(|(_, l)| l.trim_start().starts_with("@fixture"))
+    {
+        lines.next();
+    }
+    while lines.peek().is_some_and(|(_, l)| l.trim().is_empty()) {
+        lines.next();
+    }
+    let mut title: Option<(usize, String)> = None;
+    let mut description: Option<(usize, String)> = None;
+    let mut login: Option<(usize, String)> = None;
+    // The key the previous line set, for continuation lines.
+    let mut last: Option<&'static str> = None;
+    let mut end_line = 1;
+    for (n, raw) in lines {
+        end_line = n;
+        let line = raw.trim();
+        let Some(body) = line.strip_prefix('#') else {
+            break;
+        };
+        if body.starts_with("  ") || body.starts_with('\t') {
+            let more = body.trim();
+            match (last, &mut description) {
+                (Some("Description"), Some((_, d))) => {
+                    if !more.is_empty() {
+                        d.push(' ');
+                        d.push_str(more);
+                    }
+                    continue;
+                }
+                _ => {
+                    return Err(format!(
+                        "line {n}: an indented line continues a # Description:, and this one follows {}",
+                        last.map_or("no key".to_string(), |k| format!("# {k}:"))
+                    ))
+                }
+            }
+        }
+        let body = body.trim();
+        let Some((key, value)) = body.split_once(':') else {
+            return Err(format!(
+                "line {n}: the header's lines are \"# <Key>: <value>\" (Title, Description, Login), \
+                 not \"{}\"; end the header with a blank line before other comments",
+                clip(line)
+            ));
+        };
+        let value = value.trim().to_string();
+        let key = key.trim();
+        let (name, slot) = match key.to_ascii_lowercase().as_str() {
+            "title" => ("Title", &mut title),
+            "description" => ("Description", &mut description),
+            "login" => ("Login", &mut login),
+            _ => {
+                return Err(format!(
+                    "line {n}: unknown header key \"{}\"; the keys are Title, Description and Login",
+                    clip(key)
+                ))
+            }
+        };
+        if let Some((first, _)) = slot {
+            return Err(format!(
+                "line {n}: a second # {name}: (the first is on line {first})"
+            ));
+        }
+        if value.is_empty() {
+            return Err(format!("line {n}: # {name}: is empty"));
+        }
+        *slot = Some((n, value));
+        last = Some(name);
+    }
+    let missing = |name: &str| {
+        format!("line {end_line}: the header has no # {name}: line (it needs Title, Description and Login)")
+    };
+    let (title_line, title) = title.ok_or_else(|| missing("Title"))?;
+    let (description_line, description) = description.ok_or_else(|| missing("Description"))?;
+    let (login_line, login) = login.ok_or_else(|| missing("Login"))?;
+    let chars = title.chars().count();
+    if chars > SCENARIO_TITLE_MAX {
+        return Err(format!(
+            "line {title_line}: # Title: has {chars} characters; at most {SCENARIO_TITLE_MAX}"
+        ));
+    }
+    let chars = description.chars().count();
+    if chars > SCENARIO_DESCRIPTION_MAX {
+        return Err(format!(
+            "line {description_line}: # Description: has {chars} characters; at most {SCENARIO_DESCRIPTION_MAX}"
+        ));
+    }
+    let bad_login = |why: String| format!("line {login_line}: # Login: {why}");
+    let (user, host) = match login.split_once('@') {
+        Some((u, h)) if !u.is_empty() && !h.is_empty() && !login.contains(char::is_whitespace) => (u, h),
+        _ => {
+            return Err(bad_login(format!(
+                "needs <user>@<host>, not \"{}\"",
+                clip(&login)
+            )))
+        }
+    };
+    let login_user = UserName::parse(user).map_err(|e| bad_login(e.to_string()))?;
+    let login_host = Hostname::parse(host).map_err(|e| bad_login(e.to_string()))?;
+    Ok(ScenarioHeader {
+        title,
+        description,
+        login_user,
+        login_host,
+    })
+}
+
+/// At most 80 characters of `s`, for an error message.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_string()
+    } else {
+        s.chars().take(80).chain(std::iter::once('…')).collect()
+    }
+}
+
+/// Reads a demo scenario's header ([`scenario_header`]), runs its script, and checks that the login user
+/// can log in on the login host of the fleet the script leaves. A failing script fails with its message.
+pub fn scenario(text: &str) -> Result<Scenario, String> {
+    let header = scenario_header(text)?;
+    let outcome = run(text, None);
+    if let Some(f) = outcome.failure {
+        return Err(f.to_string());
+    }
+    let fleet = outcome.fleet;
+    let (user, host) = (&header.login_user, &header.login_host);
+    let line = login_line(text);
+    let why = if fleet.machine(host).is_none() {
+        format!("the fleet at the script's end has no machine {host}")
+    } else if !crate::login::session_survives(&fleet, host) {
+        format!("{host} is powered off at the script's end")
+    } else if fleet.role_of(host, user).is_none() {
+        format!("{host} has no user {user} at the script's end")
+    } else {
+        return Ok(Scenario { header, fleet });
+    };
+    Err(format!("line {line}: # Login: {user}@{host}: {why}"))
+}
+
+/// The line of the header's `# Login:` (for errors about its value once the script ran).
+fn login_line(text: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.trim()
+                .strip_prefix('#')
+                .and_then(|b| b.trim().split_once(':'))
+                .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("login"))
+        })
+        .map_or(1, |i| i + 1)
+}
