@@ -288,6 +288,31 @@ pub fn replace_demo_credentials(fleet: &mut Fleet, password: &str) {
     }
 }
 
+/// For a fork of a share (rules §18.7): a share's passwords are masked, so the demo users get their
+/// published demo passwords back and every other masked password becomes `locked()` (a value nobody
+/// knows: that account cannot log in until an administrator sets its password).
+pub fn restore_demo_passwords(fleet: &mut Fleet, locked: &mut impl FnMut() -> String) {
+    for m in fleet.machines.values_mut() {
+        for settings in m.config.modes.values_mut() {
+            if let Some(users) = settings.get_mut(&FeatureId::Users) {
+                users.value.rows = users
+                    .value
+                    .typed::<UserRow>()
+                    .map(|mut u| {
+                        if u.password == crate::features::MASK {
+                            u.password = DEMO_USERS
+                                .iter()
+                                .find(|(name, _, _)| *name == u.name.as_str())
+                                .map_or_else(&mut *locked, |(_, _, p)| p.to_string());
+                        }
+                        u.to_row()
+                    })
+                    .collect();
+            }
+        }
+    }
+}
+
 /// A new standalone machine for scripts' `@machine <host> <version>`: users `admin`/`ironport`, interfaces
 /// `Management`, `Data1`, `Data2` (10.9.<n>.x), listeners `InboundMail` and `OutboundMail`, no routes.
 pub fn new_standalone(host: &Hostname, version: Version, n: u8) -> Machine {

@@ -23,8 +23,8 @@
 //! 12. [`login`], [`view`] (what pages show), [`topology`] (the home, machine, group and cluster
 //!     pages), [`cli`] (parse, help, completion), [`wire`]
 //!     (the HTTP API's bodies and the secrets visitor), `openapi` (schemas for the API document, with the
-//!     `openapi` feature), [`review`] (staged items as a diff, before commit), then [`script`] (the
-//!     script runner).
+//!     `openapi` feature), [`review`] (staged items as a diff, before commit), [`share`] (a fleet's
+//!     history as JSON Lines: export, share, replay), then [`script`] (the script runner).
 //!
 //! The one invariant to know: this crate does no IO, no async and knows no framework. Time is a
 //! parameter (`now`); state changes only by applying events.
@@ -50,6 +50,7 @@ pub mod review;
 pub mod roles;
 pub mod script;
 pub mod session;
+pub mod share;
 pub mod sim;
 pub mod store;
 pub mod structure;

@@ -370,6 +370,74 @@ pub struct SwitchRequest {
     pub login_host: String,
 }
 
+/// A scenario a sandbox starts from (rules §18.2): `GET /api/v1/sandboxes/scenarios`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScenarioInfo {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+}
+
+/// `POST /api/v1/sandboxes`: a new sandbox from a scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SandboxRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub scenario: String,
+}
+
+/// A visitor's sandbox (rules §18.1): its fleet, the scenario it started from, and when it is discarded
+/// unless used again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SandboxInfo {
+    pub fleet: String,
+    pub scenario: String,
+    /// The scenario's title.
+    pub title: String,
+    /// Real time (UTC, `YYYY-MM-DDTHH:MM:SSZ`) the sandbox is discarded at unless it is used before.
+    pub expires_at: String,
+    /// The same as seconds from now (the browser counts down from it, whatever its own clock says).
+    pub seconds_left: u64,
+    /// Every use (a request of one of its sessions) restarts the count from this many seconds.
+    pub ttl_seconds: u64,
+}
+
+/// `POST /api/v1/shares`: the link that replays the sandbox as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShareResponse {
+    pub code: String,
+    /// The link to give (`<public URL>/s/<code>`).
+    pub url: String,
+}
+
+/// `GET /api/v1/shares/{code}/info`: what a share holds besides its log (rules §18.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShareInfo {
+    pub code: String,
+    pub scenario: String,
+    pub title: String,
+    /// The revision the sandbox was frozen at.
+    pub revision: u64,
+    /// Real time of the share (UTC).
+    pub shared_at: String,
+    /// Who ran what (the sandbox's audit log, oldest first; the newest 1,000 entries at most).
+    pub commands: Vec<AuditEntry>,
+}
+
+/// `POST /api/v1/shares/{code}/fork`: a new sandbox from a share, at its last revision or at `revision`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ForkRequest {
+    #[serde(default)]
+    pub revision: Option<u64>,
+}
+
 /// The answer to a login, and `GET /api/v1/session`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

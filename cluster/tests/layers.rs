@@ -31,6 +31,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("wire", 12),
     ("openapi", 12),
     ("review", 12),
+    ("share", 12),
     ("script", 13),
 ];
 

@@ -39,6 +39,8 @@ pub struct AppState {
     pub site: Arc<Site>,
     /// Becomes true when the server stops: event streams end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// In sandbox mode (rules §18): the visitors' sandboxes.
+    pub sandboxes: Option<Arc<crate::sandbox::Sandboxes>>,
 }
 
 tokio::task_local! {
@@ -320,7 +322,7 @@ fn kept_cookie(state: &AppState, tokens: &[&Token]) -> HeaderValue {
     )
 }
 
-fn cookie_header(value: String) -> HeaderValue {
+pub(crate) fn cookie_header(value: String) -> HeaderValue {
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("cd_session=; Path=/"))
 }
 
@@ -381,11 +383,24 @@ pub async fn check_host_and_origin(State(site): State<Arc<Site>>, req: Request, 
 
 /// The engine of the cookie's fleet.
 async fn engine_of(state: &AppState, token: &Token) -> Result<Engine, AppError> {
+    // In sandbox mode only the live sandboxes are open (the default fleet is closed), and every
+    // request of one of a sandbox's sessions is a use of it (rules §18.3).
+    if let Some(sb) = &state.sandboxes {
+        if !sb.is_live(&token.fleet) {
+            return Err(crate::sandbox::http::gone(sb, token));
+        }
+        sb.touch(&token.fleet);
+    }
     state.registry.get(&token.fleet).await.map_err(|e| match e {
         // A cookie of a fleet that is gone is just not a session any more.
         EngineError::UnknownFleet { .. } => EngineError::Unauthenticated.into(),
         other => other.into(),
     })
+}
+
+/// Fails unless the cookie names a session that is open.
+pub(crate) async fn check_session(state: &AppState, token: &Token) -> Result<(), AppError> {
+    session_of(state, token).await.map(|_| ())
 }
 
 /// The session of the cookie, with its engine.
@@ -442,9 +457,14 @@ async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
-    let fleet_id = match &body.fleet {
-        Some(f) => FleetId::parse(f).map_err(|m| AppError::new(400, "bad_fleet", m))?,
-        None => FleetId::default_fleet(),
+    let asked = match &body.fleet {
+        Some(f) => Some(FleetId::parse(f).map_err(|m| AppError::new(400, "bad_fleet", m))?),
+        None => None,
+    };
+    let fleet_id = match &state.sandboxes {
+        // In sandbox mode a login stays in the sandbox of the browser's session (rules §18.4).
+        Some(_) => sandbox_login_fleet(asked, &headers, &state)?,
+        None => asked.unwrap_or_else(FleetId::default_fleet),
     };
     let engine = match state.registry.get(&fleet_id).await {
         Ok(engine) => Some(engine),
@@ -510,6 +530,35 @@ async fn login(
             .append(header::SET_COOKIE, kept_cookie(&state, &list));
     }
     Ok(response)
+}
+
+/// The fleet a login goes to in sandbox mode: the sandbox of the browser's session (current or kept),
+/// which a `fleet` in the request must name if it names one.
+#[allow(clippy::result_large_err)] // the handler's own error, returned as it is
+fn sandbox_login_fleet(
+    asked: Option<FleetId>,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<FleetId, AppError> {
+    let own = cookie_token(headers, state.site.cookie_name())
+        .into_iter()
+        .chain(kept_tokens(headers, state.site.kept_cookie_name()))
+        .map(|t| t.fleet)
+        .find(|f| state.sandboxes.as_ref().is_some_and(|sb| sb.is_live(f)));
+    match (own, asked) {
+        (Some(own), None) => Ok(own),
+        (Some(own), Some(asked)) if asked == own => Ok(own),
+        (Some(_), Some(_)) => Err(AppError::new(
+            403,
+            "sandbox_only",
+            "In the demo a login stays in your own sandbox: this request names another fleet.",
+        )),
+        (None, _) => Err(AppError::new(
+            403,
+            "sandbox_only",
+            "In the demo, logins happen inside a sandbox: choose a scenario on the start page first.",
+        )),
+    }
 }
 
 /// A login attempt the throttle has counted; it is settled when the verification ends, or — if the
@@ -1052,7 +1101,15 @@ fn resync_event() -> SseEvent {
         simulator,
         audit,
         events,
-        openapi
+        openapi,
+        crate::sandbox::http::scenarios,
+        crate::sandbox::http::create,
+        crate::sandbox::http::current,
+        crate::sandbox::http::reset,
+        crate::sandbox::http::share,
+        crate::sandbox::http::log,
+        crate::sandbox::http::info,
+        crate::sandbox::http::fork
     )
 )]
 struct ApiDoc;
@@ -1087,7 +1144,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for (path, item) in doc.paths.paths.iter_mut() {
         let open = matches!(
             path.as_str(),
-            "/api/v1/health" | "/api/v1/openapi.json" | "/api/v1/login"
+            "/api/v1/health"
+                | "/api/v1/openapi.json"
+                | "/api/v1/login"
+                | "/api/v1/sandboxes"
+                | "/api/v1/sandboxes/scenarios"
+                | "/api/v1/shares/{code}"
+                | "/api/v1/shares/{code}/info"
+                | "/api/v1/shares/{code}/fork"
         );
         let ops = [
             (&mut item.get, false),
@@ -1162,6 +1226,14 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit))
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
+        .route("/sandboxes", post(crate::sandbox::http::create))
+        .route("/sandboxes/scenarios", get(crate::sandbox::http::scenarios))
+        .route("/sandboxes/current", get(crate::sandbox::http::current))
+        .route("/sandboxes/reset", post(crate::sandbox::http::reset))
+        .route("/shares", post(crate::sandbox::http::share))
+        .route("/shares/{code}", get(crate::sandbox::http::log))
+        .route("/shares/{code}/info", get(crate::sandbox::http::info))
+        .route("/shares/{code}/fork", post(crate::sandbox::http::fork))
         .fallback(api_not_found)
         .method_not_allowed_fallback(|method: Method| async move {
             AppError::new(

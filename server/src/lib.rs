@@ -13,6 +13,7 @@
 //! - [`http`] — the whole HTTP stack: routes, static site, security headers, limits.
 //! - [`clock`] — simulated time (real time × speed).
 //! - [`serve`] — starting and stopping the server.
+//! - [`sandbox`] — sandbox mode: a fleet per visitor from a scenario, time to live, cap, shares.
 //! - [`site`] — the public URL: Host and Origin checks, the session cookie.
 //! - [`listen`] — the accept loop: header-read timeout, connections per address, graceful stop.
 //! - [`client`] — `clusterdeck cli`, the terminal client of a running server.
@@ -29,6 +30,7 @@ pub mod http;
 pub mod listen;
 pub mod passwords;
 pub mod registry;
+pub mod sandbox;
 pub mod serve;
 pub mod site;
 pub mod store;

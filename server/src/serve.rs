@@ -80,6 +80,35 @@ pub struct ServeOptions {
     #[arg(long, env = "CLUSTERDECK_MAX_CONNECTIONS", default_value_t = 4096,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Sandbox mode, for a public demo (rules §18): the start page lists the scenarios; each visitor gets
+    /// a fleet of their own from the one they choose, discarded after --sandbox-ttl idle seconds. The
+    /// default fleet is closed.
+    #[arg(long, env = "CLUSTERDECK_SANDBOX")]
+    pub sandbox: bool,
+    /// A sandbox nobody used for this many (real) seconds is discarded.
+    #[arg(long, env = "CLUSTERDECK_SANDBOX_TTL", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub sandbox_ttl: u64,
+    /// Live sandboxes at most; past it the one idle longest is discarded, and when every one is in use
+    /// the demo is full.
+    #[arg(long, env = "CLUSTERDECK_SANDBOX_MAX", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub sandbox_max: u64,
+    /// Sandboxes one client address may start (or fork) per minute.
+    #[arg(long, env = "CLUSTERDECK_SANDBOX_RATE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sandbox_rate: u32,
+    /// The scenario scripts sandboxes start from (every `*.script` of the directory).
+    #[arg(
+        long,
+        env = "CLUSTERDECK_SANDBOX_SCENARIOS",
+        default_value = "./scenarios/demo"
+    )]
+    pub sandbox_scenarios: PathBuf,
+    /// Shares kept at most (the oldest go first).
+    #[arg(long, env = "CLUSTERDECK_SANDBOX_MAX_SHARES", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub sandbox_max_shares: u64,
 }
 
 impl ServeOptions {
@@ -150,8 +179,26 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         },
         audit_max_entries: opts.audit_max_entries,
     });
+    let sandboxes = if opts.sandbox {
+        let scenarios = crate::sandbox::load_scenarios(&opts.sandbox_scenarios)?;
+        tracing::info!(scenarios = scenarios.len(), "sandbox mode");
+        Some(Arc::new(crate::sandbox::Sandboxes::open(
+            &opts.data_dir,
+            crate::sandbox::SandboxOptions {
+                ttl: Duration::from_secs(opts.sandbox_ttl),
+                max: opts.sandbox_max as usize,
+                rate_per_minute: opts.sandbox_rate,
+                scenarios_dir: opts.sandbox_scenarios.clone(),
+                max_shares: opts.sandbox_max_shares as usize,
+            },
+            scenarios,
+        )?))
+    } else {
+        None
+    };
     let default = FleetId::default_fleet();
-    if !registry::fleet_path(&opts.data_dir, &default).exists() {
+    // In sandbox mode the default fleet is closed: it is not seeded.
+    if sandboxes.is_none() && !registry::fleet_path(&opts.data_dir, &default).exists() {
         let fleet = seed(opts.demo, &opts.fixture)?;
         registry.create(&default, fleet).await.map_err(|e| {
             anyhow::anyhow!(
@@ -182,13 +229,20 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         throttle: Arc::new(Mutex::new(Default::default())),
         site: Arc::new(site),
         stopping: stop_rx.clone(),
+        sandboxes: sandboxes.clone(),
     };
     let sweeper = {
         let registry = registry.clone();
+        let sandboxes = sandboxes.clone();
+        // A short time to live is checked as often as it needs (tests use a few seconds).
+        let every = Duration::from_secs(opts.sandbox_ttl.clamp(1, 5));
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
+                if let Some(sb) = &sandboxes {
+                    sb.sweep(&registry).await;
+                }
                 registry.sweep().await;
             }
         })
@@ -209,6 +263,9 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = server.await;
     sweeper.abort();
+    if let Some(sb) = &sandboxes {
+        sb.save_all();
+    }
     registry.shutdown().await;
     tracing::info!("server stopped; stores flushed");
     Ok(())

@@ -11,17 +11,13 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use cluster::session::Session;
+use cluster::share::{ExportHeader, ExportSeed};
 use cluster::wire::{AuditEntry, AuditFilter, AuditOutcome};
 use cluster::{Event, Fleet, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
-/// An event with the revision it produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stored {
-    pub revision: u64,
-    pub event: Event,
-}
+/// An event with the revision it produced (the export's line, rules §18.5).
+pub use cluster::share::Stored;
 
 /// A login session as stored: the session, the hash of its token, and when (real time, Unix seconds) it
 /// was opened and last used.
@@ -662,19 +658,6 @@ pub fn verify(store: &mut dyn Store) -> anyhow::Result<u64> {
     Ok(loaded.revision)
 }
 
-/// The first line of an export.
-#[derive(Debug, Serialize, Deserialize)]
-struct ExportHeader {
-    clusterdeck_export: u32,
-    revision: u64,
-}
-
-/// The second line: the fleet the log starts from.
-#[derive(Debug, Serialize, Deserialize)]
-struct ExportSeed {
-    seed: Fleet,
-}
-
 /// Writes the fleet's history as JSON Lines: a header, the seed (the first snapshot), then every event
 /// with its revision. Returns the revision it ends at.
 pub fn export(store: &mut dyn Store, out: &mut dyn std::io::Write) -> anyhow::Result<u64> {
@@ -685,7 +668,7 @@ pub fn export(store: &mut dyn Store, out: &mut dyn std::io::Write) -> anyhow::Re
     serde_json::to_writer(
         &mut *out,
         &ExportHeader {
-            clusterdeck_export: 1,
+            clusterdeck_export: cluster::share::EXPORT_FORMAT,
             revision: latest.revision,
         },
     )?;
@@ -705,47 +688,17 @@ pub fn export(store: &mut dyn Store, out: &mut dyn std::io::Write) -> anyhow::Re
     Ok(at)
 }
 
-/// Reads an export into an empty store; the replay must reach the revision the header names. Returns it.
+/// Reads an export into an empty store; the replay must reach the revision the header names
+/// ([`cluster::share::read_export`]). Returns it.
 pub fn import(store: &mut dyn Store, text: &str) -> anyhow::Result<u64> {
     if store.latest_snapshot()?.is_some() {
         bail!("the fleet already has a history; import into a new fleet");
     }
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, first) = lines.next().context("the file is empty")?;
-    let header: ExportHeader =
-        serde_json::from_str(first).context("line 1 is not a Clusterdeck export header")?;
-    if header.clusterdeck_export != 1 {
-        bail!(
-            "export format {} is not supported (this server reads format 1)",
-            header.clusterdeck_export
-        );
-    }
-    let (_, second) = lines.next().context("the file has no seed line")?;
-    let ExportSeed { seed } =
-        serde_json::from_str(second).context("line 2 is not the fleet the log starts from")?;
-    let mut fleet = seed.clone();
-    let mut events = Vec::new();
-    for (i, line) in lines {
-        let s: Stored =
-            serde_json::from_str(line).with_context(|| format!("line {} is not an event", i + 1))?;
-        if s.revision != fleet.revision + 1 {
-            bail!(
-                "line {}: revision {} follows {}: the log has a gap",
-                i + 1,
-                s.revision,
-                fleet.revision
-            );
-        }
-        cluster::apply(&mut fleet, &s.event);
-        events.push(s);
-    }
-    if fleet.revision != header.revision {
-        bail!(
-            "the log ends at revision {} but the header says {}",
-            fleet.revision,
-            header.revision
-        );
-    }
+    let cluster::share::Export {
+        seed,
+        events,
+        last: fleet,
+    } = cluster::share::read_export(text).map_err(anyhow::Error::msg)?;
     store.write_snapshot(&seed)?;
     // The clock resumes from the log's last time as of now (not as of 1970: it would jump centuries).
     let real_ms = std::time::SystemTime::now()
