@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 pub struct Failure {
     pub status: u16,
     pub message: String,
+    /// The server's error code (`sandbox_gone`, ...); empty when it gave none.
+    pub code: String,
 }
 
 impl Failure {
@@ -17,16 +19,27 @@ impl Failure {
     }
 }
 
+/// What a response that is not a success says.
+async fn failure(response: Response) -> Failure {
+    let status = response.status();
+    let (message, code) = match response.json::<ApiError>().await {
+        Ok(err) => (err.message, err.code),
+        Err(_) => (format!("the server answered HTTP {status}"), String::new()),
+    };
+    Failure {
+        status,
+        message,
+        code,
+    }
+}
+
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Failure> {
     let status = response.status();
     if !response.ok() {
-        let message = match response.json::<ApiError>().await {
-            Ok(err) => err.message,
-            Err(_) => format!("the server answered HTTP {status}"),
-        };
-        return Err(Failure { status, message });
+        return Err(failure(response).await);
     }
     response.json::<T>().await.map_err(|e| Failure {
+        code: String::new(),
         status,
         message: format!("unreadable answer from the server: {e}"),
     })
@@ -34,6 +47,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Failure> {
 
 fn network(e: gloo_net::Error) -> Failure {
     Failure {
+        code: String::new(),
         status: 0,
         message: format!("cannot reach the server: {e}"),
     }
@@ -54,6 +68,7 @@ pub async fn login(body: &LoginRequest) -> Result<SessionInfo, Failure> {
     // to try again in a second, so do, a few times.
     for _ in 0..3 {
         let request = Request::post("/api/v1/login").json(body).map_err(|e| Failure {
+            code: String::new(),
             status: 0,
             message: e.to_string(),
         })?;
@@ -65,6 +80,7 @@ pub async fn login(body: &LoginRequest) -> Result<SessionInfo, Failure> {
                     continue;
                 }
                 return Err(Failure {
+                    code: err.code,
                     status: 429,
                     message: err.message,
                 });
@@ -73,6 +89,7 @@ pub async fn login(body: &LoginRequest) -> Result<SessionInfo, Failure> {
         return decode(response).await;
     }
     Err(Failure {
+        code: String::new(),
         status: 429,
         message: "Other logins of this account are being checked right now; try again in a moment.".into(),
     })
@@ -114,6 +131,7 @@ pub async fn logout() -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure {
+            code: String::new(),
             status: response.status(),
             message: "logout failed".into(),
         })
@@ -122,6 +140,7 @@ pub async fn logout() -> Result<(), Failure> {
 
 async fn post<B: serde::Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
     let request = Request::post(url).json(body).map_err(|e| Failure {
+        code: String::new(),
         status: 0,
         message: e.to_string(),
     })?;
@@ -168,4 +187,87 @@ pub async fn audit(
         url.push_str(&format!("&before={before}"));
     }
     decode(Request::get(&url).send().await.map_err(network)?).await
+}
+
+/// `GET /api/v1/sandboxes/scenarios`: the scenarios of a demo server (a 404 elsewhere).
+pub async fn scenarios() -> Result<Vec<cluster::wire::ScenarioInfo>, Failure> {
+    decode(
+        Request::get("/api/v1/sandboxes/scenarios")
+            .send()
+            .await
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// `POST /api/v1/sandboxes`: a sandbox of this browser's own from `scenario`.
+pub async fn start_sandbox(scenario: &str) -> Result<cluster::wire::SandboxStarted, Failure> {
+    post(
+        "/api/v1/sandboxes",
+        &cluster::wire::SandboxRequest {
+            scenario: scenario.to_string(),
+        },
+    )
+    .await
+}
+
+/// `GET /api/v1/sandboxes/current`: the sandbox of this browser's session.
+pub async fn current_sandbox() -> Result<cluster::wire::SandboxInfo, Failure> {
+    decode(
+        Request::get("/api/v1/sandboxes/current")
+            .send()
+            .await
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// `POST /api/v1/sandboxes/reset`.
+pub async fn reset_sandbox() -> Result<cluster::wire::SandboxStarted, Failure> {
+    post("/api/v1/sandboxes/reset", &serde_json::json!({})).await
+}
+
+/// `POST /api/v1/shares`: a link that replays this sandbox as it is now.
+pub async fn share() -> Result<cluster::wire::ShareResponse, Failure> {
+    post("/api/v1/shares", &serde_json::json!({})).await
+}
+
+/// `GET /api/v1/shares/{code}`: a share's log (JSON Lines), read into an export.
+pub async fn share_log(code: &str) -> Result<cluster::share::Export, Failure> {
+    let response = Request::get(&format!("/api/v1/shares/{code}"))
+        .send()
+        .await
+        .map_err(network)?;
+    if !response.ok() {
+        return Err(failure(response).await);
+    }
+    let status = response.status();
+    let text = response.text().await.map_err(network)?;
+    cluster::share::read_export(&text).map_err(|message| Failure {
+        status,
+        message: format!("this share does not read: {message}"),
+        code: String::new(),
+    })
+}
+
+/// `GET /api/v1/shares/{code}/info`.
+pub async fn share_info(code: &str) -> Result<cluster::wire::ShareInfo, Failure> {
+    decode(
+        Request::get(&format!("/api/v1/shares/{code}/info"))
+            .send()
+            .await
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// `POST /api/v1/shares/{code}/fork`: a new sandbox from the share at `revision`.
+pub async fn fork(code: &str, revision: u64) -> Result<cluster::wire::SandboxStarted, Failure> {
+    post(
+        &format!("/api/v1/shares/{code}/fork"),
+        &cluster::wire::ForkRequest {
+            revision: Some(revision),
+        },
+    )
+    .await
 }

@@ -51,11 +51,19 @@ pub fn App() -> impl IntoView {
     let console = Console::new();
     provide_context(console);
     let checked = RwSignal::new(false);
+    // A demo server (sandbox mode) lists its scenarios; any other answers 404 and shows the login form.
+    let demo = RwSignal::new(None::<Vec<cluster::wire::ScenarioInfo>>);
     spawn_local(async move {
-        if let Ok(info) = api::fetch_session().await {
-            console.session.set(Some(info));
-            console.start();
+        match api::fetch_session().await {
+            Ok(info) => {
+                console.session.set(Some(info));
+                console.start();
+            }
+            // A sandbox discarded while its visitor was away: say why on the start page.
+            Err(f) if f.code == "sandbox_gone" => console.error.set(Some(f.message)),
+            Err(_) => {}
         }
+        demo.set(api::scenarios().await.ok());
         checked.set(true);
     });
     let on_login = Callback::new(move |info: SessionInfo| {
@@ -127,13 +135,19 @@ pub fn App() -> impl IntoView {
                 })}
             </header>
             <main id="main" tabindex="-1">
-                {move || console.error.get().map(|e| view! { <p role="alert">{e}</p> })}
+                {move || (logged_in.get() || demo.with(Option::is_none)).then(|| console.error.get().map(|e| view! { <p role="alert">{e}</p> }))}
+                {move || (logged_in.get() && demo.with(Option::is_some)).then(|| view! { <pages::demo::SandboxBanner /> })}
                 {move || (!console.live.get() && logged_in.get()).then(|| view! {
                     <p class="stale-banner" role="status">"The server cannot be reached: what this page shows may be out of date, and actions wait until it is back. Trying again…"</p>
                 })}
                 {move || match (checked.get(), logged_in.get()) {
                     (false, _) => view! { <p role="status">"Loading…"</p> }.into_any(),
-                    (true, false) => view! { <pages::login::Login on_login=on_login /> }.into_any(),
+                    // A share's replay needs no login (rules §18.6).
+                    _ if is_replay() => view! { <pages::demo::Replay on_login=on_login /> }.into_any(),
+                    (true, false) => match demo.get() {
+                        Some(scenarios) => view! { <pages::demo::Start scenarios=scenarios on_login=on_login /> }.into_any(),
+                        None => view! { <pages::login::Login on_login=on_login /> }.into_any(),
+                    },
                     (true, true) => view! {
                         <Routes fallback=|| view! { <pages::machine::NotFound what="No page has this address." /> }>
                             <Route path=path!("/") view=pages::overview::Overview />
@@ -165,6 +179,14 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Whether the address is a share's replay (`/s/<code>`).
+fn is_replay() -> bool {
+    leptos_router::hooks::use_location()
+        .pathname
+        .get()
+        .starts_with("/s/")
+}
+
 /// Names the browser tab after the page: "losangeles.example.com — Clusterdeck".
 #[component]
 fn PageTitle() -> impl IntoView {
@@ -179,6 +201,7 @@ fn PageTitle() -> impl IntoView {
             ["group", g] => format!("Group {g}"),
             ["cluster"] => "Cluster".to_string(),
             ["open-session"] => "Open a session".to_string(),
+            ["s", _] => "Replay".to_string(),
             _ => Page::ALL
                 .into_iter()
                 .map(Page::link)

@@ -111,6 +111,13 @@ impl Console {
         Timestamp(base + ((local_ms() - at) * speed) as i64)
     }
 
+    /// Shows `fleet` as it was, frozen (a share's replay, rules §18.6): no stream, the clock stopped at
+    /// the fleet's time.
+    pub fn show_frozen(self, fleet: Fleet) {
+        self.clock.set((fleet.now.0, 0.0, local_ms()));
+        self.fleet.set(Some(fleet));
+    }
+
     /// The user logged out: the stream stops and the login page shows no "session ended" alert.
     pub fn logged_out(self) {
         self.source.update_value(|s| {
@@ -220,6 +227,14 @@ impl Console {
                 "Your session has ended (it timed out, was logged out, or its password or fleet changed). Log in again."
                     .into(),
             ));
+            // A demo's sandbox discarded (time to live, cap, reset elsewhere): the server says which.
+            spawn_local(async move {
+                if let Err(f) = api::fetch_session().await {
+                    if f.code == "sandbox_gone" {
+                        self.error.set(Some(f.message));
+                    }
+                }
+            });
         }
     }
 

@@ -405,6 +405,15 @@ pub struct SandboxInfo {
     pub ttl_seconds: u64,
 }
 
+/// A new sandbox (created, reset or forked) and its first session, whose cookie the answer sets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SandboxStarted {
+    #[serde(flatten)]
+    pub sandbox: SandboxInfo,
+    pub session: SessionInfo,
+}
+
 /// `POST /api/v1/shares`: the link that replays the sandbox as it is now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -782,18 +782,16 @@ pub mod http {
     use std::net::SocketAddr;
     use std::sync::Arc;
 
+    use super::Sandboxes;
+    use crate::api::{cookie_header, ApiJson, AppError, AppState, Token};
     use axum::extract::{ConnectInfo, Path, State};
     use axum::http::{header, HeaderMap, HeaderValue};
     use axum::response::{IntoResponse, Response};
     use axum::Json;
     use cluster::wire::{
-        ApiError, ForkRequest, SandboxInfo, SandboxRequest, ScenarioInfo, SessionInfo, ShareInfo,
-        ShareResponse,
+        ApiError, ForkRequest, SandboxInfo, SandboxRequest, SandboxStarted, ScenarioInfo, SessionInfo,
+        ShareInfo, ShareResponse,
     };
-    use serde::Serialize;
-
-    use super::Sandboxes;
-    use crate::api::{cookie_header, ApiJson, AppError, AppState, Token};
 
     fn sandboxes(state: &AppState) -> Result<&Arc<Sandboxes>, AppError> {
         state.sandboxes.as_ref().ok_or_else(|| {
@@ -803,14 +801,6 @@ pub mod http {
                 "This server is not a demo: it was not started with --sandbox.",
             )
         })
-    }
-
-    /// A new sandbox and its first session.
-    #[derive(Serialize, utoipa::ToSchema)]
-    pub struct SandboxStarted {
-        #[serde(flatten)]
-        pub sandbox: SandboxInfo,
-        pub session: SessionInfo,
     }
 
     /// The answer of a creation, reset or fork: the sandbox, with the cookie of its session (the kept

@@ -537,3 +537,154 @@ pub async fn event_bytes(rows: usize) -> anyhow::Result<(usize, usize)> {
     let large = newest_event_bytes(&server.data_dir)?;
     Ok((small, large))
 }
+
+/// The shipped demo scenarios (`scenarios/demo`).
+fn demo_scenarios_dir() -> std::path::PathBuf {
+    crate::repo_root().join("scenarios/demo")
+}
+
+/// Sandboxes in a registry of their own, with limits a benchmark does not reach.
+fn sandboxes(
+    dir: &std::path::Path,
+    n: usize,
+) -> anyhow::Result<(Arc<server::registry::Registry>, server::sandbox::Sandboxes)> {
+    let reg = registry(dir, n + 10);
+    let scenarios = server::sandbox::load_scenarios(&demo_scenarios_dir())?;
+    let sb = server::sandbox::Sandboxes::open(
+        dir,
+        server::sandbox::SandboxOptions {
+            ttl: Duration::from_secs(3600),
+            max: n + 10,
+            rate_per_minute: 100_000,
+            scenarios_dir: demo_scenarios_dir(),
+            max_shares: 10,
+        },
+        scenarios,
+    )?;
+    Ok((reg, sb))
+}
+
+/// S1 (issue 14): `n` sandboxes created from `scenario` one after the other (fleet, store, engine,
+/// record, the visitor's session); sorted milliseconds.
+pub async fn sandbox_creation(n: usize, scenario: &str) -> anyhow::Result<Vec<f64>> {
+    let dir = tempfile::tempdir()?;
+    let (reg, sb) = sandboxes(dir.path(), n + 1)?;
+    let local = std::net::IpAddr::from([127, 0, 0, 1]);
+    let mut samples = Vec::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        sb.create(&reg, scenario, local)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.error.message))?;
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    reg.shutdown().await;
+    samples.sort_by(|a, b| a.total_cmp(b));
+    Ok(samples)
+}
+
+/// S2: `n` live, idle sandboxes of the `americas` scenario (fleet loaded, one session each); the
+/// resident bytes each adds.
+pub async fn idle_sandboxes(n: usize) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let (reg, sb) = sandboxes(dir.path(), n + 1)?;
+    let local = std::net::IpAddr::from([127, 0, 0, 1]);
+    sb.create(&reg, "americas", local)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.error.message))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_bytes();
+    for _ in 0..n {
+        sb.create(&reg, "americas", local)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.error.message))?;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_bytes();
+    anyhow::ensure!(reg.loaded().await.len() == n + 1, "every sandbox stays loaded");
+    reg.shutdown().await;
+    Ok(after.saturating_sub(before) as f64 / n as f64)
+}
+
+/// S3: `visitors` at once against a demo server, each starting a sandbox (`POST /api/v1/sandboxes`) and
+/// running the first step of the seed's procedure in it (`clusterconfig disconnect
+/// losangeles.example.com`, then `clusterconfig list`). Every request is timed.
+pub async fn sandbox_visitors(visitors: usize) -> anyhow::Result<Load> {
+    let mut opts = bench_options();
+    opts.flags.extend(
+        [
+            "--sandbox",
+            "--sandbox-scenarios",
+            &demo_scenarios_dir().display().to_string(),
+            "--sandbox-rate",
+            "100000",
+            "--sandbox-max",
+            &(visitors + 10).to_string(),
+        ]
+        .map(str::to_string),
+    );
+    let server = Server::start_with(opts)?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(visitors * 2)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..visitors)
+        .map(|_| {
+            let (http, url) = (http.clone(), server.url.clone());
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                let mut errors = 0;
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{url}/api/v1/sandboxes"))
+                    .header("origin", url.clone())
+                    .json(&json!({"scenario": "americas"}))
+                    .send()
+                    .await;
+                let cookie = match r {
+                    Ok(r) if r.status().is_success() => r
+                        .headers()
+                        .get_all("set-cookie")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .find(|v| v.starts_with("cd_session=") && !v.starts_with("cd_session=;"))
+                        .and_then(|v| v.split(';').next())
+                        .map(str::to_string),
+                    _ => None,
+                };
+                samples.push(t.elapsed().as_secs_f64() * 1000.0);
+                let Some(cookie) = cookie else {
+                    return (samples, 1);
+                };
+                for line in [
+                    "clusterconfig disconnect losangeles.example.com",
+                    "clusterconfig list",
+                ] {
+                    let t = Instant::now();
+                    let ok = http
+                        .post(format!("{url}/api/v1/cli"))
+                        .header("origin", url.clone())
+                        .header("cookie", cookie.clone())
+                        .json(&json!({"line": line}))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    samples.push(t.elapsed().as_secs_f64() * 1000.0);
+                    if !ok {
+                        errors += 1;
+                    }
+                }
+                (samples, errors)
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (s, e) = t.await?;
+        samples.extend(s);
+        errors += e;
+    }
+    Ok(summarise(samples, errors, started.elapsed()))
+}

@@ -26,7 +26,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 /// How often an element replaced by a live re-render between finding and using it is found again.
 const STALE_RETRIES: usize = 5;
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests lives in the workspace")
@@ -196,6 +196,17 @@ impl Server {
         drop(self.process);
     }
 
+    /// The same server, not owned: dropping it leaves the server running (for a second browser).
+    fn alias(&self) -> anyhow::Result<Server> {
+        Ok(Server {
+            url: self.url.clone(),
+            data_dir: self.data_dir.clone(),
+            opts: self.opts.clone(),
+            _temp: None,
+            process: ProcessGuard::spawn("true", &mut Command::new("true"))?,
+        })
+    }
+
     /// SIGKILL, keeping the data directory: the server is gone until [`Server::start_again`].
     pub fn stop(&mut self) -> anyhow::Result<()> {
         let old = std::mem::replace(
@@ -349,7 +360,16 @@ impl Harness {
     }
 
     pub async fn start_with(opts: ServerOptions) -> anyhow::Result<Harness> {
-        let server = Server::start_with(opts)?;
+        Harness::attach(Server::start_with(opts)?).await
+    }
+
+    /// Another browser (its own profile, so its own cookies) on the same server: a second visitor. The
+    /// server stays this harness's.
+    pub async fn another_browser(&self) -> anyhow::Result<Harness> {
+        Harness::attach(self.server.alias()?).await
+    }
+
+    async fn attach(server: Server) -> anyhow::Result<Harness> {
         let driver = Driver::start().await?;
         let profile = tempfile::tempdir()?;
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());

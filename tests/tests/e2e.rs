@@ -1006,3 +1006,200 @@ async fn a_server_restart_mid_session_is_survived_without_reload() -> anyhow::Re
     .await?;
     h.finish().await
 }
+
+/// A demo server (sandbox mode) with the shipped scenarios and more `serve` flags.
+async fn demo_server(flags: &[&str]) -> anyhow::Result<Harness> {
+    let mut all: Vec<String> = vec![
+        "--sandbox".into(),
+        "--sandbox-scenarios".into(),
+        format!("{}/../scenarios/demo", env!("CARGO_MANIFEST_DIR")),
+    ];
+    all.extend(flags.iter().map(|f| f.to_string()));
+    Harness::start_with(tests::ServerOptions {
+        flags: all,
+        ..tests::ServerOptions::default()
+    })
+    .await
+}
+
+/// Starts a sandbox from the start page's card `title`, as a visitor clicks it.
+async fn start_scenario(h: &Harness, title: &str) -> anyhow::Result<()> {
+    h.open("/").await?;
+    h.wait_for_xpath("//h1[.='Try Clusterdeck']").await?;
+    h.click_in(&format!("//li[@aria-label={}]", xpath_literal(title)), "Start")
+        .await?;
+    h.wait_text(&by_role("region", "Your sandbox"), title).await?;
+    h.wait_for_xpath("//details[@class='account']/summary[starts-with(normalize-space(.), 'admin on ')]")
+        .await?;
+    Ok(())
+}
+
+/// The overview row of `host` once it reads `state` (`connected`, `disconnected`).
+async fn row_reads(h: &Harness, scope: &str, host: &str, state: &str) -> anyhow::Result<String> {
+    h.wait_for_xpath(&format!(
+        "{scope}//li[@aria-label={}][.//*[contains(@class, 'badge')][starts-with(normalize-space(.), {})]]",
+        xpath_literal(&format!("Machine {host}")),
+        xpath_literal(state)
+    ))
+    .await?;
+    h.wait_text(
+        &format!(
+            "{scope}//li[@aria-label={}]",
+            xpath_literal(&format!("Machine {host}"))
+        ),
+        host,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn demo_visitors_get_their_own_sandboxes_reset_and_a_share_replays_and_forks() -> anyhow::Result<()> {
+    let alice = demo_server(&[]).await?;
+    alice.open("/").await?;
+    alice.wait_for_xpath("//h1[.='Try Clusterdeck']").await?;
+    let mut problems = page_problems(&alice, "the start page").await?;
+    start_scenario(&alice, "The Americas cluster").await?;
+    problems.extend(page_problems(&alice, "the overview with the sandbox banner").await?);
+    // Alice disconnects losangeles from its page.
+    let host = "losangeles.example.com";
+    alice
+        .wait_for_xpath(&format!(
+            "//li[@aria-label='Machine {host}']//a[.={}]",
+            xpath_literal(host)
+        ))
+        .await?
+        .click()
+        .await?;
+    alice
+        .click_in(
+            &by_role_label("section", &format!("Actions on {host}")),
+            "Disconnect",
+        )
+        .await?;
+    alice.wait_text(STATUS, "disconnected").await?;
+    alice
+        .wait_for_xpath("//nav[@aria-label='Main']//a[.='Overview']")
+        .await?
+        .click()
+        .await?;
+    row_reads(&alice, "", host, "disconnected").await?;
+
+    // Bob, in another browser, has a sandbox of his own: losangeles is connected there.
+    let bob = alice.another_browser().await?;
+    start_scenario(&bob, "The Americas cluster").await?;
+    row_reads(&bob, "", host, "connected").await?;
+
+    // Alice shares her sandbox: a link to give.
+    alice
+        .click_in(&by_role("region", "Your sandbox"), "Share")
+        .await?;
+    let link = alice
+        .wait_for_xpath("//label[contains(., 'Share link')]//input")
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    assert!(link.contains("/s/"), "{link}");
+
+    // Reset takes a confirmation, then the scenario's start is back.
+    alice
+        .click_in(&by_role("region", "Your sandbox"), "Reset")
+        .await?;
+    alice.click("Reset the sandbox").await?;
+    alice
+        .wait_text(&by_role("region", "Your sandbox"), "Reset: the sandbox is back")
+        .await?;
+    row_reads(&alice, "", host, "connected").await?;
+
+    // Carol, logged out in a third browser, opens the link: a read-only replay, step by step.
+    let carol = alice.another_browser().await?;
+    let path = link
+        .split_once("/s/")
+        .map(|(_, code)| format!("/s/{code}"))
+        .unwrap_or_default();
+    carol.open(&path).await?;
+    carol
+        .wait_for_xpath("//h1[.='Replay: The Americas cluster']")
+        .await?;
+    let state = by_role("region", "The fleet at this revision");
+    carol
+        .wait_text(&by_role("region", "This step"), "The scenario's start")
+        .await?;
+    row_reads(&carol, &state, host, "connected").await?;
+    problems.extend(page_problems(&carol, "the replay").await?);
+    carol.viewport(390, 844).await?;
+    problems.extend(page_problems(&carol, "the replay at 390 px").await?);
+    carol.viewport(1440, 900).await?;
+    assert!(problems.is_empty(), "{problems:#?}");
+    carol.click("Next step").await?;
+    let step = carol
+        .wait_text(
+            &by_role("region", "This step"),
+            "losangeles.example.com disconnected",
+        )
+        .await?;
+    assert!(
+        step.contains("clusterconfig disconnect losangeles.example.com"),
+        "who ran what: {step}"
+    );
+    assert!(step.contains("admin on newyork.example.com"), "{step}");
+    row_reads(&carol, &state, host, "disconnected").await?;
+    carol.click("Previous step").await?;
+    row_reads(&carol, &state, host, "connected").await?;
+    carol.click("Last").await?;
+    row_reads(&carol, &state, host, "disconnected").await?;
+    // Fork: a sandbox of Carol's own from that state, logged in.
+    carol.click("Fork from this revision").await?;
+    carol
+        .wait_text(&by_role("region", "Your sandbox"), "The Americas cluster")
+        .await?;
+    carol.wait_for_xpath("//h1[.='Overview']").await?;
+    row_reads(&carol, "", host, "disconnected").await?;
+    // Bob's sandbox never saw any of it.
+    row_reads(&bob, "", host, "connected").await?;
+    carol.finish().await?;
+    bob.finish().await?;
+    alice.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_full_demo_says_so_and_an_idle_sandbox_expires() -> anyhow::Result<()> {
+    let alice = demo_server(&["--sandbox-ttl", "4", "--sandbox-max", "1"]).await?;
+    start_scenario(&alice, "Halfway through a rolling upgrade").await?;
+    let bob = alice.another_browser().await?;
+    bob.open("/").await?;
+    bob.click_in("//li[@aria-label='The Americas cluster']", "Start")
+        .await?;
+    bob.wait_text("//*[@role='alert']", "The demo is full").await?;
+    // The refusal is the one error the browser logged (a 503: retry later).
+    for e in bob.console().await?.into_iter().filter(|e| e.is_error()) {
+        assert!(
+            e.message.contains("/api/v1/sandboxes") && e.message.contains("503"),
+            "{e:?}"
+        );
+    }
+    // Alice does nothing: her sandbox is discarded, and her open page says why.
+    alice
+        .wait_text(
+            "//*[@role='alert']",
+            "Your sandbox was discarded: it was not used for its time to live",
+        )
+        .await?;
+    alice.wait_for_xpath("//h1[.='Try Clusterdeck']").await?;
+    // The event stream of the discarded sandbox ended; nothing else went wrong.
+    for e in alice.console().await?.into_iter().filter(|e| e.is_error()) {
+        assert!(
+            e.source == "network" && e.message.contains("/api/v1/events"),
+            "{e:?}"
+        );
+    }
+    // Room again: Bob gets his.
+    bob.click_in("//li[@aria-label='The Americas cluster']", "Start")
+        .await?;
+    bob.wait_text(&by_role("region", "Your sandbox"), "The Americas cluster")
+        .await?;
+    bob.finish().await?;
+    alice.finish().await
+}

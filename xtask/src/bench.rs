@@ -255,6 +255,44 @@ pub fn bench() -> anyhow::Result<()> {
         ),
     });
 
+    let s1 = measure(&["s1", "200"])?;
+    rows.push(Row {
+        id: "S1",
+        figure: "sandbox creation from the americas scenario (fleet, store, engine, record, session), 200"
+            .into(),
+        value: format!("p50 {:.2} ms, p99 {:.2} ms", f(&s1, "p50_ms"), f(&s1, "p99_ms")),
+        goal: "p50 ≤ 10 ms".into(),
+        met: Some(f(&s1, "p50_ms") <= 10.0),
+    });
+
+    let s2 = measure(&["s2", "300"])?;
+    rows.push(Row {
+        id: "S2",
+        figure: "live idle sandboxes per GiB of server memory (300 live, each with its session)".into(),
+        value: format!(
+            "{:.0} KiB each → {:.0} per GiB",
+            f(&s2, "bytes_per_sandbox") / 1024.0,
+            f(&s2, "per_gib")
+        ),
+        goal: "≥ 1,000 per GiB".into(),
+        met: Some(f(&s2, "per_gib") >= 1000.0),
+    });
+
+    let s3 = measure(&["s3", "200"])?;
+    rows.push(Row {
+        id: "S3",
+        figure: "200 visitors at once: start a sandbox, disconnect losangeles, list (every request)".into(),
+        value: format!(
+            "p50 {:.2} ms, p99 {:.2} ms ({} requests, {} errors)",
+            f(&s3, "p50_ms"),
+            f(&s3, "p99_ms"),
+            s3["requests"],
+            s3["errors"]
+        ),
+        goal: "p99 ≤ 50 ms, 0 errors".into(),
+        met: Some(f(&s3, "p99_ms") <= 50.0 && s3["errors"] == 0),
+    });
+
     let e1 = measure(&["e1", "1000"])?;
     rows.push(Row {
         id: "E1",

@@ -79,7 +79,12 @@ fn run_console(extra: &[String]) -> anyhow::Result<()> {
         "Clusterdeck console: http://{}   (Ctrl-C stops it)",
         listen.as_deref().unwrap_or("127.0.0.1:8080")
     );
-    if fresh {
+    if extra.iter().any(|a| a == "--sandbox") {
+        println!(
+            "Sandbox mode: every visitor chooses a scenario on the start page and gets a fleet of their own \
+             (discarded after 30 idle minutes; see README, \"A public demo\")."
+        );
+    } else if fresh {
         println!("Demo login: user admin, password ironport, login host newyork.example.com");
         println!(
             "(other demo users: ops/ops-pass, viewer/viewer-pass, helpdesk/helpdesk-pass, guest1/guest1-pass)"

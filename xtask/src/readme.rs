@@ -146,5 +146,71 @@ pub fn check() -> anyhow::Result<()> {
     println!("the README's run command serves the console and its printed login works");
     drop(group);
     let _ = std::fs::remove_dir_all(&data);
+    sandbox()
+}
+
+/// The README's demo command, `cargo xtask run -- --sandbox`: the start page's scenarios are listed and a
+/// visitor's sandbox starts.
+fn sandbox() -> anyhow::Result<()> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let listen = format!("127.0.0.1:{port}");
+    let data = std::env::temp_dir().join(format!("clusterdeck-readme-sandbox-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let data_arg = data.display().to_string();
+    println!("running: cargo xtask run -- --sandbox --listen {listen} --data-dir {data_arg}");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(repo_root())
+        .args([
+            "xtask",
+            "run",
+            "--",
+            "--sandbox",
+            "--listen",
+            &listen,
+            "--data-dir",
+            &data_arg,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .process_group(0);
+    let mut child = cmd.spawn().context("cannot start cargo xtask run -- --sandbox")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let group = Group(child);
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("  | {line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.starts_with(&format!("listening on http://{listen}")) => break,
+            Ok(_) => {}
+            Err(_) => {
+                bail!("cargo xtask run -- --sandbox ended (or went silent) before the server was listening")
+            }
+        }
+    }
+    let (status, body) = http(port, "GET", "/api/v1/sandboxes/scenarios", None)?;
+    if status != 200 || !body.contains("\"americas\"") {
+        bail!("GET /api/v1/sandboxes/scenarios answered {status}: {body}");
+    }
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/v1/sandboxes",
+        Some(r#"{"scenario":"americas"}"#),
+    )?;
+    if status != 200 || !body.contains("\"fleet\":\"sb-") {
+        bail!("a visitor's sandbox did not start: {status} {body}");
+    }
+    println!("the README's sandbox command lists the scenarios and starts a visitor's sandbox");
+    drop(group);
+    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }

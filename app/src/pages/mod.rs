@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cluster_ops;
+pub mod demo;
 pub mod login;
 pub mod machine;
 pub mod overview;

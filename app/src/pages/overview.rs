@@ -28,7 +28,8 @@ pub fn Overview() -> impl IntoView {
     }
 }
 
-fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
+/// The topology of `fleet` as `console`'s session sees it (a replay passes a console without one).
+pub fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
     let defs = defs_of(console, fleet);
     let login = console
         .session

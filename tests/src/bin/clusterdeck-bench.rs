@@ -74,7 +74,22 @@ async fn main() -> anyhow::Result<()> {
             let (small, large) = tests::bench::event_bytes(n).await?;
             json!({"id": "E1", "rows": n, "small_table_bytes": small, "large_table_bytes": large})
         }
-        _ => anyhow::bail!("usage: clusterdeck-bench p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
+        Some("s1") => {
+            let s = tests::bench::sandbox_creation(arg(1, 200) as usize, "americas").await?;
+            json!({"id": "S1", "sandboxes": s.len(), "p50_ms": percentile(&s, 50.0), "p99_ms": percentile(&s, 99.0)})
+        }
+        Some("s2") => {
+            let n = arg(1, 300) as usize;
+            let per = tests::bench::idle_sandboxes(n).await?;
+            json!({"id": "S2", "sandboxes": n, "bytes_per_sandbox": per, "per_gib": (1u64 << 30) as f64 / per})
+        }
+        Some("s3") => {
+            let n = arg(1, 200) as usize;
+            let l = tests::bench::sandbox_visitors(n).await?;
+            json!({"id": "S3", "visitors": n, "requests": l.requests, "errors": l.errors, "p50_ms": l.p50_ms,
+                   "p99_ms": l.p99_ms})
+        }
+        _ => anyhow::bail!("usage: clusterdeck-bench s1 [sandboxes] | s2 [sandboxes] | s3 [visitors] | p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
     };
     println!("{out}");
     Ok(())
