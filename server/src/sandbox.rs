@@ -125,6 +125,9 @@ pub struct Sandboxes {
     scenarios: Vec<Scenario>,
     data_dir: PathBuf,
     live: Mutex<HashMap<FleetId, Live>>,
+    /// Places taken by creations under way (counted against the cap with the live sandboxes, so that
+    /// creations at once cannot overshoot it).
+    reserved: std::sync::atomic::AtomicUsize,
     /// Recently discarded sandboxes and why (bounded).
     gone: Mutex<VecDeque<(FleetId, &'static str)>>,
     limiter: Limiter,
@@ -234,6 +237,7 @@ impl Sandboxes {
             scenarios,
             data_dir: data_dir.to_path_buf(),
             live: Mutex::new(live),
+            reserved: std::sync::atomic::AtomicUsize::new(0),
             gone: Mutex::new(VecDeque::new()),
             shares: tokio::sync::Mutex::new(()),
         })
@@ -344,12 +348,15 @@ impl Sandboxes {
         })
     }
 
-    /// Makes room for one more sandbox: past the cap, the sandbox idle longest (and idle for at least
-    /// [`IN_USE`]) is discarded; when every one is in use, the demo is full.
+    /// Makes room for one more sandbox and reserves it (the caller releases it with [`Self::release`]):
+    /// past the cap, the sandbox idle longest (and idle for at least [`IN_USE`]) is discarded; when every
+    /// one is in use, the demo is full.
     async fn make_room(&self, registry: &Registry) -> Result<(), AppError> {
+        use std::sync::atomic::Ordering;
         let evict = {
             let live = self.lock();
-            if live.len() < self.opts.max {
+            if live.len() + self.reserved.load(Ordering::SeqCst) < self.opts.max {
+                self.reserved.fetch_add(1, Ordering::SeqCst);
                 return Ok(());
             }
             let now = now_ms();
@@ -363,6 +370,7 @@ impl Sandboxes {
                 tracing::info!(fleet = %id, "sandbox evicted: the demo is at its cap");
                 self.discard(registry, &id, "it was the idlest sandbox when the demo was full")
                     .await;
+                self.reserved.fetch_add(1, Ordering::SeqCst);
                 Ok(())
             }
             None => Err(AppError::new(
@@ -375,6 +383,11 @@ impl Sandboxes {
             )
             .retry_after(60)),
         }
+    }
+
+    /// Gives back a place [`Self::make_room`] reserved.
+    fn release(&self) {
+        self.reserved.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Discards sandbox `id`: its record, its fleet (sessions end), remembering why.
@@ -403,6 +416,20 @@ impl Sandboxes {
         host: Hostname,
     ) -> Result<(SandboxInfo, String, SessionInfo), AppError> {
         self.make_room(registry).await?;
+        let made = self.start_reserved(registry, scenario, seed, user, host).await;
+        self.release();
+        made
+    }
+
+    /// [`Self::start`] once a place is reserved.
+    async fn start_reserved(
+        &self,
+        registry: &Registry,
+        scenario: &str,
+        seed: cluster::Fleet,
+        user: UserName,
+        host: Hostname,
+    ) -> Result<(SandboxInfo, String, SessionInfo), AppError> {
         let id = FleetId::parse(&format!("sb-{}", random_hex(16)?))
             .map_err(|m| AppError::new(500, "internal", m))?;
         let host =
@@ -866,7 +893,8 @@ pub mod http {
 
     /// The sandbox back at its scenario's start, atomically (a new sandbox replaces it).
     #[utoipa::path(post, path = "/api/v1/sandboxes/reset",
-        responses((status = 200, body = SandboxStarted), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+        responses((status = 200, body = SandboxStarted), (status = 401, body = ApiError), (status = 403, body = ApiError),
+                  (status = 404, body = ApiError)))]
     pub async fn reset(State(state): State<AppState>, token: Token) -> Result<Response, AppError> {
         let sb = sandboxes(&state)?;
         // Only a session of the sandbox may reset it.
@@ -877,7 +905,8 @@ pub mod http {
 
     /// Freezes this browser's sandbox into a share link.
     #[utoipa::path(post, path = "/api/v1/shares",
-        responses((status = 200, body = ShareResponse), (status = 401, body = ApiError), (status = 413, body = ApiError)))]
+        responses((status = 200, body = ShareResponse), (status = 401, body = ApiError), (status = 403, body = ApiError),
+                  (status = 404, body = ApiError), (status = 413, body = ApiError)))]
     pub async fn share(State(state): State<AppState>, token: Token) -> Result<Json<ShareResponse>, AppError> {
         let sb = sandboxes(&state)?;
         crate::api::check_session(&state, &token).await?;

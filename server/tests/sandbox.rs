@@ -398,3 +398,26 @@ async fn without_sandbox_mode_the_endpoints_say_so() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn creations_at_once_never_overshoot_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sandbox_server(dir.path(), &["--sandbox-max", "5", "--sandbox-rate", "1000"]);
+    let tries: Vec<_> = (0..20)
+        .map(|_| {
+            let url = s.url.clone();
+            tokio::spawn(async move {
+                post_raw(&url, "/api/v1/sandboxes", None, json!({"scenario": "americas"}))
+                    .await
+                    .0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tries {
+        statuses.push(t.await.unwrap());
+    }
+    let made = statuses.iter().filter(|s| **s == 200).count();
+    let full = statuses.iter().filter(|s| **s == 503).count();
+    assert_eq!((made, full), (5, 15), "{statuses:?}");
+}

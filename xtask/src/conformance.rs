@@ -61,6 +61,35 @@ fn ensure_schemathesis() -> anyhow::Result<PathBuf> {
 pub fn check() -> anyhow::Result<()> {
     let st = ensure_schemathesis()?;
     let root = repo_root();
+    // The console as shipped, logged in with the demo login.
+    let login = r#"{"user":"admin","password":"ironport","login_host":"newyork.example.com"}"#;
+    against(&st, &[], ("/api/v1/login", login), &[])?;
+    // A demo server (rules §18), as a visitor: the session of a new sandbox. Reset is left out: it ends
+    // the session the run is authenticated with (its tests are in `server/tests/sandbox.rs`).
+    let scenarios = root.join("scenarios/demo").display().to_string();
+    against(
+        &st,
+        &[
+            "--sandbox",
+            "--sandbox-scenarios",
+            &scenarios,
+            "--sandbox-rate",
+            "100000",
+        ],
+        ("/api/v1/sandboxes", r#"{"scenario":"americas"}"#),
+        &["/api/v1/sandboxes/reset"],
+    )
+}
+
+/// One schemathesis run against a new server started with `flags`, authenticated with the cookie that
+/// `POST session.0` with body `session.1` sets; `exclude`: more paths left out.
+fn against(
+    st: &std::path::Path,
+    flags: &[&str],
+    session: (&str, &str),
+    exclude: &[&str],
+) -> anyhow::Result<()> {
+    let root = repo_root();
     let bin = crate::tools::target_dir().join("debug/clusterdeck");
     anyhow::ensure!(bin.exists(), "{} is not built", bin.display());
     let data = tempfile_dir()?;
@@ -69,6 +98,7 @@ pub fn check() -> anyhow::Result<()> {
         .arg(root.join("site"))
         .arg("--data-dir")
         .arg(&data)
+        .args(flags)
         .env("CLUSTERDECK_LOG", "warn")
         .stdout(Stdio::piped())
         .process_group(0);
@@ -86,19 +116,22 @@ pub fn check() -> anyhow::Result<()> {
         .next()
         .and_then(|p| p.parse().ok())
         .context("no port")?;
-    let login = r#"{"user":"admin","password":"ironport","login_host":"newyork.example.com"}"#;
-    let (status, head, body) = http_with_head(port, "POST", "/api/v1/login", Some(login))?;
-    anyhow::ensure!(status == 200, "the demo login was refused: {status} {body}");
+    let (status, head, body) = http_with_head(port, "POST", session.0, Some(session.1))?;
+    anyhow::ensure!(status == 200, "POST {} was refused: {status} {body}", session.0);
     let cookie = head
         .lines()
         .find_map(|l| {
             l.strip_prefix("set-cookie: ")
                 .or_else(|| l.strip_prefix("Set-Cookie: "))
+                .filter(|v| v.starts_with("cd_session="))
         })
         .and_then(|v| v.split(';').next())
         .context("no session cookie")?
         .to_string();
-    println!("schemathesis {SCHEMATHESIS_VERSION} against {url} ({MAX_EXAMPLES} examples per operation)");
+    println!(
+        "schemathesis {SCHEMATHESIS_VERSION} against {url} {} ({MAX_EXAMPLES} examples per operation)",
+        flags.join(" ")
+    );
     let mut st_cmd = Command::new(&st);
     st_cmd
         .arg("--config-file")
@@ -117,6 +150,7 @@ pub fn check() -> anyhow::Result<()> {
             "--exclude-path",
             "/api/v1/events",
         ])
+        .args(exclude.iter().flat_map(|p| ["--exclude-path", p]))
         .current_dir(&data)
         .process_group(0);
     let mut runner = Group(st_cmd.spawn().context("cannot start schemathesis")?);
