@@ -132,7 +132,7 @@ fn against(
         "schemathesis {SCHEMATHESIS_VERSION} against {url} {} ({MAX_EXAMPLES} examples per operation)",
         flags.join(" ")
     );
-    let mut st_cmd = Command::new(&st);
+    let mut st_cmd = Command::new(st);
     st_cmd
         .arg("--config-file")
         .arg(root.join("tests/api/schemathesis.toml"))
