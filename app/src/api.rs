@@ -189,8 +189,18 @@ pub async fn audit(
     decode(Request::get(&url).send().await.map_err(network)?).await
 }
 
-/// `GET /api/v1/sandboxes/scenarios`: the scenarios of a demo server (a 404 elsewhere).
-pub async fn scenarios() -> Result<Vec<cluster::wire::ScenarioInfo>, Failure> {
+/// The scenarios of a demo server (sandbox mode); `None` for any other server, which `GET
+/// /api/v1/health` says without a failed request.
+pub async fn scenarios() -> Result<Option<Vec<cluster::wire::ScenarioInfo>>, Failure> {
+    #[derive(serde::Deserialize)]
+    struct Health {
+        #[serde(default)]
+        sandbox: bool,
+    }
+    let health: Health = decode(Request::get("/api/v1/health").send().await.map_err(network)?).await?;
+    if !health.sandbox {
+        return Ok(None);
+    }
     decode(
         Request::get("/api/v1/sandboxes/scenarios")
             .send()
@@ -198,6 +208,7 @@ pub async fn scenarios() -> Result<Vec<cluster::wire::ScenarioInfo>, Failure> {
             .map_err(network)?,
     )
     .await
+    .map(Some)
 }
 
 /// `POST /api/v1/sandboxes`: a sandbox of this browser's own from `scenario`.

@@ -63,7 +63,7 @@ pub fn App() -> impl IntoView {
             Err(f) if f.code == "sandbox_gone" => console.error.set(Some(f.message)),
             Err(_) => {}
         }
-        demo.set(api::scenarios().await.ok());
+        demo.set(api::scenarios().await.ok().flatten());
         checked.set(true);
     });
     let on_login = Callback::new(move |info: SessionInfo| {

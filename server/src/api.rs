@@ -420,14 +420,17 @@ async fn session_of(state: &AppState, token: &Token) -> Result<(Engine, SessionV
 struct Health {
     status: &'static str,
     version: &'static str,
+    /// Whether this server is a demo (sandbox mode, rules §18): its start page lists scenarios.
+    sandbox: bool,
 }
 
 /// Liveness.
 #[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
-async fn health() -> Json<Health> {
+async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        sandbox: state.sandboxes.is_some(),
     })
 }
 
