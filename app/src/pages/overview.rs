@@ -52,7 +52,7 @@ pub fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
                 .and_then(|m| overrides(&defs, m, "defined at the cluster"));
             view! {
                 <section class="cluster" role="region" aria-label=label.clone()>
-                    <h2 class="level-head"><A href="/cluster">{heading}</A>" "<small>{format!("({members} machines, {} addressing)", cluster.addressing)}</small>{here}</h2>
+                    <h2 class="level-head">{page_link(console, "/cluster".into(), heading, "")}" "<small>{format!("({members} machines, {} addressing)", cluster.addressing)}</small>{here}</h2>
                     {groups}
                 </section>
             }
@@ -111,9 +111,19 @@ pub fn group_section(
     let here = overrides(defs, &Mode::Group(group.clone()), "overridden at this group");
     view! {
         <section class="group" role="group" aria-label=label.clone()>
-            <h3 class="level-head"><A href=href>{heading}</A>{here}</h3>
+            <h3 class="level-head">{page_link(console, href, heading, "")}{here}</h3>
             <ul class="machines">{machines}</ul>
         </section>
+    }
+}
+
+/// A link to a console page; in a share's replay (a console without a session) those pages cannot
+/// open, so the name is plain text.
+fn page_link(console: Console, href: String, text: String, class: &'static str) -> impl IntoView {
+    if console.session.with_untracked(Option::is_some) {
+        leptos::either::Either::Left(view! { <A href=href attr:class=class>{text}</A> })
+    } else {
+        leptos::either::Either::Right(view! { <span class=class>{text}</span> })
     }
 }
 
@@ -151,7 +161,7 @@ pub fn machine_row(console: Console, fleet: &Fleet, machine: &Machine, defs: &Ov
     view! {
         <li class="machine" aria-label=label>
             <div class="machine-id">
-                <A href=href attr:class="hostname">{name}</A>
+                {page_link(console, href, name, "hostname")}
                 <span class="version">{format!("AsyncOS {}", machine.version)}</span>
             </div>
             <div class="machine-state">
