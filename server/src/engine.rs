@@ -212,7 +212,9 @@ pub struct SessionUpdate {
 #[derive(Clone)]
 pub struct Engine {
     pub id: FleetId,
-    tx: SyncSender<Request>,
+    /// Boxed: a bounded channel allocates (and touches) every slot up front, so a slot the size of a
+    /// pointer keeps an idle fleet small (issue 14, S2).
+    tx: SyncSender<Box<Request>>,
     /// The latest durable state (not redacted).
     pub fleet: watch::Receiver<Arc<Fleet>>,
     /// Every durable event, scoped for each audience, in order.
@@ -298,7 +300,7 @@ impl Engine {
     pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, EngineError> {
         self.touch();
         let (reply, rx) = oneshot::channel();
-        match self.tx.try_send(make(reply)) {
+        match self.tx.try_send(Box::new(make(reply))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(EngineError::Busy),
             Err(TrySendError::Disconnected(_)) => return Err(EngineError::Stopped),
@@ -338,7 +340,7 @@ impl Engine {
     /// Asks the engine to write a final snapshot and stop.
     pub async fn shutdown(&self) {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(Request::Shutdown { reply }).is_ok() {
+        if self.tx.send(Box::new(Request::Shutdown { reply })).is_ok() {
             let _ = rx.await;
         }
     }
@@ -518,17 +520,17 @@ type Checkpoint = (
 );
 
 impl Core {
-    fn run(mut self, rx: Receiver<Request>) {
+    fn run(mut self, rx: Receiver<Box<Request>>) {
         loop {
             let first = match rx.recv_timeout(Duration::from_millis(250)) {
-                Ok(r) => Some(r),
+                Ok(r) => Some(*r),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let mut requests: Vec<Request> = first.into_iter().collect();
             while requests.len() < BATCH {
                 match rx.try_recv() {
-                    Ok(r) => requests.push(r),
+                    Ok(r) => requests.push(*r),
                     Err(_) => break,
                 }
             }

@@ -119,6 +119,9 @@ pub struct Settings {
 pub struct Registry {
     settings: Settings,
     loaded: Mutex<HashMap<FleetId, Engine>>,
+    /// Fleets being created: their stores are written without holding `loaded`, so that creations run
+    /// side by side (and nothing else opens a half-written store).
+    creating: std::sync::Mutex<std::collections::HashSet<FleetId>>,
 }
 
 impl Registry {
@@ -126,6 +129,7 @@ impl Registry {
         Arc::new(Registry {
             settings,
             loaded: Mutex::new(HashMap::new()),
+            creating: std::sync::Mutex::new(Default::default()),
         })
     }
 
@@ -142,6 +146,9 @@ impl Registry {
                 return Ok(engine.clone());
             }
             loaded.remove(id);
+        }
+        if self.is_creating(id) {
+            return Err(EngineError::Busy);
         }
         let path = fleet_path(&self.settings.data_dir, id);
         if !path.exists() {
@@ -171,21 +178,34 @@ impl Registry {
         Ok(engine)
     }
 
-    /// Creates fleet `id` from `seed`; refused when it exists.
+    fn is_creating(&self, id: &FleetId) -> bool {
+        self.creating
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    /// Creates fleet `id` from `seed`; refused when it exists. Creations run side by side: only the
+    /// check and the insertion hold the registry's lock.
     pub async fn create(&self, id: &FleetId, seed: cluster::Fleet) -> Result<Engine, EngineError> {
-        let mut loaded = self.loaded.lock().await;
         let path = fleet_path(&self.settings.data_dir, id);
-        if loaded.contains_key(id) || path.exists() {
-            return Err(EngineError::FleetExists {
-                fleet: id.to_string(),
-            });
+        {
+            let loaded = self.loaded.lock().await;
+            let mut creating = self.creating.lock().unwrap_or_else(|p| p.into_inner());
+            if loaded.contains_key(id) || creating.contains(id) || path.exists() {
+                return Err(EngineError::FleetExists {
+                    fleet: id.to_string(),
+                });
+            }
+            creating.insert(id.clone());
         }
-        let engine = open(id.clone(), &path, &self.settings, Some(seed))
-            .await
-            .map_err(|e| {
-                tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot create a fleet");
-                EngineError::Storage
-            })?;
+        let opened = open(id.clone(), &path, &self.settings, Some(seed)).await;
+        let mut loaded = self.loaded.lock().await;
+        self.creating.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let engine = opened.map_err(|e| {
+            tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot create a fleet");
+            EngineError::Storage
+        })?;
         loaded.insert(id.clone(), engine.clone());
         Ok(engine)
     }

@@ -175,8 +175,8 @@ impl SqliteStore {
         let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        // A small page cache: a server holds many fleets.
-        conn.pragma_update(None, "cache_size", -256)?;
+        // A small page cache: a server holds many fleets (each writes mostly appends and reads rarely).
+        conn.pragma_update(None, "cache_size", -64)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the store's tables in {}", path.display()))?;

@@ -606,10 +606,11 @@ pub async fn idle_sandboxes(n: usize) -> anyhow::Result<f64> {
     Ok(after.saturating_sub(before) as f64 / n as f64)
 }
 
-/// S3: `visitors` at once against a demo server, each starting a sandbox (`POST /api/v1/sandboxes`) and
-/// running the first step of the seed's procedure in it (`clusterconfig disconnect
-/// losangeles.example.com`, then `clusterconfig list`). Every request is timed.
-pub async fn sandbox_visitors(visitors: usize) -> anyhow::Result<Load> {
+/// S3: `visitors` against a demo server, arriving spread over `arrive_over` (zero: all at the same
+/// instant), each starting a sandbox (`POST /api/v1/sandboxes`) and running the first step of the seed's
+/// procedure in it (`clusterconfig disconnect losangeles.example.com`, then `clusterconfig list`). Every
+/// request is timed.
+pub async fn sandbox_visitors(visitors: usize, arrive_over: Duration) -> anyhow::Result<Load> {
     let mut opts = bench_options();
     opts.flags.extend(
         [
@@ -630,9 +631,11 @@ pub async fn sandbox_visitors(visitors: usize) -> anyhow::Result<Load> {
         .build()?;
     let started = Instant::now();
     let tasks: Vec<_> = (0..visitors)
-        .map(|_| {
+        .map(|i| {
             let (http, url) = (http.clone(), server.url.clone());
+            let arrives = arrive_over.mul_f64(i as f64 / visitors as f64);
             tokio::spawn(async move {
+                tokio::time::sleep(arrives).await;
                 let mut samples = Vec::new();
                 let mut errors = 0;
                 let t = Instant::now();

@@ -85,11 +85,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("s3") => {
             let n = arg(1, 200) as usize;
-            let l = tests::bench::sandbox_visitors(n).await?;
-            json!({"id": "S3", "visitors": n, "requests": l.requests, "errors": l.errors, "p50_ms": l.p50_ms,
-                   "p99_ms": l.p99_ms})
+            let over = arg(2, 10);
+            let l = tests::bench::sandbox_visitors(n, Duration::from_secs(over)).await?;
+            json!({"id": "S3", "visitors": n, "arrive_over_s": over, "requests": l.requests, "errors": l.errors,
+                   "p50_ms": l.p50_ms, "p99_ms": l.p99_ms})
         }
-        _ => anyhow::bail!("usage: clusterdeck-bench s1 [sandboxes] | s2 [sandboxes] | s3 [visitors] | p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
+        _ => anyhow::bail!("usage: clusterdeck-bench s1 [sandboxes] | s2 [sandboxes] | s3 [visitors] [arrival seconds] | p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
     };
     println!("{out}");
     Ok(())
