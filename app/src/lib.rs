@@ -84,7 +84,8 @@ pub fn App() -> impl IntoView {
     let whoami = Memo::new(move |_| {
         console.session.with(|s| {
             s.as_ref().map(|s| {
-                let fleet = if s.fleet == "default" {
+                // A demo sandbox's name is its visitor's secret: never shown.
+                let fleet = if s.fleet == "default" || demo.with_untracked(Option::is_some) {
                     String::new()
                 } else {
                     format!(", fleet {}", s.fleet)

@@ -266,7 +266,7 @@ fn cookie_token(headers: &HeaderMap, name: &str) -> Option<Token> {
 }
 
 /// The value of the cookie `name`.
-fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -387,7 +387,7 @@ async fn engine_of(state: &AppState, token: &Token) -> Result<Engine, AppError> 
     // request of one of a sandbox's sessions is a use of it (rules §18.3).
     if let Some(sb) = &state.sandboxes {
         if !sb.is_live(&token.fleet) {
-            return Err(crate::sandbox::http::gone(sb, token));
+            return Err(crate::sandbox::http::session_gone(sb, token));
         }
         sb.touch(&token.fleet);
     }
@@ -398,9 +398,9 @@ async fn engine_of(state: &AppState, token: &Token) -> Result<Engine, AppError> 
     })
 }
 
-/// Fails unless the cookie names a session that is open.
-pub(crate) async fn check_session(state: &AppState, token: &Token) -> Result<(), AppError> {
-    session_of(state, token).await.map(|_| ())
+/// The role of the cookie's session (failing unless it is open).
+pub(crate) async fn session_role(state: &AppState, token: &Token) -> Result<cluster::roles::Role, AppError> {
+    session_of(state, token).await.map(|(_, v)| v.role)
 }
 
 /// The session of the cookie, with its engine.
@@ -535,7 +535,7 @@ async fn login(
     Ok(response)
 }
 
-/// The fleet a login goes to in sandbox mode: the sandbox of the browser's session (current or kept),
+/// The fleet a login goes to in sandbox mode: the sandbox whose key the browser holds (rules §18.4),
 /// which a `fleet` in the request must name if it names one.
 #[allow(clippy::result_large_err)] // the handler's own error, returned as it is
 fn sandbox_login_fleet(
@@ -543,12 +543,7 @@ fn sandbox_login_fleet(
     headers: &HeaderMap,
     state: &AppState,
 ) -> Result<FleetId, AppError> {
-    let own = cookie_token(headers, state.site.cookie_name())
-        .into_iter()
-        .chain(kept_tokens(headers, state.site.kept_cookie_name()))
-        .map(|t| t.fleet)
-        .find(|f| state.sandboxes.as_ref().is_some_and(|sb| sb.is_live(f)));
-    match (own, asked) {
+    match (crate::sandbox::http::visitor(state, headers), asked) {
         (Some(own), None) => Ok(own),
         (Some(own), Some(asked)) if asked == own => Ok(own),
         (Some(_), Some(_)) => Err(AppError::new(
@@ -559,7 +554,7 @@ fn sandbox_login_fleet(
         (None, _) => Err(AppError::new(
             403,
             "sandbox_only",
-            "In the demo, logins happen inside a sandbox: choose a scenario on the start page first.",
+            "In the demo, logins happen inside your own sandbox: choose a scenario on the start page first.",
         )),
     }
 }

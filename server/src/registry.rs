@@ -228,6 +228,11 @@ impl Registry {
         })
     }
 
+    /// Whether fleet `id` is loaded and someone watches it (an open event stream).
+    pub async fn watched(&self, id: &FleetId) -> bool {
+        self.loaded.lock().await.get(id).is_some_and(|e| e.watchers() > 0)
+    }
+
     /// The fleets loaded now.
     pub async fn loaded(&self) -> Vec<FleetId> {
         self.loaded.lock().await.keys().cloned().collect()

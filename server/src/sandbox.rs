@@ -83,7 +83,13 @@ pub fn load_scenarios(dir: &Path) -> anyhow::Result<Vec<Scenario>> {
             .and_then(|s| s.to_str())
             .unwrap_or_default()
             .to_string();
-        FleetId::parse(&id).map_err(|e| anyhow::anyhow!("{}: the scenario's id: {e}", path.display()))?;
+        if !cluster::script::is_scenario_id(&id) {
+            anyhow::bail!(
+                "{}: a scenario's file name is its id: 1 to {} lower-case letters, digits and '-' (docs/scenarios.md)",
+                path.display(),
+                cluster::script::SCENARIO_ID_MAX
+            );
+        }
         let text =
             std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let scenario = cluster::script::scenario(&text)
@@ -109,6 +115,12 @@ struct Record {
     scenario: String,
     created_ms: i64,
     last_used_ms: i64,
+    /// The hash of the visitor's key (the sandbox cookie's token, rules §18.1).
+    #[serde(default)]
+    key_hash: String,
+    /// Shares made of this sandbox.
+    #[serde(default)]
+    shares: u32,
 }
 
 struct Live {
@@ -116,6 +128,18 @@ struct Live {
     /// The last use written to disk.
     saved_ms: i64,
 }
+
+/// A sandbox just made (created, reset or forked): what the visitor is told, the session cookie's value,
+/// the sandbox cookie's value (the visitor's key) and the session.
+pub struct Made {
+    pub info: SandboxInfo,
+    pub session_cookie: String,
+    pub key_cookie: String,
+    pub session: SessionInfo,
+}
+
+/// Shares one sandbox may make (each a frozen copy of its log).
+pub const SHARES_PER_SANDBOX: u32 = 20;
 
 type Limiter = governor::DefaultKeyedRateLimiter<IpAddr>;
 
@@ -189,8 +213,16 @@ impl Sandboxes {
         scenarios: Vec<Scenario>,
     ) -> anyhow::Result<Sandboxes> {
         let rate = NonZeroU32::new(opts.rate_per_minute).context("--sandbox-rate must be at least 1")?;
-        for dir in [sandboxes_dir(data_dir), shares_dir(data_dir)] {
+        // Sandbox names are their visitors' secrets: the directories that list them are the server's.
+        for dir in [
+            sandboxes_dir(data_dir),
+            shares_dir(data_dir),
+            registry::fleets_dir(data_dir),
+        ] {
+            use std::os::unix::fs::PermissionsExt;
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot make {} private", dir.display()))?;
         }
         let mut live = HashMap::new();
         let now = now_ms();
@@ -353,36 +385,50 @@ impl Sandboxes {
     /// one is in use, the demo is full.
     async fn make_room(&self, registry: &Registry) -> Result<(), AppError> {
         use std::sync::atomic::Ordering;
-        let evict = {
+        let candidates: Vec<FleetId> = {
             let live = self.lock();
             if live.len() + self.reserved.load(Ordering::SeqCst) < self.opts.max {
                 self.reserved.fetch_add(1, Ordering::SeqCst);
                 return Ok(());
             }
             let now = now_ms();
-            live.iter()
+            let mut idle: Vec<(i64, FleetId)> = live
+                .iter()
                 .filter(|(_, l)| now - l.record.last_used_ms >= IN_USE.as_millis() as i64)
-                .min_by_key(|(_, l)| l.record.last_used_ms)
-                .map(|(id, _)| id.clone())
+                .map(|(id, l)| (l.record.last_used_ms, id.clone()))
+                .collect();
+            idle.sort();
+            idle.into_iter().take(32).map(|(_, id)| id).collect()
         };
-        match evict {
-            Some(id) => {
+        for id in candidates {
+            // A page open on it (its event stream) is someone watching: not evicted.
+            if registry.watched(&id).await {
+                continue;
+            }
+            // Taken under the lock, so that two creations at once never evict the same one; its place
+            // becomes the reservation.
+            let taken = {
+                let mut live = self.lock();
+                live.remove(&id).inspect(|_| {
+                    self.reserved.fetch_add(1, Ordering::SeqCst);
+                })
+            };
+            if taken.is_some() {
                 tracing::info!(fleet = %id, "sandbox evicted: the demo is at its cap");
                 self.discard(registry, &id, "it was the idlest sandbox when the demo was full")
                     .await;
-                self.reserved.fetch_add(1, Ordering::SeqCst);
-                Ok(())
+                return Ok(());
             }
-            None => Err(AppError::new(
-                503,
-                "demo_full",
-                format!(
-                    "The demo is full ({} sandboxes in use): try again in a minute.",
-                    self.opts.max
-                ),
-            )
-            .retry_after(60)),
         }
+        Err(AppError::new(
+            503,
+            "demo_full",
+            format!(
+                "The demo is full ({} sandboxes in use): try again in a minute.",
+                self.opts.max
+            ),
+        )
+        .retry_after(60))
     }
 
     /// Gives back a place [`Self::make_room`] reserved.
@@ -405,8 +451,7 @@ impl Sandboxes {
         gone.push_back((id.clone(), why));
     }
 
-    /// A new sandbox holding `seed`, with a session of `user` on `host` in it: the sandbox, the cookie's
-    /// token and the session.
+    /// A new sandbox holding `seed`, with a session of `user` on `host` in it, counted against the cap.
     async fn start(
         &self,
         registry: &Registry,
@@ -414,7 +459,7 @@ impl Sandboxes {
         seed: cluster::Fleet,
         user: UserName,
         host: Hostname,
-    ) -> Result<(SandboxInfo, String, SessionInfo), AppError> {
+    ) -> Result<Made, AppError> {
         self.make_room(registry).await?;
         let made = self.start_reserved(registry, scenario, seed, user, host).await;
         self.release();
@@ -429,7 +474,8 @@ impl Sandboxes {
         seed: cluster::Fleet,
         user: UserName,
         host: Hostname,
-    ) -> Result<(SandboxInfo, String, SessionInfo), AppError> {
+    ) -> Result<Made, AppError> {
+        let key = random_hex(32)?;
         let id = FleetId::parse(&format!("sb-{}", random_hex(16)?))
             .map_err(|m| AppError::new(500, "internal", m))?;
         let host =
@@ -466,6 +512,8 @@ impl Sandboxes {
             scenario: scenario.to_string(),
             created_ms: now,
             last_used_ms: now,
+            key_hash: crate::auth::token_hash(&key),
+            shares: 0,
         };
         if let Err(e) = write_record(&self.data_dir, &id, &record) {
             tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot write a sandbox's record");
@@ -481,65 +529,86 @@ impl Sandboxes {
             },
         );
         tracing::info!(fleet = %id, scenario, "sandbox created");
-        Ok((info, format!("{id}.{token}"), session))
+        Ok(Made {
+            info,
+            session_cookie: format!("{id}.{token}"),
+            key_cookie: format!("{id}.{key}"),
+            session,
+        })
     }
 
-    /// A new sandbox from scenario `id` for a visitor at `client`.
+    /// A new sandbox from scenario `id` for a visitor at `client`; the sandbox the browser held before
+    /// (`previous`) is discarded once the new one is made.
     pub async fn create(
         &self,
         registry: &Registry,
         scenario: &str,
         client: IpAddr,
-    ) -> Result<(SandboxInfo, String, SessionInfo), AppError> {
+        previous: Option<FleetId>,
+    ) -> Result<Made, AppError> {
         let s = self.scenario(scenario)?;
         self.charge(client)?;
-        self.start(
-            registry,
-            scenario,
-            s.seed.clone(),
-            s.login_user.clone(),
-            s.login_host.clone(),
-        )
-        .await
+        let made = self
+            .start(
+                registry,
+                scenario,
+                s.seed.clone(),
+                s.login_user.clone(),
+                s.login_host.clone(),
+            )
+            .await?;
+        if let Some(old) = previous {
+            self.discard(registry, &old, "this browser started another sandbox")
+                .await;
+        }
+        Ok(made)
+    }
+
+    /// The sandbox whose key the browser holds (the sandbox cookie, `<fleet>.<key>`), if it is live.
+    pub fn visitor(&self, cookie: Option<&str>) -> Option<FleetId> {
+        let (id, key) = cookie?.split_once('.')?;
+        let id = FleetId::parse(id).ok()?;
+        if key.len() != 64 || !key.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let hash = crate::auth::token_hash(key);
+        let live = self.lock();
+        let l = live.get(&id)?;
+        (!l.record.key_hash.is_empty() && l.record.key_hash == hash).then_some(id)
+    }
+
+    /// The sandbox a key cookie names, live or not (to say why it is gone).
+    pub fn named(cookie: Option<&str>) -> Option<FleetId> {
+        cookie
+            .and_then(|c| c.split_once('.'))
+            .and_then(|(id, _)| FleetId::parse(id).ok())
+            .filter(is_sandbox_name)
     }
 
     /// Sandbox `old` back at its scenario's start: a new sandbox from the same scenario replaces it. The
     /// old one stays whole until the new one is complete, then goes (no request sees a half-reset fleet).
-    pub async fn reset(
-        &self,
-        registry: &Registry,
-        old: &FleetId,
-    ) -> Result<(SandboxInfo, String, SessionInfo), AppError> {
+    pub async fn reset(&self, registry: &Registry, old: &FleetId, client: IpAddr) -> Result<Made, AppError> {
         let scenario = self
             .lock()
             .get(old)
             .map(|l| l.record.scenario.clone())
             .ok_or_else(not_a_sandbox)?;
         let s = self.scenario(&scenario)?;
-        // The old one is not counted against the cap while its successor is made; it comes back if
-        // that fails, and goes when it succeeds.
-        let held = self.lock().remove(old);
-        match self
-            .start(
+        // A reset makes a sandbox: it counts against the address's rate like a creation.
+        self.charge(client)?;
+        // The old one stays live (and whole) while its successor is made, which therefore takes no new
+        // place under the cap; it goes once the new one is complete.
+        let made = self
+            .start_reserved(
                 registry,
                 &scenario,
                 s.seed.clone(),
                 s.login_user.clone(),
                 s.login_host.clone(),
             )
-            .await
-        {
-            Ok(made) => {
-                self.discard(registry, old, "it was reset").await;
-                Ok(made)
-            }
-            Err(e) => {
-                if let Some(l) = held {
-                    self.lock().insert(old.clone(), l);
-                }
-                Err(e)
-            }
-        }
+            .await?;
+        self.discard(registry, old, "it was reset").await;
+        Ok(made)
     }
 
     /// Discards the sandboxes whose time is up; writes the last uses that changed. Run periodically.
@@ -586,19 +655,34 @@ impl Sandboxes {
         }
     }
 
-    /// Freezes sandbox `id` into a share: its log with every secret masked, and who ran what (as the
-    /// session `token_hash` may read the audit log). Returns the code.
+    /// Freezes sandbox `id` into a share: its log as the sharing session's role may see it (secrets
+    /// masked; for a status-only role, no configuration), and who ran what (as that session may read
+    /// the audit log). Returns the code. At most [`SHARES_PER_SANDBOX`] per sandbox; each counts
+    /// against the address's rate.
     pub async fn share(
         &self,
         registry: &Registry,
         id: &FleetId,
         token_hash: String,
+        role: cluster::roles::Role,
+        client: IpAddr,
     ) -> Result<String, AppError> {
-        let scenario = self
-            .lock()
-            .get(id)
-            .map(|l| l.record.scenario.clone())
-            .ok_or_else(not_a_sandbox)?;
+        let scenario = {
+            let live = self.lock();
+            let l = live.get(id).ok_or_else(not_a_sandbox)?;
+            if l.record.shares >= SHARES_PER_SANDBOX {
+                return Err(AppError::new(
+                    429,
+                    "share_limit",
+                    format!(
+                        "This sandbox has been shared {SHARES_PER_SANDBOX} times, the most it may: give one of those links, or reset it to share again."
+                    ),
+                ));
+            }
+            l.record.scenario.clone()
+        };
+        self.charge(client)?;
+        let audience = cluster::wire::Audience::of(role);
         let engine = registry.get(id).await?;
         let commands = engine
             .ask(|reply| EngineRequest::Audit {
@@ -624,13 +708,13 @@ impl Sandboxes {
             crate::store::export(&mut store, &mut buf)?;
             let export =
                 cluster::share::read_export(std::str::from_utf8(&buf)?).map_err(anyhow::Error::msg)?;
-            let seed = cluster::wire::redact_fleet(&export.seed);
+            let seed = cluster::wire::scope_fleet_for(&export.seed, audience);
             let events: Vec<_> = export
                 .events
                 .iter()
                 .map(|s| cluster::share::Stored {
                     revision: s.revision,
-                    event: cluster::wire::redact_event(&s.event),
+                    event: cluster::wire::scope_event_for(&s.event, audience),
                 })
                 .collect();
             let mut out = String::new();
@@ -674,8 +758,8 @@ impl Sandboxes {
         let dir = shares_dir(&self.data_dir);
         let max = self.opts.max_shares;
         let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            crate::store::write_file(&dir.join(format!("{}.jsonl", info.code)), text.as_bytes())?;
-            crate::store::write_file(
+            write_private(&dir.join(format!("{}.jsonl", info.code)), text.as_bytes())?;
+            write_private(
                 &dir.join(format!("{}.json", info.code)),
                 &serde_json::to_vec(&info)?,
             )?;
@@ -687,6 +771,11 @@ impl Sandboxes {
             tracing::error!(error = %format!("{e:#}"), "cannot write a share");
             AppError::from(EngineError::Storage)
         })?;
+        if let Some(l) = self.lock().get_mut(id) {
+            l.record.shares += 1;
+            // Written at the next sweep with the last use.
+            l.saved_ms = l.saved_ms.min(l.record.last_used_ms - PERSIST_EVERY_MS);
+        }
         Ok(code)
     }
 
@@ -722,7 +811,8 @@ impl Sandboxes {
         code: &str,
         revision: Option<u64>,
         client: IpAddr,
-    ) -> Result<(SandboxInfo, String, SessionInfo), AppError> {
+        previous: Option<FleetId>,
+    ) -> Result<Made, AppError> {
         let info = self.share_info(code).await?;
         let text = self.share_log(code).await?;
         let export = cluster::share::read_export(&text).map_err(|m| {
@@ -757,7 +847,12 @@ impl Sandboxes {
                 })?,
             ),
         };
-        self.start(registry, &info.scenario, seed, user, host).await
+        let made = self.start(registry, &info.scenario, seed, user, host).await?;
+        if let Some(old) = previous {
+            self.discard(registry, &old, "this browser started another sandbox")
+                .await;
+        }
+        Ok(made)
     }
 }
 
@@ -782,7 +877,25 @@ fn record_path(data_dir: &Path, id: &FleetId) -> PathBuf {
 }
 
 fn write_record(data_dir: &Path, id: &FleetId, r: &Record) -> anyhow::Result<()> {
-    crate::store::write_file(&record_path(data_dir, id), &serde_json::to_vec(r)?)
+    write_private(&record_path(data_dir, id), &serde_json::to_vec(r)?)
+}
+
+/// Writes `bytes` to `path` atomically, readable by the server's user only (a record names a sandbox,
+/// which is its visitor's secret).
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Keeps the newest `max` shares of `dir`.
@@ -809,16 +922,19 @@ pub mod http {
     use std::net::SocketAddr;
     use std::sync::Arc;
 
-    use super::Sandboxes;
-    use crate::api::{cookie_header, ApiJson, AppError, AppState, Token};
+    use axum::extract::rejection::{BytesRejection, PathRejection};
     use axum::extract::{ConnectInfo, Path, State};
     use axum::http::{header, HeaderMap, HeaderValue};
     use axum::response::{IntoResponse, Response};
     use axum::Json;
     use cluster::wire::{
-        ApiError, ForkRequest, SandboxInfo, SandboxRequest, SandboxStarted, ScenarioInfo, SessionInfo,
-        ShareInfo, ShareResponse,
+        ApiError, ForkRequest, SandboxInfo, SandboxRequest, SandboxStarted, ScenarioInfo, ShareInfo,
+        ShareResponse,
     };
+
+    use super::{Made, Sandboxes};
+    use crate::api::{cookie_header, cookie_value, ApiJson, AppError, AppState, Token};
+    use crate::registry::FleetId;
 
     fn sandboxes(state: &AppState) -> Result<&Arc<Sandboxes>, AppError> {
         state.sandboxes.as_ref().ok_or_else(|| {
@@ -830,17 +946,39 @@ pub mod http {
         })
     }
 
-    /// The answer of a creation, reset or fork: the sandbox, with the cookie of its session (the kept
-    /// sessions of another fleet are cleared).
-    fn started(state: &AppState, (sandbox, cookie, session): (SandboxInfo, String, SessionInfo)) -> Response {
-        let mut response = Json(SandboxStarted { sandbox, session }).into_response();
-        response.headers_mut().insert(
+    /// The live sandbox whose key this browser holds.
+    pub fn visitor(state: &AppState, headers: &HeaderMap) -> Option<FleetId> {
+        let sb = state.sandboxes.as_ref()?;
+        sb.visitor(cookie_value(headers, state.site.sandbox_cookie_name()))
+    }
+
+    /// The visitor's sandbox, or why there is none (gone, and why; or never started).
+    fn own(state: &AppState, headers: &HeaderMap) -> Result<FleetId, AppError> {
+        let sb = sandboxes(state)?;
+        visitor(state, headers).ok_or_else(|| {
+            let named = Sandboxes::named(cookie_value(headers, state.site.sandbox_cookie_name()));
+            gone(sb, named.as_ref())
+        })
+    }
+
+    /// The answer of a creation, reset or fork: the sandbox and its session, with the cookies of both
+    /// (the kept sessions of the old sandbox are cleared).
+    fn started(state: &AppState, made: Made) -> Response {
+        let mut response = Json(SandboxStarted {
+            sandbox: made.info,
+            session: made.session,
+        })
+        .into_response();
+        let h = response.headers_mut();
+        h.insert(
             header::SET_COOKIE,
-            cookie_header(state.site.cookie(Some(&cookie))),
+            cookie_header(state.site.cookie(Some(&made.session_cookie))),
         );
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, cookie_header(state.site.kept_cookie(None)));
+        h.append(header::SET_COOKIE, cookie_header(state.site.kept_cookie(None)));
+        h.append(
+            header::SET_COOKIE,
+            cookie_header(state.site.sandbox_cookie(Some(&made.key_cookie))),
+        );
         response
     }
 
@@ -851,7 +989,8 @@ pub mod http {
         Ok(Json(sandboxes(&state)?.scenarios()))
     }
 
-    /// A new sandbox from a scenario; its session becomes this browser's (rules §18.1).
+    /// A new sandbox from a scenario; its session becomes this browser's, and the sandbox this browser
+    /// held before is discarded (rules §18.1).
     #[utoipa::path(post, path = "/api/v1/sandboxes", request_body = SandboxRequest,
         responses((status = 200, body = SandboxStarted), (status = 404, body = ApiError),
                   (status = 429, body = ApiError), (status = 503, body = ApiError)))]
@@ -863,26 +1002,46 @@ pub mod http {
     ) -> Result<Response, AppError> {
         let sb = sandboxes(&state)?;
         let client = state.site.client_address(addr.ip(), &headers);
-        let made = sb.create(&state.registry, &body.scenario, client).await?;
+        let previous = visitor(&state, &headers);
+        let made = sb
+            .create(&state.registry, &body.scenario, client, previous)
+            .await?;
         Ok(started(&state, made))
     }
 
-    /// The sandbox of this browser's session (not a use: it does not restart its time).
+    /// The sandbox whose key this browser holds, whether or not a session of it is open (not a use: it
+    /// does not restart its time).
     #[utoipa::path(get, path = "/api/v1/sandboxes/current",
         responses((status = 200, body = SandboxInfo), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
-    pub async fn current(State(state): State<AppState>, token: Token) -> Result<Json<SandboxInfo>, AppError> {
+    pub async fn current(
+        State(state): State<AppState>,
+        headers: HeaderMap,
+    ) -> Result<Json<SandboxInfo>, AppError> {
         let sb = sandboxes(&state)?;
-        sb.info(&token.fleet).map(Json).ok_or_else(|| gone(sb, &token))
+        let id = own(&state, &headers)?;
+        sb.info(&id).map(Json).ok_or_else(|| gone(sb, Some(&id)))
     }
 
-    /// Why a cookie's sandbox is not there.
-    pub fn gone(sb: &Sandboxes, token: &Token) -> AppError {
-        match sb.gone_reason(&token.fleet) {
+    /// Why there is no sandbox for this browser.
+    pub fn gone(sb: &Sandboxes, id: Option<&FleetId>) -> AppError {
+        match id.and_then(|id| sb.gone_reason(id)) {
             Some(why) => AppError::new(
                 401,
                 "sandbox_gone",
                 format!("Your sandbox was discarded: {why}. Choose a scenario to start another."),
             ),
+            None => AppError::new(
+                401,
+                "no_sandbox",
+                "This browser holds no live sandbox: choose a scenario on the start page.",
+            ),
+        }
+    }
+
+    /// Why a session's sandbox is not there (a request with a session cookie of a sandbox that is gone).
+    pub fn session_gone(sb: &Sandboxes, token: &Token) -> AppError {
+        match sb.gone_reason(&token.fleet) {
+            Some(_) => gone(sb, Some(&token.fleet)),
             None => AppError::new(
                 401,
                 "unauthenticated",
@@ -893,25 +1052,35 @@ pub mod http {
 
     /// The sandbox back at its scenario's start, atomically (a new sandbox replaces it).
     #[utoipa::path(post, path = "/api/v1/sandboxes/reset",
-        responses((status = 200, body = SandboxStarted), (status = 401, body = ApiError), (status = 403, body = ApiError),
-                  (status = 404, body = ApiError)))]
-    pub async fn reset(State(state): State<AppState>, token: Token) -> Result<Response, AppError> {
+        responses((status = 200, body = SandboxStarted), (status = 401, body = ApiError), (status = 404, body = ApiError),
+                  (status = 429, body = ApiError)))]
+    pub async fn reset(
+        State(state): State<AppState>,
+        ConnectInfo(addr): ConnectInfo<SocketAddr>,
+        headers: HeaderMap,
+    ) -> Result<Response, AppError> {
         let sb = sandboxes(&state)?;
-        // Only a session of the sandbox may reset it.
-        crate::api::check_session(&state, &token).await?;
-        let made = sb.reset(&state.registry, &token.fleet).await?;
+        let id = own(&state, &headers)?;
+        let client = state.site.client_address(addr.ip(), &headers);
+        let made = sb.reset(&state.registry, &id, client).await?;
         Ok(started(&state, made))
     }
 
-    /// Freezes this browser's sandbox into a share link.
+    /// Freezes this browser's sandbox into a share link, as the session's role sees it.
     #[utoipa::path(post, path = "/api/v1/shares",
         responses((status = 200, body = ShareResponse), (status = 401, body = ApiError), (status = 403, body = ApiError),
-                  (status = 404, body = ApiError), (status = 413, body = ApiError)))]
-    pub async fn share(State(state): State<AppState>, token: Token) -> Result<Json<ShareResponse>, AppError> {
+                  (status = 404, body = ApiError), (status = 413, body = ApiError), (status = 429, body = ApiError)))]
+    pub async fn share(
+        State(state): State<AppState>,
+        ConnectInfo(addr): ConnectInfo<SocketAddr>,
+        headers: HeaderMap,
+        token: Token,
+    ) -> Result<Json<ShareResponse>, AppError> {
         let sb = sandboxes(&state)?;
-        crate::api::check_session(&state, &token).await?;
+        let role = crate::api::session_role(&state, &token).await?;
+        let client = state.site.client_address(addr.ip(), &headers);
         let code = sb
-            .share(&state.registry, &token.fleet, token.hash.clone())
+            .share(&state.registry, &token.fleet, token.hash.clone(), role, client)
             .await?;
         Ok(Json(ShareResponse {
             url: format!("{}/s/{code}", state.site.url()),
@@ -919,11 +1088,25 @@ pub mod http {
         }))
     }
 
+    fn code_of(path: Result<Path<String>, PathRejection>) -> Result<String, AppError> {
+        path.map(|Path(c)| c).map_err(|_| {
+            AppError::new(
+                404,
+                "unknown_share",
+                "No share has this code: a share's code is 32 lower-case hex digits.",
+            )
+        })
+    }
+
     /// A share's log as JSON Lines (no login; secrets masked): `clusterdeck fleet import` reads it.
     #[utoipa::path(get, path = "/api/v1/shares/{code}",
         params(("code" = String, Path, description = "the share's code")),
         responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 404, body = ApiError)))]
-    pub async fn log(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, AppError> {
+    pub async fn log(
+        State(state): State<AppState>,
+        path: Result<Path<String>, PathRejection>,
+    ) -> Result<Response, AppError> {
+        let code = code_of(path)?;
         let text = sandboxes(&state)?.share_log(&code).await?;
         let mut response = text.into_response();
         response.headers_mut().insert(
@@ -939,13 +1122,14 @@ pub mod http {
         responses((status = 200, body = ShareInfo), (status = 404, body = ApiError)))]
     pub async fn info(
         State(state): State<AppState>,
-        Path(code): Path<String>,
+        path: Result<Path<String>, PathRejection>,
     ) -> Result<Json<ShareInfo>, AppError> {
+        let code = code_of(path)?;
         Ok(Json(sandboxes(&state)?.share_info(&code).await?))
     }
 
     /// A new sandbox from a share (at its last revision, or `revision`); its session becomes this
-    /// browser's.
+    /// browser's, and the sandbox this browser held before is discarded.
     #[utoipa::path(post, path = "/api/v1/shares/{code}/fork", request_body = ForkRequest,
         params(("code" = String, Path, description = "the share's code")),
         responses((status = 200, body = SandboxStarted), (status = 404, body = ApiError),
@@ -954,10 +1138,18 @@ pub mod http {
         State(state): State<AppState>,
         ConnectInfo(addr): ConnectInfo<SocketAddr>,
         headers: HeaderMap,
-        Path(code): Path<String>,
-        body: axum::body::Bytes,
+        path: Result<Path<String>, PathRejection>,
+        body: Result<axum::body::Bytes, BytesRejection>,
     ) -> Result<Response, AppError> {
+        let code = code_of(path)?;
         let sb = sandboxes(&state)?;
+        let body = body.map_err(|e| {
+            AppError::new(
+                e.status().as_u16(),
+                "bad_body",
+                format!("The body could not be read: {}.", e.body_text()),
+            )
+        })?;
         let client = state.site.client_address(addr.ip(), &headers);
         // The body is optional: none forks the share's last revision.
         let revision = if body.iter().all(u8::is_ascii_whitespace) {
@@ -967,7 +1159,10 @@ pub mod http {
                 .map_err(|e| AppError::new(422, "bad_body", format!("The body is not a fork request: {e}.")))?
                 .revision
         };
-        let made = sb.fork(&state.registry, &code, revision, client).await?;
+        let previous = visitor(&state, &headers);
+        let made = sb
+            .fork(&state.registry, &code, revision, client, previous)
+            .await?;
         Ok(started(&state, made))
     }
 }

@@ -13,6 +13,9 @@ pub const SECURE_COOKIE: &str = "__Host-cd_session";
 /// The cookie of the other sessions this browser keeps at hand (rules §15.36), and its https name.
 pub const KEPT_COOKIE: &str = "cd_kept";
 pub const SECURE_KEPT_COOKIE: &str = "__Host-cd_kept";
+/// In sandbox mode, the visitor's key to their sandbox (rules §18.1).
+pub const SANDBOX_COOKIE: &str = "cd_sandbox";
+pub const SECURE_SANDBOX_COOKIE: &str = "__Host-cd_sandbox";
 
 /// A parsed `scheme://host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +204,20 @@ impl Site {
         } else {
             KEPT_COOKIE
         }
+    }
+
+    /// The name of the cookie holding the visitor's sandbox key (rules §18.1).
+    pub fn sandbox_cookie_name(&self) -> &'static str {
+        if self.secure() {
+            SECURE_SANDBOX_COOKIE
+        } else {
+            SANDBOX_COOKIE
+        }
+    }
+
+    /// `Set-Cookie` for the sandbox key (`value`), or to clear it (`None`).
+    pub fn sandbox_cookie(&self, value: Option<&str>) -> String {
+        self.set_cookie(self.sandbox_cookie_name(), value)
     }
 
     /// `Set-Cookie` for a session (`value`), or to clear it (`None`).

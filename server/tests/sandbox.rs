@@ -28,14 +28,17 @@ async fn visit(url: &str, scenario: &str) -> (Client, Value) {
         .await
         .unwrap();
     let status = r.status().as_u16();
-    let cookie = r
+    let set: Vec<String> = r
         .headers()
         .get_all("set-cookie")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("cd_session=") && !v.starts_with("cd_session=;"))
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .unwrap_or_default();
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let cookie = if status == 200 {
+        session_cookie(&set)
+    } else {
+        String::new()
+    };
     let body: Value = r.json().await.unwrap();
     assert_eq!(status, 200, "{body}");
     (
@@ -72,12 +75,16 @@ async fn post_raw(url: &str, path: &str, cookie: Option<&str>, body: Value) -> (
     )
 }
 
+/// The `Cookie` header a browser sends after these `Set-Cookie`s: the session and the sandbox key.
 fn session_cookie(cookies: &[String]) -> String {
-    cookies
-        .iter()
-        .find(|v| v.starts_with("cd_session=") && !v.starts_with("cd_session=;"))
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .expect("a session cookie")
+    let get = |name: &str| {
+        cookies
+            .iter()
+            .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
+            .map(|v| v.split(';').next().unwrap().to_string())
+            .unwrap_or_else(|| panic!("a {name} cookie in {cookies:?}"))
+    };
+    format!("{}; {}", get("cd_session"), get("cd_sandbox"))
 }
 
 #[tokio::test]
@@ -177,6 +184,34 @@ async fn two_visitors_get_their_own_sandboxes_and_logins_stay_in_them() {
         "{body}"
     );
 
+    // Knowing a sandbox's name is not enough: a key cookie must carry its key.
+    let forged = format!("cd_sandbox={fb}.{}", "0".repeat(64));
+    let (status, body, _) = post_raw(
+        &s.url,
+        "/api/v1/login",
+        Some(&forged),
+        json!({"user": "admin", "password": "ironport", "login_host": "newyork.example.com"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("sandbox_only")),
+        "{body}"
+    );
+    let session_only = alice.cookie.split("; ").next().unwrap().to_string();
+    let (status, body, _) = post_raw(
+        &s.url,
+        "/api/v1/login",
+        Some(&session_only),
+        json!({"user": "viewer", "password": "viewer-pass", "login_host": "newyork.example.com"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("sandbox_only")),
+        "a session cookie alone is no key: {body}"
+    );
+
     // The current sandbox, as its visitor sees it.
     let (status, cur) = bob.get("/api/v1/sandboxes/current").await;
     assert_eq!(status, 200);
@@ -248,6 +283,14 @@ async fn reset_restores_the_scenario_and_a_share_replays_without_secrets_and_for
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+    let r = http()
+        .get(format!("{}/api/v1/shares/%ff%fe/info", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.expect("a JSON error");
+    assert_eq!(body["code"], "unknown_share");
 
     // Reset: a new sandbox from the scenario's start, the cookie moves to it, the old one is gone.
     let (status, reset, cookies) =
@@ -420,4 +463,49 @@ async fn creations_at_once_never_overshoot_the_cap() {
     let made = statuses.iter().filter(|s| **s == 200).count();
     let full = statuses.iter().filter(|s| **s == 503).count();
     assert_eq!((made, full), (5, 15), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_visitor_whose_session_ended_logs_in_again_with_the_sandbox_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sandbox_server(dir.path(), &[]);
+    let (v, started) = visit(&s.url, "americas").await;
+    let key = v.cookie.split("; ").nth(1).unwrap().to_string();
+    // Log out: the session ends, the sandbox stays the browser's.
+    let (status, _, _) = post_raw(&s.url, "/api/v1/logout", Some(&v.cookie), json!({})).await;
+    assert_eq!(status, 204);
+    let (status, cur) = Client {
+        http: http(),
+        url: s.url.clone(),
+        cookie: key.clone(),
+    }
+    .get("/api/v1/sandboxes/current")
+    .await;
+    assert_eq!(status, 200, "{cur}");
+    assert_eq!(cur["fleet"], started["fleet"]);
+    let (status, body, _) = post_raw(
+        &s.url,
+        "/api/v1/login",
+        Some(&key),
+        json!({"user": "admin", "password": "ironport", "login_host": "losangeles.example.com"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["fleet"], started["fleet"]);
+    // Its files are the server's only.
+    use std::os::unix::fs::PermissionsExt;
+    for d in ["sandboxes", "fleets", "shares"] {
+        let mode = std::fs::metadata(dir.path().join(d))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o700, "{d}");
+    }
+    let record = std::fs::read_dir(dir.path().join("sandboxes"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.metadata().unwrap().permissions().mode() & 0o777, 0o600);
 }

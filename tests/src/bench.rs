@@ -573,7 +573,7 @@ pub async fn sandbox_creation(n: usize, scenario: &str) -> anyhow::Result<Vec<f6
     let mut samples = Vec::new();
     for _ in 0..n {
         let t = Instant::now();
-        sb.create(&reg, scenario, local)
+        sb.create(&reg, scenario, local, None)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.error.message))?;
         samples.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -589,13 +589,13 @@ pub async fn idle_sandboxes(n: usize) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     let (reg, sb) = sandboxes(dir.path(), n + 1)?;
     let local = std::net::IpAddr::from([127, 0, 0, 1]);
-    sb.create(&reg, "americas", local)
+    sb.create(&reg, "americas", local, None)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.error.message))?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_bytes();
     for _ in 0..n {
-        sb.create(&reg, "americas", local)
+        sb.create(&reg, "americas", local, None)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.error.message))?;
     }

@@ -1158,6 +1158,16 @@ async fn demo_visitors_get_their_own_sandboxes_reset_and_a_share_replays_and_for
     row_reads(&carol, "", host, "disconnected").await?;
     // Bob's sandbox never saw any of it.
     row_reads(&bob, "", host, "connected").await?;
+    // Bob logs out: his sandbox stays his, and the start page logs him back into it.
+    bob.logout().await?;
+    bob.wait_text(&by_role("region", "Your sandbox"), "is still here")
+        .await?;
+    bob.fill("User", "ops").await?;
+    bob.fill("Password", "ops-pass").await?;
+    bob.click("Log in").await?;
+    bob.wait_for_xpath("//details[@class='account']/summary[starts-with(normalize-space(.), 'ops on ')]")
+        .await?;
+    row_reads(&bob, "", host, "connected").await?;
     carol.finish().await?;
     bob.finish().await?;
     alice.finish().await

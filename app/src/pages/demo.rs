@@ -29,10 +29,29 @@ pub fn Start(scenarios: Vec<ScenarioInfo>, on_login: Callback<SessionInfo>) -> i
             busy.set(false);
         });
     };
+    // A sandbox this browser still holds (its session ended: logged out, timed out, its machine powered
+    // off): log in to it again, or reset it.
+    let held = LocalResource::new(crate::api::current_sandbox);
+    let reset = move |_| {
+        spawn_local(async move {
+            match crate::api::reset_sandbox().await {
+                Ok(started) => on_login.run(started.session),
+                Err(f) => error.set(Some(f.message)),
+            }
+        });
+    };
     view! {
+        {move || held.get().and_then(Result::ok).map(|info| view! {
+            <section class="sandbox-banner" role="region" aria-label="Your sandbox">
+                <p>"Your sandbox "<strong>{info.title.clone()}</strong>" is still here ("
+                    {minutes_left(info.seconds_left)}" left). Log in to one of its machines, or reset it to the scenario's start."</p>
+                <p><button class="secondary" on:click=reset>"Reset the sandbox"</button></p>
+                <crate::pages::login::Login on_login=on_login sandbox=true />
+            </section>
+        })}
         <section class="demo-start" aria-labelledby="demo-title">
             <h1 id="demo-title">"Try Clusterdeck"</h1>
-            <p class="lede">"Choose where to start. You get a cluster of simulated appliances of your own: nobody else sees what you do in it, and you can reset it or share it as a link that replays what you did."</p>
+            <p class="lede">"Choose where to start. You get a cluster of simulated appliances of your own: nobody else sees what you do in it, and you can reset it or share it as a link that replays what you did. Starting another scenario discards the sandbox this browser holds."</p>
             {move || console.error.get().map(|e| view! { <p role="alert">{e}</p> })}
             {move || error.get().map(|e| view! { <p role="alert" class="refusal">{e}</p> })}
             <ul class="scenarios">
@@ -50,6 +69,21 @@ pub fn Start(scenarios: Vec<ScenarioInfo>, on_login: Callback<SessionInfo>) -> i
                 }).collect_view()}
             </ul>
         </section>
+    }
+}
+
+/// The demo users and their published passwords (a scenario's procedure may need a session on another
+/// machine).
+pub fn demo_passwords() -> impl IntoView {
+    view! {
+        <details class="demo-passwords">
+            <summary>"Demo users and passwords"</summary>
+            <ul>
+                {cluster::fixture::DEMO_USERS.iter().map(|(u, role, p)| view! {
+                    <li><code>{*u}</code>" / "<code>{*p}</code>{format!(" ({role})")}</li>
+                }).collect_view()}
+            </ul>
+        </details>
     }
 }
 
@@ -164,7 +198,7 @@ pub fn SandboxBanner() -> impl IntoView {
                         <span class="sandbox-left" class:warn=move || left() < 300>
                             {move || format!(" · {} left", minutes_left(left()))}
                         </span>
-                        <span class="note">{format!(" (kept {ttl} after your last action)")}</span>
+                        <span class="note">{format!(" (each action restarts its {ttl})")}</span>
                     </p>
                     <div class="sandbox-actions">
                         {move || if confirm_reset.get() {
@@ -181,6 +215,7 @@ pub fn SandboxBanner() -> impl IntoView {
                         <button class="secondary" on:click=share>"Share"</button>
                         <span class="sandbox-roles">"Sign in as: "{others}</span>
                     </div>
+                    {demo_passwords()}
                     {move || link.get().map(|url| view! {
                         <p class="share-link">
                             <label>"Share link (replays this sandbox as it is now) "
@@ -211,7 +246,9 @@ pub fn Replay(on_login: Callback<SessionInfo>) -> impl IntoView {
         .pathname
         .get_untracked()
         .trim_start_matches("/s/")
-        .trim_end_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
         .to_string();
     let loaded = LocalResource::new({
         let code = code.clone();
@@ -256,6 +293,9 @@ fn timeline(
         at.update(|r| *r = (*r as i64 + delta).clamp(first as i64, last as i64) as u64);
     };
     let error = RwSignal::new(None::<String>);
+    // Forking replaces the sandbox this browser holds, if any: say so first.
+    let held = LocalResource::new(crate::api::current_sandbox);
+    let confirm = RwSignal::new(false);
     let navigate = leptos_router::hooks::use_navigate();
     let fork = {
         let code = code.clone();
@@ -299,7 +339,23 @@ fn timeline(
             <button class="secondary" on:click=move |_| step(1) disabled=move || at.get() == last>"Next step"</button>
             <button class="secondary" on:click=move |_| at.set(last) disabled=move || at.get() == last>"Last"</button>
             <span role="status" class="replay-at">{move || format!("Revision {} of {last}", at.get())}</span>
-            <button class="primary" on:click=fork>"Fork from this revision"</button>
+            {let fork = fork.clone(); move || {
+                let holds = held.get().and_then(Result::ok);
+                match (holds, confirm.get()) {
+                    (Some(h), false) => view! {
+                        <button class="primary" on:click=move |_| confirm.set(true)>"Fork from this revision"</button>
+                        <span class="note">{format!(" (replaces your sandbox “{}”)", h.title)}</span>
+                    }.into_any(),
+                    _ => view! { <button class="primary" on:click=fork.clone()>"Fork from this revision"</button> }.into_any(),
+                }
+            }}
+            {move || confirm.get().then(|| view! {
+                <span role="group" aria-label="Confirm the fork">
+                    "Your current sandbox will be discarded. "
+                    <button class="danger" on:click=fork.clone()>"Fork and discard mine"</button>
+                    <button class="secondary" on:click=move |_| confirm.set(false)>"Keep mine"</button>
+                </span>
+            })}
         </section>
         {move || error.get().map(|e| view! { <p role="alert">{e}</p> })}
         <section class="replay-step" role="region" aria-label="This step">
@@ -312,7 +368,7 @@ fn timeline(
                     .collect();
                 let who: Vec<String> = commands
                     .iter()
-                    .filter(|c| c.revision == r && c.outcome != "read")
+                    .filter(|c| c.revision == r && c.outcome.starts_with("accepted") && c.line != "login")
                     .map(|c| format!("{} on {}: {} — {}", c.user, c.login_host, c.line, c.outcome))
                     .collect();
                 view! {
@@ -323,7 +379,7 @@ fn timeline(
                         view! { <ul class="replay-what">{what.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul> }.into_any()
                     }}
                     {(!who.is_empty()).then(|| view! {
-                        <p class="note">"Who ran what:"</p>
+                        <p class="note">"Commands run while the fleet was at this revision (a staged change takes effect at the next commit):"</p>
                         <ul class="replay-who">{who.into_iter().map(|w| view! { <li><code>{w}</code></li> }).collect_view()}</ul>
                     })}
                 }

@@ -5,7 +5,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 #[component]
-pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
+pub fn Login(
+    on_login: Callback<SessionInfo>,
+    /// In a demo sandbox: no other fleet to name, and the demo users' passwords are shown.
+    #[prop(optional)]
+    sandbox: bool,
+) -> impl IntoView {
     let user = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let host = RwSignal::new("newyork.example.com".to_string());
@@ -44,7 +49,7 @@ pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
     };
     view! {
         <section class="login" aria-labelledby="login-title">
-            <h1 id="login-title">"Log in to Clusterdeck"</h1>
+            <h1 id="login-title">{if sandbox { "Log in to a machine of your sandbox" } else { "Log in to Clusterdeck" }}</h1>
             <form on:submit=submit>
                 <label>"User" <input type="text" name="user" autocomplete="username" required node_ref=first
                     prop:value=move || user.get() on:input=move |ev| user.set(event_target_value(&ev)) /></label>
@@ -52,11 +57,14 @@ pub fn Login(on_login: Callback<SessionInfo>) -> impl IntoView {
                     prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) /></label>
                 <label>"Login host" <input type="text" name="login_host" required
                     prop:value=move || host.get() on:input=move |ev| host.set(event_target_value(&ev)) /></label>
-                <details class="login-fleet" open=!fleet.get_untracked().is_empty()>
-                    <summary>"Another fleet"</summary>
-                    <label>"Fleet" <input type="text" name="fleet" placeholder="default"
-                        prop:value=move || fleet.get() on:input=move |ev| fleet.set(event_target_value(&ev)) /></label>
-                </details>
+                {(!sandbox).then(|| view! {
+                    <details class="login-fleet" open=!fleet.get_untracked().is_empty()>
+                        <summary>"Another fleet"</summary>
+                        <label>"Fleet" <input type="text" name="fleet" placeholder="default"
+                            prop:value=move || fleet.get() on:input=move |ev| fleet.set(event_target_value(&ev)) /></label>
+                    </details>
+                })}
+                {sandbox.then(crate::pages::demo::demo_passwords)}
                 <button type="submit" disabled=move || busy.get()>"Log in"</button>
                 {move || error.get().map(|e| view! { <p role="alert">{e}</p> })}
             </form>
