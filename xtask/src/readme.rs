@@ -72,18 +72,26 @@ pub(crate) fn http_with_head(
 
 /// Runs `cargo xtask run -- --listen 127.0.0.1:<port>`, waits for the server, and logs in with the
 /// credentials it printed.
-pub fn check() -> anyhow::Result<()> {
+/// `cargo xtask run -- <flags> --listen <a free port> --data-dir <a fresh one>`, as a user types it: the
+/// running group, its port, its data directory and its stdout's lines.
+fn start_run(
+    flags: &[&str],
+    name: &str,
+) -> anyhow::Result<(Group, u16, std::path::PathBuf, mpsc::Receiver<String>)> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let listen = format!("127.0.0.1:{port}");
     // A data directory of its own: a developer's ./data (and the server that may be running on it) are
     // left alone.
-    let data = std::env::temp_dir().join(format!("clusterdeck-readme-{}", std::process::id()));
+    let data = std::env::temp_dir().join(format!("clusterdeck-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let data_arg = data.display().to_string();
-    println!("running: cargo xtask run -- --listen {listen} --data-dir {data_arg}");
+    let mut args = vec!["xtask", "run", "--"];
+    args.extend_from_slice(flags);
+    args.extend(["--listen", &listen, "--data-dir", &data_arg]);
+    println!("running: cargo {}", args.join(" "));
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(repo_root())
-        .args(["xtask", "run", "--", "--listen", &listen, "--data-dir", &data_arg])
+        .args(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .process_group(0);
@@ -99,6 +107,12 @@ pub fn check() -> anyhow::Result<()> {
             }
         }
     });
+    Ok((group, port, data, rx))
+}
+
+pub fn check() -> anyhow::Result<()> {
+    let (group, port, data, rx) = start_run(&[], "readme")?;
+    let listen = format!("127.0.0.1:{port}");
     // The build may take minutes on a cold cache; the server then starts in seconds.
     let deadline = Instant::now() + Duration::from_secs(900);
     let mut login = None;
@@ -152,39 +166,8 @@ pub fn check() -> anyhow::Result<()> {
 /// The README's demo command, `cargo xtask run -- --sandbox`: the start page's scenarios are listed and a
 /// visitor's sandbox starts.
 fn sandbox() -> anyhow::Result<()> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let (group, port, data, rx) = start_run(&["--sandbox"], "readme-sandbox")?;
     let listen = format!("127.0.0.1:{port}");
-    let data = std::env::temp_dir().join(format!("clusterdeck-readme-sandbox-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let data_arg = data.display().to_string();
-    println!("running: cargo xtask run -- --sandbox --listen {listen} --data-dir {data_arg}");
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(repo_root())
-        .args([
-            "xtask",
-            "run",
-            "--",
-            "--sandbox",
-            "--listen",
-            &listen,
-            "--data-dir",
-            &data_arg,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .process_group(0);
-    let mut child = cmd.spawn().context("cannot start cargo xtask run -- --sandbox")?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let group = Group(child);
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            println!("  | {line}");
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
     let deadline = Instant::now() + Duration::from_secs(900);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
