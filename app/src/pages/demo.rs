@@ -374,7 +374,7 @@ fn timeline(
                 view! {
                     <h2>{format!("Revision {r}")}</h2>
                     {if r == first {
-                        view! { <p>"The scenario's start."</p> }.into_any()
+                        view! { <p>"Where the shared sandbox started: its scenario, or the step it was forked from."</p> }.into_any()
                     } else {
                         view! { <ul class="replay-what">{what.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul> }.into_any()
                     }}
