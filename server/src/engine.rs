@@ -181,9 +181,40 @@ pub enum Request {
         fault: cluster::event::Fault,
         reply: Reply<SimulatorResponse>,
     },
+    /// A simulator control from the test API (issue 15), with no session.
+    TestFault {
+        fault: cluster::event::Fault,
+        reply: Reply<SimulatorResponse>,
+    },
+    /// The test API's control of the simulated clock (issue 15).
+    Clock {
+        change: ClockChange,
+        reply: Reply<ClockState>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+}
+
+/// A change of a fleet's simulated clock (the test API, `docs/testing.md`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClockChange {
+    /// Stop it (`true`) or let it run again at its speed before (`false`).
+    Freeze(bool),
+    /// Move it this many simulated seconds forward at once.
+    Advance(i64),
+    /// Run it this many times real time from now on.
+    Speed(f64),
+}
+
+/// A fleet's clock after a change.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ClockState {
+    /// Simulated time now, ms since the epoch.
+    pub now: i64,
+    /// How many times real time it runs (0 while frozen).
+    pub speed: f64,
+    pub frozen: bool,
 }
 
 pub use cluster::wire::SimulatorResponse;
@@ -222,6 +253,9 @@ pub struct Engine {
     /// Changes of sessions, for their own streams.
     pub sessions: broadcast::Sender<Arc<SessionUpdate>>,
     pub clock: SimClock,
+    /// Bumped whenever the test API changes the clock: event streams then tell their consoles to load
+    /// the fleet (and its clock) again.
+    pub clock_changes: watch::Receiver<u64>,
     last_used: Arc<AtomicU64>,
     running: Arc<AtomicBool>,
     deleted: Arc<AtomicBool>,
@@ -391,6 +425,7 @@ pub fn start(
     let (fleet_tx, fleet_rx) = watch::channel(Arc::new(fleet.clone()));
     let (events_tx, _) = broadcast::channel(EVENT_CHANNEL);
     let (sessions_tx, _) = broadcast::channel(SESSION_CHANNEL);
+    let (clock_tx, clock_changes) = watch::channel(0u64);
     let running = Arc::new(AtomicBool::new(true));
     let deleted = Arc::new(AtomicBool::new(false));
     let mut sessions = HashMap::new();
@@ -427,6 +462,8 @@ pub fn start(
         seen: HashMap::new(),
         credentials,
         last_sweep: Instant::now() - SWEEP_EVERY,
+        clock_tx,
+        running_speed: speed,
     };
     std::thread::Builder::new()
         .name(format!("fleet-{id}"))
@@ -438,6 +475,7 @@ pub fn start(
         events: events_tx,
         sessions: sessions_tx,
         clock,
+        clock_changes,
         last_used: Arc::new(AtomicU64::new(0)),
         running,
         deleted,
@@ -454,6 +492,7 @@ enum Pending {
     Command(Reply<CommandResponse>, Result<CommandResponse, EngineError>),
     Cli(Reply<CliResponse>, Result<CliResponse, EngineError>),
     Simulator(Reply<SimulatorResponse>, Result<SimulatorResponse, EngineError>),
+    Clock(Reply<ClockState>, Result<ClockState, EngineError>),
 }
 
 impl Pending {
@@ -470,6 +509,7 @@ impl Pending {
             Pending::Unit(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Command(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Simulator(r, v) => drop(r.send(pick(v, storage_failed))),
+            Pending::Clock(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Cli(r, v) => drop(r.send(pick(v, storage_failed))),
         }
     }
@@ -499,6 +539,9 @@ struct Core {
     /// Each session's credential when it last held (see [`cluster::login::credential`]).
     credentials: HashMap<SessionId, Option<String>>,
     last_sweep: Instant,
+    clock_tx: watch::Sender<u64>,
+    /// The speed a frozen clock runs at again when unfrozen.
+    running_speed: f64,
 }
 
 /// What one batch does.
@@ -509,6 +552,8 @@ struct Work {
     /// Sessions changed in this batch (written, and published to their streams).
     touched: BTreeSet<SessionId>,
     ended: BTreeSet<SessionId>,
+    /// The clock was changed by the test API: consoles reload.
+    clock_changed: bool,
 }
 
 type Checkpoint = (
@@ -597,6 +642,9 @@ impl Core {
                 };
             if !failed {
                 self.publish(&work);
+            }
+            if work.clock_changed {
+                self.clock_tx.send_modify(|n| *n += 1);
             }
             for p in work.replies {
                 p.send(failed);
@@ -688,6 +736,54 @@ impl Core {
             event,
         });
         self.fleet.revision
+    }
+
+    /// Changes the clock (the test API): every time-driven transition due by the new time happens now,
+    /// in order, chained ones included (an install, then its reboot), as if the time had passed.
+    fn change_clock(&mut self, work: &mut Work, change: ClockChange) -> ClockState {
+        let speed = self.clock.speed();
+        match change {
+            ClockChange::Freeze(true) => {
+                if speed > 0.0 {
+                    self.running_speed = speed;
+                }
+                self.clock.set_speed(0.0);
+            }
+            ClockChange::Freeze(false) => {
+                if speed == 0.0 {
+                    self.clock.set_speed(self.running_speed);
+                }
+            }
+            ClockChange::Speed(x) => {
+                if x > 0.0 {
+                    self.running_speed = x;
+                }
+                self.clock.set_speed(x);
+            }
+            ClockChange::Advance(secs) => {
+                self.clock.advance(secs);
+                // A transition may make the next one due (an install ends, the reboot starts): settle
+                // until nothing more is due, a bounded number of rounds.
+                for _ in 0..64 {
+                    let before = work.batch.events.len();
+                    self.settle(work);
+                    if work.batch.events.len() == before {
+                        break;
+                    }
+                }
+                self.push(
+                    work,
+                    Event::new(self.clock.now(), cluster::event::EventKind::ClockAdvanced),
+                );
+            }
+        }
+        work.clock_changed = true;
+        let speed = self.clock.speed();
+        ClockState {
+            now: self.clock.now().0,
+            speed,
+            frozen: speed == 0.0,
+        }
     }
 
     /// Time-driven transitions (upgrades that have rebooted) due by now.
@@ -866,6 +962,26 @@ impl Core {
 
     fn handle(&mut self, request: Request, work: &mut Work) {
         match request {
+            Request::TestFault { fault, reply } => {
+                let result = match cluster::sim::check_for_test_kit(&self.fleet, &fault, self.clock.now()) {
+                    Ok((event, message)) => {
+                        self.push(work, event);
+                        self.end_sessions_on_down_hosts(work, None);
+                        Ok(SimulatorResponse {
+                            message: format!("Simulator: {message}."),
+                            revision: self.fleet.revision,
+                        })
+                    }
+                    Err(rejection) => Err(EngineError::Refused {
+                        message: rejection.to_string(),
+                    }),
+                };
+                work.replies.push(Pending::Simulator(reply, result));
+            }
+            Request::Clock { change, reply } => {
+                let state = self.change_clock(work, change);
+                work.replies.push(Pending::Clock(reply, Ok(state)));
+            }
             Request::OpenSession {
                 user,
                 host,

@@ -13,6 +13,7 @@
 //! - [`http`] — the whole HTTP stack: routes, static site, security headers, limits.
 //! - [`clock`] — simulated time (real time × speed).
 //! - [`serve`] — starting and stopping the server.
+//! - [`testapi`] — `/api/v1/test` (`--test-api`): test fleets, their clocks, faults, exports.
 //! - [`sandbox`] — sandbox mode: a fleet per visitor from a scenario, time to live, cap, shares.
 //! - [`site`] — the public URL: Host and Origin checks, the session cookie.
 //! - [`listen`] — the accept loop: header-read timeout, connections per address, graceful stop.
@@ -34,3 +35,4 @@ pub mod sandbox;
 pub mod serve;
 pub mod site;
 pub mod store;
+pub mod testapi;

@@ -109,6 +109,15 @@ pub struct ServeOptions {
     #[arg(long, env = "CLUSTERDECK_SANDBOX_MAX_SHARES", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub sandbox_max_shares: u64,
+    /// Serve the test API under /api/v1/test (docs/testing.md): test fleets, their clocks, faults and
+    /// exports, without authentication — for end-to-end suites. Refused unless listening on a loopback
+    /// address (or with --test-api-allow-remote).
+    #[arg(long, env = "CLUSTERDECK_TEST_API")]
+    pub test_api: bool,
+    /// Allow --test-api on an address other machines reach (anyone who reaches it controls every test
+    /// fleet).
+    #[arg(long, env = "CLUSTERDECK_TEST_API_ALLOW_REMOTE", requires = "test_api")]
+    pub test_api_allow_remote: bool,
 }
 
 impl ServeOptions {
@@ -165,6 +174,16 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             legacy.display(),
             registry::fleets_dir(&opts.data_dir).display()
         );
+    }
+    if opts.test_api && !opts.listen.ip().is_loopback() && !opts.test_api_allow_remote {
+        bail!(
+            "--test-api serves unauthenticated control of test fleets: listen on a loopback address (127.0.0.1 or [::1]), \
+             not {}, or pass --test-api-allow-remote",
+            opts.listen
+        );
+    }
+    if opts.test_api && opts.sandbox {
+        bail!("--test-api and --sandbox do not go together: a public demo must not serve the test API");
     }
     check_writable(&opts.data_dir)?;
     let _lock = lock_data_dir(&opts.data_dir)?;
@@ -230,6 +249,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         site: Arc::new(site),
         stopping: stop_rx.clone(),
         sandboxes: sandboxes.clone(),
+        test_api: opts.test_api,
     };
     let sweeper = {
         let registry = registry.clone();
