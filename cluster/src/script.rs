@@ -42,6 +42,10 @@ pub struct ScriptOutcome {
     pub failure: Option<ScriptFailure>,
     /// The fleet at the end (for tests that inspect it).
     pub fleet: Fleet,
+    /// Every event the script caused, in order (what a live fleet applies for `run_on`).
+    pub events: Vec<Event>,
+    /// The script's clock at the end (its `@wait`s moved it).
+    pub clock: Timestamp,
 }
 
 impl ScriptOutcome {
@@ -73,6 +77,7 @@ struct Runner {
     transcript: Vec<String>,
     machines_added: u8,
     last_id: SessionId,
+    events: Vec<Event>,
 }
 
 /// Runs `text`; `fixture` is used when the script has no `@fixture` line (default `americas`).
@@ -99,9 +104,38 @@ pub fn run(text: &str, fixture: Option<&str>) -> ScriptOutcome {
                 ),
             }),
             fleet: fixture::americas(),
+            events: Vec::new(),
+            clock: Timestamp(0),
         };
     };
     let clock = fleet.now;
+    run_lines(fleet, clock, &lines[start..])
+}
+
+/// Runs `text` on `fleet` as it is at `now` (the test API's script against a live fleet, issue 15): the
+/// same lines as [`run`] but `@fixture`, which a live fleet cannot take.
+pub fn run_on(fleet: Fleet, now: Timestamp, text: &str) -> ScriptOutcome {
+    let mut lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).collect();
+    lines.retain(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    if let Some((n, first)) = lines.first().filter(|(_, l)| l.starts_with("@fixture")) {
+        let clock = fleet.now;
+        return ScriptOutcome {
+            transcript: String::new(),
+            failure: Some(ScriptFailure {
+                line: *n,
+                text: first.to_string(),
+                why: "@fixture chooses a new fleet's start; this script runs on a fleet that exists".into(),
+            }),
+            fleet,
+            events: Vec::new(),
+            clock,
+        };
+    }
+    let clock = now.max(fleet.now);
+    run_lines(fleet, clock, &lines)
+}
+
+fn run_lines(fleet: Fleet, clock: Timestamp, lines: &[(usize, &str)]) -> ScriptOutcome {
     let mut r = Runner {
         fleet,
         clock,
@@ -113,9 +147,10 @@ pub fn run(text: &str, fixture: Option<&str>) -> ScriptOutcome {
         transcript: Vec::new(),
         machines_added: 0,
         last_id: 0,
+        events: Vec::new(),
     };
     let mut failure = None;
-    for (n, line) in &lines[start..] {
+    for (n, line) in lines {
         if let Err(why) = r.line(*n, line) {
             failure = Some(ScriptFailure {
                 line: *n,
@@ -141,6 +176,8 @@ pub fn run(text: &str, fixture: Option<&str>) -> ScriptOutcome {
         transcript: r.transcript.join("\n") + "\n",
         failure,
         fleet: r.fleet,
+        events: r.events,
+        clock: r.clock,
     }
 }
 
@@ -151,6 +188,7 @@ impl Runner {
             crate::apply::follow(s, &self.fleet, event);
         }
         crate::apply::apply(&mut self.fleet, event);
+        self.events.push(event.clone());
     }
 
     fn settle(&mut self) {

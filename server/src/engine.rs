@@ -186,6 +186,14 @@ pub enum Request {
         fault: cluster::event::Fault,
         reply: Reply<SimulatorResponse>,
     },
+    /// The events a test API script caused on the fleet as it was at `base` (issue 15): applied if the
+    /// fleet is still there, and the clock moved by the script's waits.
+    ApplyScript {
+        base: u64,
+        events: Vec<Event>,
+        waited_ms: i64,
+        reply: Reply<u64>,
+    },
     /// The test API's control of the simulated clock (issue 15).
     Clock {
         change: ClockChange,
@@ -493,6 +501,7 @@ enum Pending {
     Cli(Reply<CliResponse>, Result<CliResponse, EngineError>),
     Simulator(Reply<SimulatorResponse>, Result<SimulatorResponse, EngineError>),
     Clock(Reply<ClockState>, Result<ClockState, EngineError>),
+    Revision(Reply<u64>, Result<u64, EngineError>),
 }
 
 impl Pending {
@@ -510,6 +519,7 @@ impl Pending {
             Pending::Command(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Simulator(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Clock(r, v) => drop(r.send(pick(v, storage_failed))),
+            Pending::Revision(r, v) => drop(r.send(pick(v, storage_failed))),
             Pending::Cli(r, v) => drop(r.send(pick(v, storage_failed))),
         }
     }
@@ -977,6 +987,31 @@ impl Core {
                     }),
                 };
                 work.replies.push(Pending::Simulator(reply, result));
+            }
+            Request::ApplyScript {
+                base,
+                events,
+                waited_ms,
+                reply,
+            } => {
+                let result = if self.fleet.revision != base {
+                    Err(EngineError::Stale {
+                        seen: base,
+                        current: self.fleet.revision,
+                    })
+                } else {
+                    for e in events {
+                        self.push(work, e);
+                    }
+                    self.end_sessions_on_down_hosts(work, None);
+                    self.end_changed_credentials(work, None);
+                    if waited_ms > 0 {
+                        self.clock.advance(waited_ms.div_euclid(1000));
+                        work.clock_changed = true;
+                    }
+                    Ok(self.fleet.revision)
+                };
+                work.replies.push(Pending::Revision(reply, result));
             }
             Request::Clock { change, reply } => {
                 let state = self.change_clock(work, change);

@@ -194,33 +194,34 @@ pub async fn clock(
 ) -> Result<Json<ClockState>, AppError> {
     let id = fleet_id(path)?;
     let b = body(b)?;
-    let change =
-        match (b.freeze, b.advance_seconds, b.speed) {
-            (Some(f), None, None) => ClockChange::Freeze(f),
-            (None, Some(n), None) if (0..=MAX_ADVANCE_SECS).contains(&n) => ClockChange::Advance(n),
-            (None, Some(n), None) => return Err(AppError::new(
+    let change = match (b.freeze, b.advance_seconds, b.speed) {
+        (Some(f), None, None) => ClockChange::Freeze(f),
+        (None, Some(n), None) if (0..=MAX_ADVANCE_SECS).contains(&n) => ClockChange::Advance(n),
+        (None, Some(n), None) => {
+            return Err(AppError::new(
                 422,
                 "bad_clock",
                 format!(
                     "advance_seconds: from 0 to {MAX_ADVANCE_SECS} (a clock moves forward only), not {n}."
                 ),
-            )),
-            (None, None, Some(x)) if x.is_finite() && (0.0..=MAX_SPEED).contains(&x) => ClockChange::Speed(x),
-            (None, None, Some(x)) => {
-                return Err(AppError::new(
-                    422,
-                    "bad_clock",
-                    format!("speed: from 0 (stopped) to {MAX_SPEED} times real time, not {x}."),
-                ))
-            }
-            _ => {
-                return Err(AppError::new(
-                    422,
-                    "bad_clock",
-                    "Give exactly one of \"freeze\" (true or false), \"advance_seconds\" or \"speed\".",
-                ))
-            }
-        };
+            ))
+        }
+        (None, None, Some(x)) if x.is_finite() && (0.0..=MAX_SPEED).contains(&x) => ClockChange::Speed(x),
+        (None, None, Some(x)) => {
+            return Err(AppError::new(
+                422,
+                "bad_clock",
+                format!("speed: from 0 (stopped) to {MAX_SPEED} times real time, not {x}."),
+            ))
+        }
+        _ => {
+            return Err(AppError::new(
+                422,
+                "bad_clock",
+                "Give exactly one of \"freeze\" (true or false), \"advance_seconds\" or \"speed\".",
+            ))
+        }
+    };
     let engine = engine(&state, &id).await?;
     Ok(Json(
         engine.ask(|reply| EngineRequest::Clock { change, reply }).await?,
@@ -245,6 +246,87 @@ pub async fn faults(
             .ask(|reply| EngineRequest::TestFault { fault, reply })
             .await?,
     ))
+}
+
+/// `POST /api/v1/test/fleets/{id}/script`: lines of a script (rules §11) to run on the live fleet.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptRequest {
+    pub script: String,
+}
+
+/// What a script did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ScriptRun {
+    /// Every line and its output, as the script runner prints them.
+    pub transcript: String,
+    /// The fleet's revision after the script's changes.
+    pub revision: u64,
+}
+
+/// Runs script lines (commands as a user with `@as`, answers, `@wait`, expectations) on the live fleet:
+/// its changes are the fleet's, its `@wait`s move the fleet's clock. A failed expectation or a refused
+/// command that was not expected is a 422 naming the line, with the transcript; what ran before it stays.
+#[utoipa::path(post, path = "/api/v1/test/fleets/{id}/script", request_body = ScriptRequest,
+    params(("id" = String, Path, description = "the test fleet")),
+    responses((status = 200, body = ScriptRun), (status = 404, body = cluster::wire::ApiError),
+              (status = 409, body = cluster::wire::ApiError), (status = 422, body = cluster::wire::ApiError)))]
+pub async fn script(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    b: Result<Json<ScriptRequest>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let id = fleet_id(path)?;
+    let text = body(b)?.script;
+    if text.len() > MAX_SCRIPT_BYTES {
+        return Err(AppError::new(
+            413,
+            "script_too_long",
+            format!("script: at most {MAX_SCRIPT_BYTES} bytes."),
+        ));
+    }
+    let engine = engine(&state, &id).await?;
+    let fleet = (**engine.fleet.borrow()).clone();
+    let (base, now) = (fleet.revision, engine.clock.now());
+    // Run beside the engine (a script may hash passwords and wait through hours of simulated time).
+    let (outcome, events) = tokio::task::spawn_blocking(move || {
+        let outcome = cluster::script::run_on(fleet, now, &text);
+        let mut events = outcome.events.clone();
+        crate::auth::hash_events(&mut events).map(|()| (outcome, events))
+    })
+    .await
+    .map_err(|_| AppError::from(EngineError::Busy))?
+    .map_err(|e| {
+        tracing::error!(error = %format!("{e:#}"), "cannot hash a script's passwords");
+        AppError::from(EngineError::Storage)
+    })?;
+    let waited_ms = outcome.clock.0 - now.0;
+    let revision = engine
+        .ask(|reply| EngineRequest::ApplyScript {
+            base,
+            events,
+            waited_ms,
+            reply,
+        })
+        .await?;
+    match outcome.failure {
+        None => Ok(Json(ScriptRun {
+            transcript: outcome.transcript,
+            revision,
+        })
+        .into_response()),
+        Some(f) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({
+                "code": "script_failed",
+                "message": format!("line {}: {}\n    {}", f.line, f.why, f.text),
+                "line": f.line,
+                "transcript": outcome.transcript,
+                "revision": revision,
+            })),
+        )
+            .into_response()),
+    }
 }
 
 /// The fleet's event log as JSON Lines (the export format, rules §18.5), to attach to a failed test.
@@ -288,4 +370,5 @@ pub fn routes() -> Router<AppState> {
         .route("/test/fleets/{id}/clock", post(clock))
         .route("/test/fleets/{id}/faults", post(faults))
         .route("/test/fleets/{id}/export", axum::routing::get(export))
+        .route("/test/fleets/{id}/script", post(script))
 }

@@ -99,6 +99,34 @@ async fn a_suite_runs_the_rolling_upgrade_on_a_frozen_clock_it_advances() {
     let out = la.cli("resumelistener").await;
     assert!(!lines(&out).contains("Error"), "{out}");
 
+    // Script lines on the live fleet: a user's commands, an expectation, a wait that moves the clock.
+    let (status, b) = call(
+        &s.url,
+        reqwest::Method::POST,
+        &format!("/fleets/{fleet}/script"),
+        Some(json!({"script": "@as admin@losangeles.example.com\nclustermode machine losangeles.example.com\nstatus\n= AsyncOS version: 9.5.0\n@wait 60"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{b}");
+    assert!(b["transcript"].as_str().unwrap().contains("9.5.0"), "{b}");
+    let (_, f) = ny.get("/api/v1/fleet").await;
+    assert_eq!(
+        f["clock"]["now"].as_i64(),
+        Some(frozen_at + 660_000),
+        "the script's wait moved the clock"
+    );
+    let (status, b) = call(
+        &s.url,
+        reqwest::Method::POST,
+        &format!("/fleets/{fleet}/script"),
+        Some(json!({"script": "@as admin@newyork.example.com\nclusterconfig list\n= no such text anywhere"})),
+    )
+    .await;
+    assert_eq!(
+        (status, b["code"].as_str(), b["line"].as_u64()),
+        (422, Some("script_failed"), Some(3)),
+        "{b}"
+    );
     // A fault on demand, seen by the fleet.
     let (status, b) = call(
         &s.url,
