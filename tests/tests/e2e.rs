@@ -1124,7 +1124,10 @@ async fn demo_visitors_get_their_own_sandboxes_reset_and_a_share_replays_and_for
         .await?;
     let state = by_role("region", "The fleet at this revision");
     carol
-        .wait_text(&by_role("region", "This step"), "Where the shared sandbox started")
+        .wait_text(
+            &by_role("region", "This step"),
+            "Where the shared sandbox started",
+        )
         .await?;
     row_reads(&carol, &state, host, "connected").await?;
     problems.extend(page_problems(&carol, "the replay").await?);
