@@ -11,6 +11,7 @@
 mod bench;
 mod build;
 mod conformance;
+mod examples;
 mod readme;
 mod tools;
 
@@ -32,9 +33,10 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench::bench(),
         Some("conformance") => conformance::check(),
+        Some("examples") => examples::check(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build [--dev] | run [serve flags...] | test | bench | conformance>"
+                "usage: cargo xtask <build [--dev] | run [serve flags...] | test | bench | conformance | examples>"
             );
             return ExitCode::from(2);
         }
@@ -191,6 +193,8 @@ fn test() -> anyhow::Result<()> {
             "e2e",
             "--test",
             "drill",
+            "--test",
+            "selectors",
             "--",
             "--ignored",
             "--test-threads=1",
@@ -199,7 +203,8 @@ fn test() -> anyhow::Result<()> {
             .args(&args)
             .env("CLUSTERDECK_SITE_DIR", repo_root().join("site"))
             .env("AXE_CORE_JS", tools::axe_core_js()))
-    }) && step("API conformance (schemathesis)", &mut conformance::check)
+    }) && step("example suites (pytest, playwright)", &mut examples::check)
+        && step("API conformance (schemathesis)", &mut conformance::check)
         && step("the README's run command", &mut readme::check);
 
     println!("\n==> summary");
