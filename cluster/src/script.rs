@@ -112,6 +112,15 @@ pub fn run(text: &str, fixture: Option<&str>) -> ScriptOutcome {
     run_lines(fleet, clock, &lines[start..])
 }
 
+/// The seconds a script's `@wait` lines add up to (what running it moves the clock by; a line that does
+/// not read as a wait counts nothing, the runner names it).
+pub fn total_wait_secs(text: &str) -> i64 {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("@wait"))
+        .filter_map(|n| n.trim().parse::<i64>().ok())
+        .fold(0i64, |sum, n| sum.saturating_add(n.max(0)))
+}
+
 /// Runs `text` on `fleet` as it is at `now` (the test API's script against a live fleet, issue 15): the
 /// same lines as [`run`] but `@fixture`, which a live fleet cannot take.
 pub fn run_on(fleet: Fleet, now: Timestamp, text: &str) -> ScriptOutcome {

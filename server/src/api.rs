@@ -352,10 +352,23 @@ pub async fn check_host_and_origin(State(site): State<Arc<Site>>, req: Request, 
         )
         .into_response();
     }
+    let test_api = req.uri().path().starts_with("/api/v1/test/");
+    if test_api {
+        // The test API's reads too (an export) are refused to another site's page.
+        if let Some(origin) = req.headers().get(header::ORIGIN) {
+            if !site.origin_ok(origin.to_str().unwrap_or("")) {
+                return AppError::new(
+                    403,
+                    "cross_origin",
+                    "The test API refuses requests from another site's pages (a foreign Origin).",
+                )
+                .into_response();
+            }
+        }
+    }
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         // A test suite's calls to the test API (loopback only, `docs/testing.md`) need no Origin; a
         // foreign one is still refused.
-        let test_api = req.uri().path().starts_with("/api/v1/test/");
         match req.headers().get(header::ORIGIN).map(|o| o.to_str().unwrap_or("")) {
             None if test_api => {}
             None => {

@@ -192,6 +192,8 @@ pub enum Request {
         base: u64,
         events: Vec<Event>,
         waited_ms: i64,
+        /// The script's command lines (for the audit log).
+        lines: Vec<String>,
         reply: Reply<u64>,
     },
     /// The test API's control of the simulated clock (issue 15).
@@ -932,6 +934,30 @@ impl Core {
             ),
             None => ("?".into(), "?".into(), "?".into()),
         };
+        self.audit_as(work, user, host, mode, line, outcome);
+    }
+
+    /// An audit entry of the test API's (issue 15): no session; the user `test-api`.
+    fn audit_test_kit(&self, work: &mut Work, line: String, outcome: String) {
+        self.audit_as(
+            work,
+            cluster::sim::TEST_KIT_USER.into(),
+            "-".into(),
+            "-".into(),
+            line,
+            outcome,
+        );
+    }
+
+    fn audit_as(
+        &self,
+        work: &mut Work,
+        user: String,
+        host: String,
+        mode: String,
+        line: String,
+        outcome: String,
+    ) {
         // Whatever a client sends, one entry stays small: a refused or unanswered line is kept only as
         // far as it identifies the command; an accepted one in full up to a generous bound.
         let accepted = outcome.starts_with("accepted");
@@ -973,18 +999,23 @@ impl Core {
     fn handle(&mut self, request: Request, work: &mut Work) {
         match request {
             Request::TestFault { fault, reply } => {
+                let line = format!("simulator: {}", fault.directive());
                 let result = match cluster::sim::check_for_test_kit(&self.fleet, &fault, self.clock.now()) {
                     Ok((event, message)) => {
                         self.push(work, event);
+                        self.audit_test_kit(work, line, format!("accepted; {message}"));
                         self.end_sessions_on_down_hosts(work, None);
                         Ok(SimulatorResponse {
                             message: format!("Simulator: {message}."),
                             revision: self.fleet.revision,
                         })
                     }
-                    Err(rejection) => Err(EngineError::Refused {
-                        message: rejection.to_string(),
-                    }),
+                    Err(rejection) => {
+                        self.audit_test_kit(work, line, format!("rejected: {rejection}"));
+                        Err(EngineError::Refused {
+                            message: rejection.to_string(),
+                        })
+                    }
                 };
                 work.replies.push(Pending::Simulator(reply, result));
             }
@@ -992,6 +1023,7 @@ impl Core {
                 base,
                 events,
                 waited_ms,
+                lines,
                 reply,
             } => {
                 let result = if self.fleet.revision != base {
@@ -1002,6 +1034,9 @@ impl Core {
                 } else {
                     for e in events {
                         self.push(work, e);
+                    }
+                    for line in lines {
+                        self.audit_test_kit(work, format!("script: {line}"), "accepted".into());
                     }
                     self.end_sessions_on_down_hosts(work, None);
                     self.end_changed_credentials(work, None);

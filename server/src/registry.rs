@@ -119,8 +119,8 @@ pub struct Settings {
 pub struct Registry {
     settings: Settings,
     loaded: Mutex<HashMap<FleetId, Engine>>,
-    /// Fleets being created: their stores are written without holding `loaded`, so that creations run
-    /// side by side (and nothing else opens a half-written store).
+    /// Fleets being created or deleted: their stores are written or removed without holding `loaded`,
+    /// so that these run side by side (and nothing opens a half-written or half-removed store).
     creating: std::sync::Mutex<std::collections::HashSet<FleetId>>,
 }
 
@@ -159,7 +159,7 @@ impl Registry {
         if loaded.len() >= self.settings.max_loaded {
             if let Some(idlest) = loaded
                 .iter()
-                .filter(|(_, e)| e.watchers() == 0)
+                .filter(|(_, e)| e.watchers() == 0 && e.clock.speed() == self.settings.speed)
                 .min_by_key(|(_, e)| e.last_used())
                 .map(|(k, _)| k.clone())
             {
@@ -212,17 +212,31 @@ impl Registry {
 
     /// Stops fleet `id` (if loaded) and removes its files.
     pub async fn delete(&self, id: &FleetId) -> Result<(), EngineError> {
-        let mut loaded = self.loaded.lock().await;
-        if let Some(e) = loaded.remove(id) {
+        let path = fleet_path(&self.settings.data_dir, id);
+        // Taken out of the registry and marked under the lock; stopped without it, so that a fleet busy
+        // with a long request (a test API clock advance) holds up no other fleet, and nothing loads it
+        // again meanwhile.
+        let engine = {
+            let mut loaded = self.loaded.lock().await;
+            let mut creating = self.creating.lock().unwrap_or_else(|p| p.into_inner());
+            if creating.contains(id) {
+                return Err(EngineError::Busy);
+            }
+            let engine = loaded.remove(id);
+            if engine.is_none() && !path.exists() {
+                return Err(EngineError::UnknownFleet {
+                    fleet: id.to_string(),
+                });
+            }
+            creating.insert(id.clone());
+            engine
+        };
+        if let Some(e) = engine {
             e.shutdown().await;
         }
-        let path = fleet_path(&self.settings.data_dir, id);
-        if !path.exists() {
-            return Err(EngineError::UnknownFleet {
-                fleet: id.to_string(),
-            });
-        }
-        remove_files(&self.settings.data_dir, id).map_err(|e| {
+        let removed = remove_files(&self.settings.data_dir, id);
+        self.creating.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        removed.map_err(|e| {
             tracing::error!(fleet = %id, error = %format!("{e:#}"), "cannot remove a fleet");
             EngineError::Storage
         })
@@ -245,7 +259,10 @@ impl Registry {
         let idle = self.settings.idle_unload;
         let mut gone = Vec::new();
         for (id, e) in loaded.iter() {
-            if !e.is_running() || e.deleted() || (e.watchers() == 0 && e.idle_for() >= idle) {
+            // A fleet whose clock a test froze or sped stays loaded: unloading would resume its clock at
+            // the server's speed (issue 15).
+            let kept = e.clock.speed() != self.settings.speed;
+            if !e.is_running() || e.deleted() || (e.watchers() == 0 && e.idle_for() >= idle && !kept) {
                 gone.push(id.clone());
             }
         }

@@ -20,9 +20,10 @@ use crate::engine::{
 };
 use crate::registry::FleetId;
 
-/// The longest a single advance may move a clock: one simulated week (every time-driven transition of
-/// the interval is applied before the answer).
-pub const MAX_ADVANCE_SECS: i64 = 7 * 86_400;
+/// The longest a single advance may move a clock, and the most a script's `@wait`s may add up to: one
+/// simulated day (every time-driven transition of the interval is applied before the answer, which for
+/// a large fleet is many events: the bound keeps a call well under the request timeout).
+pub const MAX_ADVANCE_SECS: i64 = 86_400;
 
 /// The fastest a test may run a clock.
 pub const MAX_SPEED: f64 = 10_000.0;
@@ -56,6 +57,34 @@ pub struct ClockRequest {
     pub advance_seconds: Option<i64>,
     #[serde(default)]
     pub speed: Option<f64>,
+}
+
+/// Refuses a script whose `@wait`s add up to more than [`MAX_ADVANCE_SECS`].
+fn check_waits(text: &str) -> Result<(), AppError> {
+    let total = cluster::script::total_wait_secs(text);
+    if total > MAX_ADVANCE_SECS {
+        return Err(AppError::new(
+            422,
+            "script_too_long",
+            format!(
+                "script: its @waits add up to {total} s; at most {MAX_ADVANCE_SECS} s (a simulated day) in one call — split it."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The script's lines up to `until` (its failing line, if any) that the audit log records: commands and
+/// directives, not expectations or comments.
+fn script_commands(text: &str, until: Option<usize>) -> Vec<String> {
+    text.lines()
+        .enumerate()
+        .take_while(|(i, _)| until.is_none_or(|u| i + 1 <= u))
+        .map(|(_, l)| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with(['#', '=', '~', '-']))
+        .take(1000)
+        .map(str::to_string)
+        .collect()
 }
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
@@ -132,6 +161,7 @@ pub async fn create(
                     format!("script: at most {MAX_SCRIPT_BYTES} bytes."),
                 ));
             }
+            check_waits(text)?;
             let text = text.to_string();
             let outcome = tokio::task::spawn_blocking(move || cluster::script::run(&text, None))
                 .await
@@ -285,12 +315,14 @@ pub async fn script(
             format!("script: at most {MAX_SCRIPT_BYTES} bytes."),
         ));
     }
+    check_waits(&text)?;
     let engine = engine(&state, &id).await?;
     let fleet = (**engine.fleet.borrow()).clone();
     let (base, now) = (fleet.revision, engine.clock.now());
     // Run beside the engine (a script may hash passwords and wait through hours of simulated time).
+    let script_text = text.clone();
     let (outcome, events) = tokio::task::spawn_blocking(move || {
-        let outcome = cluster::script::run_on(fleet, now, &text);
+        let outcome = cluster::script::run_on(fleet, now, &script_text);
         let mut events = outcome.events.clone();
         crate::auth::hash_events(&mut events).map(|()| (outcome, events))
     })
@@ -301,11 +333,13 @@ pub async fn script(
         AppError::from(EngineError::Storage)
     })?;
     let waited_ms = outcome.clock.0 - now.0;
+    let lines = script_commands(&text, outcome.failure.as_ref().map(|f| f.line));
     let revision = engine
         .ask(|reply| EngineRequest::ApplyScript {
             base,
             events,
             waited_ms,
+            lines,
             reply,
         })
         .await?;

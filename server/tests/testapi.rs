@@ -269,3 +269,70 @@ async fn the_test_api_is_off_by_default_and_refused_off_loopback() {
     assert!(!ok);
     assert!(err.contains("--test-api") && err.contains("loopback"), "{err}");
 }
+
+#[tokio::test]
+async fn a_frozen_clock_holds_while_idle_and_the_test_kit_is_audited_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // Idle fleets are unloaded after a second (the sweep runs every few seconds).
+    let s = Server::start_with(dir.path(), &["--test-api", "--fleet-idle-secs", "1"]);
+    let fleet = new_fleet(&s.url, json!({"fixture": "americas"})).await;
+    let (_, c) = clock(&s.url, &fleet, json!({"freeze": true})).await;
+    let at = c["now"].as_i64().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let (status, c) = clock(&s.url, &fleet, json!({"advance_seconds": 0})).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(
+        (c["now"].as_i64(), c["frozen"].as_bool()),
+        (Some(at), Some(true)),
+        "still frozen: {c}"
+    );
+    // Bounded: a day per call, a day of waits per script.
+    let (status, b) = clock(&s.url, &fleet, json!({"advance_seconds": 86_401})).await;
+    assert_eq!((status, b["code"].as_str()), (422, Some("bad_clock")), "{b}");
+    let (status, b) = call(
+        &s.url,
+        reqwest::Method::POST,
+        &format!("/fleets/{fleet}/script"),
+        Some(json!({"script": "@wait 50000\n@wait 50000"})),
+    )
+    .await;
+    assert_eq!(
+        (status, b["code"].as_str()),
+        (422, Some("script_too_long")),
+        "{b}"
+    );
+    assert!(b["message"].as_str().unwrap().contains("100000"), "{b}");
+    // A fault and a script line through the test API are in the fleet's audit log, by test-api.
+    let (status, _) = call(
+        &s.url,
+        reqwest::Method::POST,
+        &format!("/fleets/{fleet}/faults"),
+        Some(json!({"kind": "dns", "host": "sf.example.com", "state": "off"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, b) = call(
+        &s.url,
+        reqwest::Method::POST,
+        &format!("/fleets/{fleet}/script"),
+        Some(json!({"script": "@as admin@newyork.example.com\nclusterconfig disconnect losangeles.example.com"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{b}");
+    let admin = Client::new_in(&s.url, Some(&fleet), "admin", "ironport", "newyork.example.com").await;
+    let (_, audit) = admin.get("/api/v1/audit?user=test-api").await;
+    let text = audit.to_string();
+    assert!(text.contains("simulator: @dns sf.example.com off"), "{text}");
+    assert!(
+        text.contains("script: clusterconfig disconnect losangeles.example.com"),
+        "{text}"
+    );
+    // Reads are refused to another site's pages too.
+    let r = http()
+        .get(format!("{}/api/v1/test/fleets/{fleet}/export", s.url))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
