@@ -79,7 +79,7 @@ fn check_waits(text: &str) -> Result<(), AppError> {
 fn script_commands(text: &str, until: Option<usize>) -> Vec<String> {
     text.lines()
         .enumerate()
-        .take_while(|(i, _)| until.is_none_or(|u| i + 1 <= u))
+        .take_while(|(i, _)| until.is_none_or(|u| *i < u))
         .map(|(_, l)| l.trim())
         .filter(|l| !l.is_empty() && !l.starts_with(['#', '=', '~', '-']))
         .take(1000)
