@@ -35,18 +35,7 @@ fn ensure_pytest() -> anyhow::Result<PathBuf> {
         venv.display()
     );
     std::fs::create_dir_all(tools_dir())?;
-    let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
-    if !made.is_ok_and(|s| s.success()) {
-        // Debian splits venv out of python3.
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends", "python3-venv"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
-        run(Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg("--clear")
-            .arg(&venv))?;
-    }
+    crate::tools::make_venv(&venv)?;
     run(Command::new(bin.join("pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(&requirements))?;

@@ -176,3 +176,24 @@ fn ensure_npm_package(name: &str, version: &str, needed: &Path) -> anyhow::Resul
         &format!("{name}@{version}"),
     ]))
 }
+
+/// A Python virtual environment at `venv` (`python3 -m venv`; on Debian, which splits venv out of
+/// python3, `python3-venv` is installed first when it is missing).
+pub fn make_venv(venv: &std::path::Path) -> anyhow::Result<()> {
+    let made = std::process::Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(venv)
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        run(std::process::Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends", "python3-venv"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        run(std::process::Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg("--clear")
+            .arg(venv))?;
+    }
+    Ok(())
+}
