@@ -269,48 +269,45 @@ fn standalone_store(host: &Host) -> ConfigStore {
     store
 }
 
-/// For a non-demo deployment: every `admin` account gets `password`, and the other demo users are removed.
-pub fn replace_demo_credentials(fleet: &mut Fleet, password: &str) {
+/// Rewrites the user table of every replica and mode: `f` keeps (changed or not) or drops each user.
+fn rewrite_users(fleet: &mut Fleet, mut f: impl FnMut(UserRow) -> Option<UserRow>) {
     for m in fleet.machines.values_mut() {
         for settings in m.config.modes.values_mut() {
             if let Some(users) = settings.get_mut(&FeatureId::Users) {
                 users.value.rows = users
                     .value
                     .typed::<UserRow>()
-                    .filter(|u| u.name.as_str() == "admin")
-                    .map(|mut u| {
-                        u.password = password.to_string();
-                        u.to_row()
-                    })
+                    .filter_map(&mut f)
+                    .map(|u| u.to_row())
                     .collect();
             }
         }
     }
 }
 
+/// For a non-demo deployment: every `admin` account gets `password`, and the other demo users are removed.
+pub fn replace_demo_credentials(fleet: &mut Fleet, password: &str) {
+    rewrite_users(fleet, |mut u| {
+        (u.name.as_str() == "admin").then(|| {
+            u.password = password.to_string();
+            u
+        })
+    });
+}
+
 /// For a fork of a share (rules §18.7): a share's passwords are masked, so the demo users get their
 /// published demo passwords back and every other masked password becomes `locked()` (a value nobody
 /// knows: that account cannot log in until an administrator sets its password).
 pub fn restore_demo_passwords(fleet: &mut Fleet, locked: &mut impl FnMut() -> String) {
-    for m in fleet.machines.values_mut() {
-        for settings in m.config.modes.values_mut() {
-            if let Some(users) = settings.get_mut(&FeatureId::Users) {
-                users.value.rows = users
-                    .value
-                    .typed::<UserRow>()
-                    .map(|mut u| {
-                        if u.password == crate::features::MASK {
-                            u.password = DEMO_USERS
-                                .iter()
-                                .find(|(name, _, _)| *name == u.name.as_str())
-                                .map_or_else(&mut *locked, |(_, _, p)| p.to_string());
-                        }
-                        u.to_row()
-                    })
-                    .collect();
-            }
+    rewrite_users(fleet, |mut u| {
+        if u.password == crate::features::MASK {
+            u.password = DEMO_USERS
+                .iter()
+                .find(|(name, _, _)| *name == u.name.as_str())
+                .map_or_else(&mut *locked, |(_, _, p)| p.to_string());
         }
-    }
+        Some(u)
+    });
 }
 
 /// A new standalone machine for scripts' `@machine <host> <version>`: users `admin`/`ironport`, interfaces

@@ -112,6 +112,19 @@ pub fn run(text: &str, fixture: Option<&str>) -> ScriptOutcome {
     run_lines(fleet, clock, &lines[start..])
 }
 
+/// The lines of a script that act — commands, answers and directives, not expectations or comments —
+/// up to line `until` (its failing line, if any), at most 1,000 (what an audit log records of a run).
+pub fn command_lines(text: &str, until: Option<usize>) -> Vec<String> {
+    text.lines()
+        .enumerate()
+        .take_while(|(i, _)| until.is_none_or(|u| *i < u))
+        .map(|(_, l)| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with(['#', '=', '~', '-']))
+        .take(1000)
+        .map(str::to_string)
+        .collect()
+}
+
 /// The seconds a script's `@wait` lines add up to (what running it moves the clock by; a line that does
 /// not read as a wait counts nothing, the runner names it).
 pub fn total_wait_secs(text: &str) -> i64 {

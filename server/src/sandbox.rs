@@ -35,8 +35,6 @@ pub struct SandboxOptions {
     pub max: usize,
     /// Creations (and forks) per client address per minute.
     pub rate_per_minute: u32,
-    /// Where the scenario scripts are (`*.script`).
-    pub scenarios_dir: PathBuf,
     /// Shares kept at most; past it the oldest goes.
     pub max_shares: usize,
 }
@@ -127,6 +125,8 @@ struct Live {
     record: Record,
     /// The last use written to disk.
     saved_ms: i64,
+    /// The record changed otherwise (a share counted) since it was written.
+    dirty: bool,
 }
 
 /// A sandbox just made (created, reset or forked): what the visitor is told, the session cookie's value,
@@ -245,7 +245,14 @@ impl Sandboxes {
             match record {
                 Some(r) if fleet_exists && now - r.last_used_ms < ttl_ms => {
                     let saved_ms = r.last_used_ms;
-                    live.insert(id, Live { record: r, saved_ms });
+                    live.insert(
+                        id,
+                        Live {
+                            record: r,
+                            saved_ms,
+                            dirty: false,
+                        },
+                    );
                 }
                 _ => {
                     let _ = std::fs::remove_file(&path);
@@ -273,10 +280,6 @@ impl Sandboxes {
             gone: Mutex::new(VecDeque::new()),
             shares: tokio::sync::Mutex::new(()),
         })
-    }
-
-    pub fn options(&self) -> &SandboxOptions {
-        &self.opts
     }
 
     pub fn scenarios(&self) -> Vec<ScenarioInfo> {
@@ -526,6 +529,7 @@ impl Sandboxes {
             Live {
                 record,
                 saved_ms: now,
+                dirty: false,
             },
         );
         tracing::info!(fleet = %id, scenario, "sandbox created");
@@ -624,9 +628,10 @@ impl Sandboxes {
                 .collect();
             let to_save = live
                 .iter_mut()
-                .filter(|(_, l)| l.record.last_used_ms - l.saved_ms >= PERSIST_EVERY_MS)
+                .filter(|(_, l)| l.dirty || l.record.last_used_ms - l.saved_ms >= PERSIST_EVERY_MS)
                 .map(|(id, l)| {
                     l.saved_ms = l.record.last_used_ms;
+                    l.dirty = false;
                     (id.clone(), l.record.clone())
                 })
                 .collect();
@@ -649,7 +654,7 @@ impl Sandboxes {
     pub fn save_all(&self) {
         let live = self.lock();
         for (id, l) in live.iter() {
-            if l.record.last_used_ms != l.saved_ms {
+            if l.dirty || l.record.last_used_ms != l.saved_ms {
                 let _ = write_record(&self.data_dir, id, &l.record);
             }
         }
@@ -773,8 +778,8 @@ impl Sandboxes {
         })?;
         if let Some(l) = self.lock().get_mut(id) {
             l.record.shares += 1;
-            // Written at the next sweep with the last use.
-            l.saved_ms = l.saved_ms.min(l.record.last_used_ms - PERSIST_EVERY_MS);
+            // Written at the next sweep.
+            l.dirty = true;
         }
         Ok(code)
     }

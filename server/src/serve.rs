@@ -207,7 +207,6 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
                 ttl: Duration::from_secs(opts.sandbox_ttl),
                 max: opts.sandbox_max as usize,
                 rate_per_minute: opts.sandbox_rate,
-                scenarios_dir: opts.sandbox_scenarios.clone(),
                 max_shares: opts.sandbox_max_shares as usize,
             },
             scenarios,

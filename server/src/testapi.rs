@@ -74,19 +74,6 @@ fn check_waits(text: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The script's lines up to `until` (its failing line, if any) that the audit log records: commands and
-/// directives, not expectations or comments.
-fn script_commands(text: &str, until: Option<usize>) -> Vec<String> {
-    text.lines()
-        .enumerate()
-        .take_while(|(i, _)| until.is_none_or(|u| *i < u))
-        .map(|(_, l)| l.trim())
-        .filter(|l| !l.is_empty() && !l.starts_with(['#', '=', '~', '-']))
-        .take(1000)
-        .map(str::to_string)
-        .collect()
-}
-
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     b.map(|Json(v)| v).map_err(|e| {
         AppError::new(
@@ -333,7 +320,7 @@ pub async fn script(
         AppError::from(EngineError::Storage)
     })?;
     let waited_ms = outcome.clock.0 - now.0;
-    let lines = script_commands(&text, outcome.failure.as_ref().map(|f| f.line));
+    let lines = cluster::script::command_lines(&text, outcome.failure.as_ref().map(|f| f.line));
     let revision = engine
         .ask(|reply| EngineRequest::ApplyScript {
             base,

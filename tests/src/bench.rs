@@ -556,7 +556,6 @@ fn sandboxes(
             ttl: Duration::from_secs(3600),
             max: n + 10,
             rate_per_minute: 100_000,
-            scenarios_dir: demo_scenarios_dir(),
             max_shares: 10,
         },
         scenarios,

@@ -6,10 +6,9 @@
 //! Left out of the run: `POST /api/v1/logout` (it would end the session the run is authenticated
 //! with; its tests are in `server/tests`) and `GET /api/v1/events` (a stream that stays open).
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -79,27 +78,8 @@ fn against(
     exclude: &[&str],
 ) -> anyhow::Result<()> {
     let root = repo_root();
-    let bin = crate::tools::target_dir().join("debug/clusterdeck");
-    anyhow::ensure!(bin.exists(), "{} is not built", bin.display());
     let data = tempfile_dir()?;
-    let mut cmd = Command::new(&bin);
-    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--site-dir"])
-        .arg(root.join("site"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(flags)
-        .env("CLUSTERDECK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .process_group(0);
-    let mut server = Group(cmd.spawn().context("cannot start the server")?);
-    let stdout = server.0.stdout.take().context("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected first line from the server: {line:?}"))?
-        .to_string();
+    let (server, url) = crate::readme::serve_debug(flags, &data)?;
     let port: u16 = url
         .rsplit(':')
         .next()

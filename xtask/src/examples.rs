@@ -4,10 +4,9 @@
 //! `npm ci` in `examples/playwright` (its `package-lock.json`), both on the system's Chromium.
 //! `cargo xtask examples` runs this; `cargo xtask test` too, right after the end-to-end tests.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -92,37 +91,6 @@ fn data_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Starts `clusterdeck serve --demo --test-api` on a free loopback port; its group and URL.
-fn start_server(data: &Path) -> anyhow::Result<(Group, String)> {
-    let root = repo_root();
-    let bin = crate::tools::target_dir().join("debug/clusterdeck");
-    anyhow::ensure!(bin.exists(), "{} is not built", bin.display());
-    anyhow::ensure!(
-        root.join("site/index.html").exists(),
-        "site/ is not built: run `cargo xtask build` (or `cargo xtask build --dev`)"
-    );
-    let mut cmd = Command::new(&bin);
-    cmd.args(["serve", "--demo", "--test-api"])
-        .args(["--listen", "127.0.0.1:0"])
-        .arg("--site-dir")
-        .arg(root.join("site"))
-        .arg("--data-dir")
-        .arg(data)
-        .env("CLUSTERDECK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .process_group(0);
-    let mut server = Group(cmd.spawn().context("cannot start the server")?);
-    let stdout = server.0.stdout.take().context("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected first line from the server: {line:?}"))?
-        .to_string();
-    Ok((server, url))
-}
-
 pub fn check() -> anyhow::Result<()> {
     crate::tools::ensure_chromium()?;
     let mut build = vec!["build"];
@@ -131,7 +99,7 @@ pub fn check() -> anyhow::Result<()> {
     let venv = ensure_pytest()?;
     let playwright = ensure_playwright()?;
     let data = data_dir()?;
-    let (server, url) = start_server(&data)?;
+    let (server, url) = crate::readme::serve_debug(&["--test-api"], &data)?;
     println!("example suites against {url} (test API)");
     let root = repo_root();
     let mut failed = Vec::new();

@@ -197,3 +197,36 @@ fn sandbox() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
+
+/// Starts the debug build's `clusterdeck serve --demo <flags>` on a free loopback port with the data
+/// directory `data`; its process group and URL.
+pub(crate) fn serve_debug(flags: &[&str], data: &std::path::Path) -> anyhow::Result<(Group, String)> {
+    let root = repo_root();
+    let bin = crate::tools::target_dir().join("debug/clusterdeck");
+    anyhow::ensure!(bin.exists(), "{} is not built", bin.display());
+    anyhow::ensure!(
+        root.join("site/index.html").exists(),
+        "site/ is not built: run `cargo xtask build` (or `cargo xtask build --dev`)"
+    );
+    let mut cmd = Command::new(&bin);
+    cmd.args(["serve", "--demo"])
+        .args(flags)
+        .args(["--listen", "127.0.0.1:0"])
+        .arg("--site-dir")
+        .arg(root.join("site"))
+        .arg("--data-dir")
+        .arg(data)
+        .env("CLUSTERDECK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .process_group(0);
+    let mut server = Group(cmd.spawn().context("cannot start the server")?);
+    let stdout = server.0.stdout.take().context("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .with_context(|| format!("unexpected first line from the server: {line:?}"))?
+        .to_string();
+    Ok((server, url))
+}
