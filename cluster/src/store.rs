@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureId, FeatureValue, Row};
+use crate::features::{FeatureId, FeatureValue, Levels, Row};
 use crate::mode::Mode;
 use crate::names::{GroupName, Hostname, Timestamp, UserName};
+
+pub mod flat;
 
 /// Who wrote a setting, when, and on which host (rules §2.6).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -214,17 +216,44 @@ impl Definitions for Overlay<'_> {
 /// — for a machine — its group, then the cluster; ancestors only at levels the feature allows. `group`
 /// is the machine's group (`None` for a standalone machine or a group/cluster mode).
 pub fn chain(mode: &Mode, group: Option<&GroupName>, feature: FeatureId) -> Vec<Mode> {
-    let levels = feature.schema().levels;
+    let in_group = match (mode, group) {
+        (Mode::Machine(_), Some(g)) => Some(g),
+        _ => None,
+    };
+    let reads = Ancestors::of(
+        feature.schema().levels,
+        in_group.is_some(),
+        *mode == Mode::Cluster,
+    );
     let mut out = vec![mode.clone()];
-    if let (Mode::Machine(_), Some(g)) = (mode, group) {
-        if levels.group {
-            out.push(Mode::Group(g.clone()));
-        }
+    if let (true, Some(g)) = (reads.group, in_group) {
+        out.push(Mode::Group(g.clone()));
     }
-    if *mode != Mode::Cluster && levels.cluster {
+    if reads.cluster {
         out.push(Mode::Cluster);
     }
     out
+}
+
+/// Which ancestors a mode reads a feature from after itself (rules §2.4, §5.1) — the one rule both
+/// [`chain`] and the flat table ([`flat::FlatTable`]) follow: a machine in a group reads its group when
+/// the feature may be stored at group level; every mode but the cluster reads the cluster when the
+/// feature may be stored there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ancestors {
+    pub group: bool,
+    pub cluster: bool,
+}
+
+impl Ancestors {
+    /// For a feature stored at `levels`, read from a machine in a group (`machine_in_group`), or from
+    /// the cluster mode itself (`is_cluster`), or from any other mode (both false).
+    pub fn of(levels: Levels, machine_in_group: bool, is_cluster: bool) -> Ancestors {
+        Ancestors {
+            group: machine_in_group && levels.group,
+            cluster: !is_cluster && levels.cluster,
+        }
+    }
 }
 
 /// Where a value comes from and what it is.
