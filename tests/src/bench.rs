@@ -3,7 +3,8 @@
 //!
 //! - [`commands_load`] (P3): `POST /api/v1/commands` at N concurrent connections, each a durable
 //!   round trip (the command appends an event), against the bare JSON handler (`GET /api/v1/health`)
-//!   served by the same process in the same run.
+//!   served by the same process in the same run. [`commands_load_wrk`] (P3w) measures the same with
+//!   Debian's `wrk`, an established load generator, driven by a generated Lua script.
 //! - [`sse_fanout`] (P5): one event fanned out to N subscribers of `GET /api/v1/events`.
 //! - [`navigation`] (P2) and [`large_fleet`] (P6): headless Chromium, timed with the page's clock.
 //! - [`fleet_creation`] (F1), [`idle_fleets`] (F2), [`many_fleets`] (F3), [`fleet_after_logins`] (F4):
@@ -689,4 +690,90 @@ pub async fn sandbox_visitors(visitors: usize, arrive_over: Duration) -> anyhow:
         errors += e;
     }
     Ok(summarise(samples, errors, started.elapsed()))
+}
+
+/// The Lua script `wrk` runs for P3: every request is `body` to `path`, sent with the next of
+/// `cookies` in turn (one session per cookie), and `done` prints one JSON line of the figures.
+fn wrk_script(method: &str, path: &str, body: Option<&str>, cookies: &[String], origin: &str) -> String {
+    let list = cookies
+        .iter()
+        .map(|c| format!("{c:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = body.map(|b| format!("{b:?}")).unwrap_or_else(|| "nil".into());
+    format!(
+        r#"local cookies = {{ {list} }}
+local n = 0
+request = function()
+  n = n + 1
+  local headers = {{ ["content-type"] = "application/json", ["origin"] = {origin:?} }}
+  if #cookies > 0 then headers["cookie"] = cookies[(n % #cookies) + 1] end
+  return wrk.format({method:?}, {path:?}, headers, {body})
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format('{{"requests": %d, "errors": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, "seconds": %f}}\n',
+    summary.requests, errors, latency:percentile(50), latency:percentile(99), latency.max, summary.duration / 1e6))
+end
+"#
+    )
+}
+
+/// P3 by `wrk` (Debian's package, an established load generator): `connections` connections for
+/// `duration` sending `POST /api/v1/commands` with `runtime suspend` on newyork — a command that
+/// appends one durable `MachineSuspended` event on every repetition — from `connections` sessions in
+/// turn, then the bare `GET /api/v1/health` the same way in the same server. Returns (commands, bare)
+/// as wrk's `done` printed them.
+pub async fn commands_load_wrk(
+    server: &Server,
+    wrk: &str,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<(serde_json::Value, serde_json::Value)> {
+    let mut cookies = Vec::new();
+    for _ in 0..connections {
+        let s = ApiSession::login(server, "admin", "ironport", "newyork.example.com").await?;
+        cookies.push(s.cookie().to_string());
+    }
+    let body =
+        json!({"command": {"command": "runtime", "op": "suspend"}, "mode": "machine:newyork.example.com"})
+            .to_string();
+    let dir = std::env::temp_dir().join(format!("clusterdeck-wrk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let run = |name: &str, script: String| -> anyhow::Result<serde_json::Value> {
+        let path = dir.join(name);
+        std::fs::write(&path, script)?;
+        let out = std::process::Command::new(wrk)
+            .args(["-t", "2", "-c", &connections.to_string()])
+            .args([
+                "-d",
+                &format!("{}s", duration.as_secs().max(1)),
+                "--timeout",
+                "10s",
+                "-s",
+            ])
+            .arg(&path)
+            .arg(&server.url)
+            .output()
+            .with_context(|| format!("cannot run {wrk} (Debian's package wrk)"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.starts_with('{')).with_context(|| {
+            format!(
+                "wrk printed no figures: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+        Ok(serde_json::from_str(line)?)
+    };
+    let commands = run(
+        "commands.lua",
+        wrk_script("POST", "/api/v1/commands", Some(&body), &cookies, &server.url),
+    )?;
+    let bare = run(
+        "bare.lua",
+        wrk_script("GET", "/api/v1/health", None, &[], &server.url),
+    )?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((commands, bare))
 }

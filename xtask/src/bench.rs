@@ -28,6 +28,10 @@ fn json_line(out: &str) -> anyhow::Result<serde_json::Value> {
 }
 
 fn measure(args: &[&str]) -> anyhow::Result<serde_json::Value> {
+    measure_with(args, &[])
+}
+
+fn measure_with(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> anyhow::Result<serde_json::Value> {
     let root = repo_root();
     let bench = crate::tools::target_dir().join("release/clusterdeck-bench");
     let t = Instant::now();
@@ -41,6 +45,7 @@ fn measure(args: &[&str]) -> anyhow::Result<serde_json::Value> {
             crate::tools::target_dir().join("release/clusterdeck"),
         )
         .env("CLUSTERDECK_SITE_DIR", root.join("site"))
+        .envs(env.iter().copied())
         .current_dir(&root)
         .output()
         .with_context(|| format!("cannot start {}", bench.display()))?;
@@ -86,6 +91,7 @@ pub fn bench() -> anyhow::Result<()> {
     tools::ensure_wasm_target()?;
     tools::ensure_chromium()?;
     tools::ensure_binaryen()?;
+    let wrk = tools::ensure_wrk()?;
     let size = build::build(Profile::Release)?;
     let mut args = vec!["build", "--release"];
     args.extend(NATIVE);
@@ -125,6 +131,24 @@ pub fn bench() -> anyhow::Result<()> {
         ),
         goal: "p50 ≤ 1 ms, p99 ≤ 10 ms, ratio ≥ 0.5".into(),
         met: Some(f(&p3, "p50_ms") <= 1.0 && f(&p3, "p99_ms") <= 10.0 && ratio >= 0.5),
+    });
+
+    let w = measure_with(&["p3wrk", "32", "8"], &[("WRK", wrk.as_os_str())])?;
+    let ratio = f(&w, "ratio");
+    rows.push(Row {
+        id: "P3w",
+        figure: "P3 by wrk (Debian): POST /api/v1/commands `runtime suspend` (one durable event each), 32 connections, 32 sessions".into(),
+        value: format!(
+            "p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s; bare GET /api/v1/health {:.0} req/s; ratio {ratio:.2} ({} requests, {} errors; closed loop, no coordinated-omission correction)",
+            f(&w, "p50_ms"),
+            f(&w, "p99_ms"),
+            f(&w, "per_second"),
+            f(&w, "bare_per_second"),
+            w["requests"],
+            w["errors"]
+        ),
+        goal: "p50 ≤ 1 ms, p99 ≤ 10 ms, ratio ≥ 0.5".into(),
+        met: Some(f(&w, "p50_ms") <= 1.0 && f(&w, "p99_ms") <= 10.0 && ratio >= 0.5 && w["errors"] == 0),
     });
 
     let c1 = measure(&["cli", "500"])?;

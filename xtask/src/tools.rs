@@ -99,6 +99,26 @@ pub fn chromedriver() -> PathBuf {
         .unwrap_or_else(|| "/usr/bin/chromedriver".into())
 }
 
+/// Debian's `wrk` (the established HTTP load generator P3 is measured with), installed when missing.
+pub fn ensure_wrk() -> anyhow::Result<std::path::PathBuf> {
+    let wrk = std::path::PathBuf::from(std::env::var_os("WRK").unwrap_or_else(|| "/usr/bin/wrk".into()));
+    if wrk.exists() {
+        return Ok(wrk);
+    }
+    if !is_root() {
+        bail!(
+            "wrk is missing ({}); install Debian's `wrk` (or set WRK)",
+            wrk.display()
+        );
+    }
+    println!("installing Debian's wrk");
+    run(Command::new("apt-get").arg("update").arg("-q"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends", "wrk"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    Ok(wrk)
+}
+
 pub fn ensure_chromium() -> anyhow::Result<()> {
     if chromium().exists() && chromedriver().exists() {
         return Ok(());

@@ -26,6 +26,16 @@ async fn main() -> anyhow::Result<()> {
                    "p50_ms": c.p50_ms, "p99_ms": c.p99_ms, "per_second": c.per_second,
                    "bare_per_second": b.per_second, "bare_p50_ms": b.p50_ms, "ratio": c.per_second / b.per_second})
         }
+        Some("p3wrk") => {
+            let server = tests::bench::server()?;
+            let wrk = std::env::var("WRK").unwrap_or_else(|_| "wrk".into());
+            let (c, b) = tests::bench::commands_load_wrk(&server, &wrk, arg(1, 32) as usize, Duration::from_secs(arg(2, 8))).await?;
+            let per = |v: &serde_json::Value| v["requests"].as_f64().unwrap_or(f64::NAN) / v["seconds"].as_f64().unwrap_or(f64::NAN);
+            json!({"id": "P3w", "connections": arg(1, 32), "requests": c["requests"], "errors": c["errors"],
+                   "p50_ms": c["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3, "p99_ms": c["p99_us"].as_f64().unwrap_or(f64::NAN) / 1e3,
+                   "per_second": per(&c), "bare_per_second": per(&b), "bare_errors": b["errors"],
+                   "bare_p50_ms": b["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3, "ratio": per(&c) / per(&b)})
+        }
         Some("cli") => {
             let server = tests::bench::server()?;
             let (stage, commit) = tests::bench::cli_latency(&server, arg(1, 500) as usize).await?;
@@ -90,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
             json!({"id": "S3", "visitors": n, "arrive_over_s": over, "requests": l.requests, "errors": l.errors,
                    "p50_ms": l.p50_ms, "p99_ms": l.p99_ms})
         }
-        _ => anyhow::bail!("usage: clusterdeck-bench s1 [sandboxes] | s2 [sandboxes] | s3 [visitors] [arrival seconds] | p2 [loads] | p3 [concurrency] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
+        _ => anyhow::bail!("usage: clusterdeck-bench s1 [sandboxes] | s2 [sandboxes] | s3 [visitors] [arrival seconds] | p2 [loads] | p3 [concurrency] [seconds] | p3wrk [connections] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
     };
     println!("{out}");
     Ok(())
