@@ -568,8 +568,8 @@ struct Work {
     clock_changed: bool,
 }
 
+/// What a failed write restores (the fleet itself comes back from the published copy).
 type Checkpoint = (
-    Fleet,
     HashMap<SessionId, SessionRow>,
     HashMap<String, SessionId>,
     HashMap<SessionId, (Command, Vec<String>)>,
@@ -601,8 +601,9 @@ impl Core {
                 self.check_deleted();
                 continue;
             }
+            // The fleet is not copied: it changes only by events (`push`), and every batch with
+            // events publishes it, so the published one is the fleet as of the last stored batch.
             let checkpoint: Checkpoint = (
-                self.fleet.clone(),
                 self.sessions.clone(),
                 self.by_token.clone(),
                 self.cli_pending.clone(),
@@ -641,13 +642,8 @@ impl Core {
                         Ok(()) => false,
                         Err(e) => {
                             tracing::error!(fleet = %self.id, error = %format!("{e:#}"), "cannot store a batch; rolled back");
-                            (
-                                self.fleet,
-                                self.sessions,
-                                self.by_token,
-                                self.cli_pending,
-                                self.next_session,
-                            ) = checkpoint;
+                            self.fleet = Fleet::clone(&self.fleet_tx.borrow());
+                            (self.sessions, self.by_token, self.cli_pending, self.next_session) = checkpoint;
                             true
                         }
                     }
@@ -1478,5 +1474,103 @@ impl Core {
             revision: self.fleet.revision,
             session,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use cluster::wire::AuditFilter;
+
+    /// A memory store whose writes fail while `fail` is set.
+    struct Flaky {
+        inner: MemoryStore,
+        fail: Arc<AtomicBool>,
+    }
+
+    impl Store for Flaky {
+        fn latest_snapshot(&mut self) -> anyhow::Result<Option<Fleet>> {
+            self.inner.latest_snapshot()
+        }
+        fn first_snapshot(&mut self) -> anyhow::Result<Option<Fleet>> {
+            self.inner.first_snapshot()
+        }
+        fn write_snapshot(&mut self, fleet: &Fleet) -> anyhow::Result<()> {
+            self.inner.write_snapshot(fleet)
+        }
+        fn events_after(&mut self, after: u64, limit: usize) -> anyhow::Result<Vec<Stored>> {
+            self.inner.events_after(after, limit)
+        }
+        fn append(&mut self, batch: &Batch) -> anyhow::Result<()> {
+            if self.fail.load(Ordering::Relaxed) {
+                anyhow::bail!("disk full");
+            }
+            self.inner.append(batch)
+        }
+        fn audit(
+            &mut self,
+            f: &AuditFilter,
+            before: Option<u64>,
+            limit: usize,
+        ) -> anyhow::Result<Vec<AuditEntry>> {
+            self.inner.audit(f, before, limit)
+        }
+        fn sessions(&mut self) -> anyhow::Result<Vec<SessionRow>> {
+            self.inner.sessions()
+        }
+        fn clock(&mut self) -> anyhow::Result<Option<ClockReading>> {
+            self.inner.clock()
+        }
+        fn marked_deleted(&mut self) -> anyhow::Result<bool> {
+            Ok(false)
+        }
+    }
+
+    fn suspend() -> Box<Command> {
+        Box::new(serde_json::from_value(serde_json::json!({"command": "runtime", "op": "suspend"})).unwrap())
+    }
+
+    /// A batch the store refuses leaves the fleet as the last stored batch left it (the published copy),
+    /// and the next command applies to that fleet, not to the refused one.
+    #[tokio::test]
+    async fn a_refused_write_rolls_the_fleet_back() {
+        let fail = Arc::new(AtomicBool::new(false));
+        let store = Box::new(Flaky {
+            inner: MemoryStore::default(),
+            fail: fail.clone(),
+        });
+        let fleet = cluster::fixture::americas();
+        let id = FleetId::parse("rollback").unwrap();
+        let engine = start(id, fleet, store, 0.0, None, SessionLimits::default(), None).unwrap();
+        let host = Hostname::parse("newyork.example.com").unwrap();
+        engine
+            .ask(|reply| Request::OpenSession {
+                user: UserName::parse("admin").unwrap(),
+                host: host.clone(),
+                token_hash: "t".into(),
+                reply,
+            })
+            .await
+            .unwrap();
+        let run = || {
+            engine.ask(|reply| Request::Command {
+                token_hash: "t".into(),
+                command: suspend(),
+                at: Some(Mode::Machine(host.clone())),
+                answers: Vec::new(),
+                revision: None,
+                reply,
+            })
+        };
+        let before = engine.fleet.borrow().revision;
+        fail.store(true, Ordering::Relaxed);
+        assert!(run().await.is_err(), "a refused write was acknowledged");
+        assert_eq!(engine.fleet.borrow().revision, before);
+        fail.store(false, Ordering::Relaxed);
+        run().await.unwrap();
+        // One event on top of the stored fleet: the refused one did not stay applied.
+        assert_eq!(engine.fleet.borrow().revision, before + 1);
+        engine.shutdown().await;
     }
 }

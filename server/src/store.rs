@@ -113,6 +113,9 @@ pub struct SqliteStore {
     conn: Connection,
     /// Audit entries kept; older ones are dropped as new ones come (`None`: all).
     audit_retention: Option<u64>,
+    /// Audit rows per class (acknowledged commands, other entries) as committed, read once when
+    /// retention first applies: trimming then walks only the excess, not the `keep` rows it keeps.
+    audit_counts: Option<[u64; 2]>,
 }
 
 const SCHEMA: &str = "
@@ -199,6 +202,7 @@ impl SqliteStore {
         Ok(Self {
             conn,
             audit_retention: None,
+            audit_counts: None,
         })
     }
 
@@ -220,6 +224,7 @@ impl SqliteStore {
         Ok(Self {
             conn,
             audit_retention: None,
+            audit_counts: None,
         })
     }
 
@@ -365,6 +370,7 @@ impl Store for SqliteStore {
 
     fn append(&mut self, batch: &Batch) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
+        let mut counts = self.audit_counts;
         {
             let mut ins =
                 tx.prepare_cached("INSERT INTO events (revision, body, crc) VALUES (?1, ?2, ?3)")?;
@@ -390,12 +396,32 @@ impl Store for SqliteStore {
             }
             if let (Some(keep), false) = (self.audit_retention, batch.audit.is_empty()) {
                 // The newest `keep` acknowledged commands, and a tenth as many other entries.
+                let mut c = match self.audit_counts {
+                    Some(c) => c,
+                    None => {
+                        let mut count = tx.prepare_cached("SELECT COUNT(*) FROM audit WHERE other = ?1")?;
+                        let mut read = |other: bool| count.query_row(params![other], |r| r.get::<_, i64>(0));
+                        [read(false)? as u64, read(true)? as u64]
+                    }
+                };
+                // The rows inserted above are counted in a count read now; add them only to an old one.
+                if self.audit_counts.is_some() {
+                    for a in &batch.audit {
+                        c[audit_other(a) as usize] += 1;
+                    }
+                }
                 let mut drop = tx.prepare_cached(
-                    "DELETE FROM audit WHERE other = ?1 AND id <= \
-                     (SELECT id FROM audit WHERE other = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                    "DELETE FROM audit WHERE id IN \
+                     (SELECT id FROM audit WHERE other = ?1 ORDER BY id ASC LIMIT ?2)",
                 )?;
-                drop.execute(params![false, keep as i64])?;
-                drop.execute(params![true, (keep / 10).max(100) as i64])?;
+                for (class, limit) in [(false, keep), (true, (keep / 10).max(100))] {
+                    let excess = c[class as usize].saturating_sub(limit);
+                    if excess > 0 {
+                        let gone = drop.execute(params![class, excess as i64])?;
+                        c[class as usize] -= gone as u64;
+                    }
+                }
+                counts = Some(c);
             }
             let mut ins = tx.prepare_cached(
                 "INSERT OR REPLACE INTO sessions (id, token_hash, body, created, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -421,6 +447,8 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
+        // Only what committed is counted: a failed batch leaves the counts as they were.
+        self.audit_counts = counts;
         Ok(())
     }
 
@@ -986,6 +1014,52 @@ mod tests {
         let newest = store.audit(&AuditFilter::default(), None, 2).unwrap();
         assert_eq!(newest[0].real_at, None);
         assert_eq!(newest[1].real_at.as_deref(), Some("2020-01-01T00:00:00Z"));
+    }
+
+    /// Retention keeps exactly the newest `keep` acknowledged commands (and at least 100 others), in a
+    /// store reopened half way as in one run: the counts are read from the file, not assumed.
+    #[test]
+    fn audit_retention_keeps_the_newest_entries_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let entry = |i: usize, outcome: &str| AuditEntry {
+            id: 0,
+            at: "t".into(),
+            real_at: None,
+            user: "admin".into(),
+            login_host: "newyork.example.com".into(),
+            mode: "cluster".into(),
+            line: format!("command {i}"),
+            outcome: outcome.into(),
+            revision: 0,
+        };
+        let mut i = 0;
+        for _ in 0..2 {
+            let mut store = SqliteStore::open(&path).unwrap();
+            store.set_audit_retention(10);
+            for _ in 0..15 {
+                i += 1;
+                let batch = Batch {
+                    audit: vec![entry(i, "accepted"), entry(i, "rejected: no")],
+                    ..Batch::default()
+                };
+                store.append(&batch).unwrap();
+            }
+        }
+        let mut store = SqliteStore::open(&path).unwrap();
+        let kept = store.audit(&AuditFilter::default(), None, 1000).unwrap();
+        let accepted: Vec<&str> = kept
+            .iter()
+            .filter(|e| e.outcome == "accepted")
+            .map(|e| e.line.as_str())
+            .collect();
+        let wanted: Vec<String> = (21..=30).rev().map(|i| format!("command {i}")).collect();
+        assert_eq!(accepted, wanted);
+        assert_eq!(
+            kept.len() - accepted.len(),
+            30,
+            "all 30 other entries kept (fewer than 100)"
+        );
     }
 
     #[test]
