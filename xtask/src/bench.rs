@@ -137,18 +137,30 @@ pub fn bench() -> anyhow::Result<()> {
     let ratio = f(&w, "ratio");
     rows.push(Row {
         id: "P3w",
-        figure: "P3 by wrk (Debian): POST /api/v1/commands `runtime suspend` (one durable event each), 32 connections, 32 sessions".into(),
+        figure: "P3 by wrk (Debian): POST /api/v1/commands `runtime suspend` every time (one durable event each; P3 alternates suspend and resume), 32 connections, 32 sessions".into(),
         value: format!(
-            "p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s; bare GET /api/v1/health {:.0} req/s; ratio {ratio:.2} ({} requests, {} errors; closed loop, no coordinated-omission correction)",
+            "p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s; bare GET /api/v1/health {:.0} req/s; ratio {ratio:.2} ({} requests, {} errors, {} bare errors; closed loop, no coordinated-omission correction)",
             f(&w, "p50_ms"),
             f(&w, "p99_ms"),
             f(&w, "per_second"),
             f(&w, "bare_per_second"),
             w["requests"],
-            w["errors"]
+            w["errors"],
+            w["bare_errors"]
         ),
-        goal: "p50 ≤ 1 ms, p99 ≤ 10 ms, ratio ≥ 0.5".into(),
-        met: Some(f(&w, "p50_ms") <= 1.0 && f(&w, "p99_ms") <= 10.0 && ratio >= 0.5 && w["errors"] == 0),
+        goal: "p50 ≤ 1 ms, p99 ≤ 10 ms, ratio ≥ 0.5 (judged only with coordinated omission corrected)".into(),
+        // Closed-loop wrk under-reports the tail when the server stalls: a miss is a miss, a pass is
+        // not claimed.
+        met: if f(&w, "p50_ms") <= 1.0
+            && f(&w, "p99_ms") <= 10.0
+            && ratio >= 0.5
+            && w["errors"] == 0
+            && w["bare_errors"] == 0
+        {
+            None
+        } else {
+            Some(false)
+        },
     });
 
     let c1 = measure(&["cli", "500"])?;
@@ -183,7 +195,7 @@ pub fn bench() -> anyhow::Result<()> {
     let lookup = divan_median_ms(&text, "flat_500_one_lookup")?;
     rows.push(Row {
         id: "P4",
-        figure: "effective values, 10,000 machines × a generated 500-feature catalogue (flat table)".into(),
+        figure: "effective values, 10,000 machines × a generated 500-feature catalogue (cluster::store::flat; pages still resolve item by item)".into(),
         value: format!(
             "all: {all:.1} ms; one machine (500 features): {:.0} ns; one lookup: {:.0} ns",
             one * 1e6,

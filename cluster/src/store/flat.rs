@@ -80,6 +80,8 @@ pub enum FlatError {
     },
     #[error("a row of {len} entries was given for a table of {features} features")]
     RowLength { len: usize, features: usize },
+    #[error("a table of {features} features × {rows} rows is too large")]
+    TooLarge { features: usize, rows: usize },
     #[error("handle {0} is too large (at most {HANDLE_MASK})")]
     Handle(u32),
 }
@@ -96,6 +98,7 @@ pub struct FlatTable {
     machines: Vec<u32>,
     /// Each machine's group index, or `NONE` for a machine in no group.
     machine_group: Vec<u32>,
+    group_count: usize,
     /// What a machine inherits, per group (`groups + 1` rows; the last is a machine in no group).
     base: Vec<Entry>,
 }
@@ -122,12 +125,18 @@ impl FlatTable {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let n = levels.len();
+        let size = |rows: usize| {
+            rows.checked_mul(n)
+                .filter(|s| *s <= u32::MAX as usize)
+                .ok_or(FlatError::TooLarge { features: n, rows })
+        };
         let mut table = FlatTable {
             cluster: vec![NONE; n],
-            groups: vec![NONE; groups * n],
-            machines: vec![NONE; machine_groups.len() * n],
+            groups: vec![NONE; size(groups)?],
+            machines: vec![NONE; size(machine_groups.len())?],
             machine_group,
-            base: vec![Entry::DEFAULT; (groups + 1) * n],
+            group_count: groups,
+            base: vec![Entry::DEFAULT; size(groups.saturating_add(1))?],
             levels,
         };
         table.rebase();
@@ -143,7 +152,7 @@ impl FlatTable {
     }
 
     fn group_count(&self) -> usize {
-        self.base.len() / self.features().max(1) - 1
+        self.group_count
     }
 
     fn check(what: &'static str, index: usize, len: usize) -> Result<(), FlatError> {
@@ -432,6 +441,17 @@ mod tests {
         );
         assert!(matches!(t.define_cluster(0, u32::MAX), Err(FlatError::Handle(_))));
         assert!(t.resolve_machine(0, &mut [Entry::DEFAULT; 2]).is_err());
+        // No features, or too many rows: errors, not panics.
+        let mut empty = FlatTable::new(Vec::new(), 2, &[Some(1), None]).unwrap();
+        assert_eq!(empty.resolve_machine(1, &mut []), Ok(()));
+        assert!(empty.define_group(1, 0, 0).is_err());
+        let mut all = Vec::new();
+        empty.resolve_all(&mut all);
+        assert!(all.is_empty());
+        assert!(matches!(
+            FlatTable::new(vec![Levels::ANY; 1 << 16], 1 << 17, &[]),
+            Err(FlatError::TooLarge { .. })
+        ));
     }
 
     #[test]
