@@ -762,6 +762,21 @@ mod tests {
     use cluster::event::EventKind;
     use cluster::{Hostname, UserName};
 
+    /// An audit entry by admin on newyork in cluster mode.
+    fn audit_entry(line: &str, outcome: &str, revision: u64) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at: "t".into(),
+            real_at: None,
+            user: "admin".into(),
+            login_host: "newyork.example.com".into(),
+            mode: "cluster".into(),
+            line: line.into(),
+            outcome: outcome.into(),
+            revision,
+        }
+    }
+
     fn event(fleet: &Fleet) -> Event {
         Event::new(
             fleet.now,
@@ -793,17 +808,7 @@ mod tests {
         let mut fleet = first;
         let e = event(&fleet);
         cluster::apply(&mut fleet, &e);
-        let audit = AuditEntry {
-            id: 0,
-            at: "t".into(),
-            real_at: None,
-            user: "admin".into(),
-            login_host: "newyork.example.com".into(),
-            mode: "cluster".into(),
-            line: "login".into(),
-            outcome: "accepted".into(),
-            revision: 1,
-        };
+        let audit = audit_entry("login", "accepted", 1);
         store
             .append(&Batch {
                 events: vec![Stored {
@@ -1016,28 +1021,18 @@ mod tests {
         assert_eq!(newest[1].real_at.as_deref(), Some("2020-01-01T00:00:00Z"));
     }
 
-    /// Retention keeps exactly the newest `keep` acknowledged commands (and at least 100 others), in a
+    /// Retention keeps exactly the newest `keep` acknowledged commands and the newest 100 others, in a
     /// store reopened half way as in one run: the counts are read from the file, not assumed.
     #[test]
     fn audit_retention_keeps_the_newest_entries_across_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
-        let entry = |i: usize, outcome: &str| AuditEntry {
-            id: 0,
-            at: "t".into(),
-            real_at: None,
-            user: "admin".into(),
-            login_host: "newyork.example.com".into(),
-            mode: "cluster".into(),
-            line: format!("command {i}"),
-            outcome: outcome.into(),
-            revision: 0,
-        };
+        let entry = |i: usize, outcome: &str| audit_entry(&format!("command {i}"), outcome, 0);
         let mut i = 0;
         for _ in 0..2 {
             let mut store = SqliteStore::open(&path).unwrap();
             store.set_audit_retention(10);
-            for _ in 0..15 {
+            for _ in 0..60 {
                 i += 1;
                 let batch = Batch {
                     audit: vec![entry(i, "accepted"), entry(i, "rejected: no")],
@@ -1053,13 +1048,15 @@ mod tests {
             .filter(|e| e.outcome == "accepted")
             .map(|e| e.line.as_str())
             .collect();
-        let wanted: Vec<String> = (21..=30).rev().map(|i| format!("command {i}")).collect();
-        assert_eq!(accepted, wanted);
-        assert_eq!(
-            kept.len() - accepted.len(),
-            30,
-            "all 30 other entries kept (fewer than 100)"
-        );
+        let wanted: Vec<String> = (111..=120).rev().map(|i| format!("command {i}")).collect();
+        assert_eq!(accepted, wanted, "the newest 10 acknowledged commands");
+        let others: Vec<&str> = kept
+            .iter()
+            .filter(|e| e.outcome != "accepted")
+            .map(|e| e.line.as_str())
+            .collect();
+        let wanted: Vec<String> = (21..=120).rev().map(|i| format!("command {i}")).collect();
+        assert_eq!(others, wanted, "the newest 100 other entries");
     }
 
     #[test]
