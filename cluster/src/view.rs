@@ -326,3 +326,114 @@ impl Page {
         })
     }
 }
+
+/// A machine list of at least this many rows is windowed (rules §9.2): only the rows on screen, and a
+/// few either side, are rendered.
+pub const WINDOW_FROM: usize = 60;
+/// Rows rendered beyond each edge of the screen, so a short scroll shows rows already there.
+pub const WINDOW_OVERSCAN: usize = 8;
+/// The most rows a window renders, however tall the screen (a bound on a render's cost).
+pub const WINDOW_MAX: usize = 200;
+/// The rows a window renders before it has been measured: about one screen.
+pub const WINDOW_FIRST: usize = 24;
+
+/// Whether a list of `n` machines is windowed (rules §9.2).
+pub fn windowed(n: usize) -> bool {
+    n >= WINDOW_FROM
+}
+
+/// The rows of an `n`-row list to render (rules §9.2), by position: the list's first row starts `top`
+/// pixels below the top of the viewport (negative once scrolled past), rows are `stride` pixels apart
+/// (row and gap) and the viewport is `height` pixels tall. A list shorter than [`WINDOW_FROM`] (a long
+/// one narrowed by its find box) is rendered whole; otherwise never more than [`WINDOW_MAX`] rows, and an
+/// unmeasured stride (zero, negative, not a number) gives the first [`WINDOW_FIRST`].
+pub fn window(n: usize, top: f64, height: f64, stride: f64) -> std::ops::Range<usize> {
+    if !windowed(n) {
+        return 0..n;
+    }
+    if !(stride.is_finite() && stride > 0.0 && top.is_finite() && height.is_finite()) {
+        return 0..n.min(WINDOW_FIRST);
+    }
+    // Float to usize saturates (negative to 0, huge to usize::MAX), so no bound is crossed.
+    let first = (-top / stride).floor().max(0.0) as usize;
+    let last = ((height.max(0.0) - top) / stride).ceil().max(0.0) as usize;
+    let start = first.saturating_sub(WINDOW_OVERSCAN).min(n);
+    let end = last.saturating_add(WINDOW_OVERSCAN).min(n).max(start);
+    start..end.min(start.saturating_add(WINDOW_MAX))
+}
+
+/// The machines of a list whose name contains `query`, ignoring case and surrounding spaces (the find
+/// box of a windowed list, rules §9.2); an empty query keeps them all.
+pub fn matching<'h>(hosts: &'h [Hostname], query: &str) -> Vec<&'h Hostname> {
+    let q = query.trim().to_ascii_lowercase();
+    hosts
+        .iter()
+        .filter(|h| q.is_empty() || h.as_str().to_ascii_lowercase().contains(&q))
+        .collect()
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    #[test]
+    fn a_list_below_the_fold_renders_its_first_rows_only_once_they_near_the_screen() {
+        // 1,000 rows of 100 px, starting 2,000 px down an 800 px screen: none on screen yet, only the
+        // overscan is ready for the first scroll.
+        assert_eq!(window(1000, 2000.0, 800.0, 100.0), 0..WINDOW_OVERSCAN);
+        // Starting 500 px down: rows 0..3 are on screen, plus the overscan after them.
+        assert_eq!(window(1000, 500.0, 800.0, 100.0), 0..3 + WINDOW_OVERSCAN);
+    }
+
+    #[test]
+    fn a_scrolled_list_renders_the_rows_on_screen_and_the_overscan() {
+        // Scrolled 10,050 px past the list's start: rows 100..109 are (partly) on screen.
+        let r = window(1000, -10_050.0, 800.0, 100.0);
+        assert_eq!(r, 100 - WINDOW_OVERSCAN..109 + WINDOW_OVERSCAN);
+        // At the very end the window stops at the last row.
+        assert_eq!(window(1000, -99_500.0, 800.0, 100.0).end, 1000);
+        // Past the end (the list shrank under the scroll position): empty, in bounds.
+        let r = window(100, -99_500.0, 800.0, 100.0);
+        assert!(r.is_empty() && r.end <= 100);
+    }
+
+    #[test]
+    fn a_window_is_bounded_and_survives_unmeasured_or_absurd_sizes() {
+        assert_eq!(window(1000, 0.0, 1e9, 1.0).len(), WINDOW_MAX);
+        assert_eq!(window(1000, f64::NAN, 800.0, 100.0), 0..WINDOW_FIRST);
+        assert_eq!(window(1000, 0.0, 800.0, 0.0), 0..WINDOW_FIRST);
+        assert_eq!(window(5, 0.0, 800.0, -3.0), 0..5);
+        assert_eq!(window(1000, f64::NEG_INFINITY, 800.0, 100.0), 0..WINDOW_FIRST);
+        assert_eq!(window(0, 0.0, 800.0, 100.0), 0..0);
+        let r = window(1000, -1e300, 800.0, 1e-300);
+        assert!(r.start <= r.end && r.end <= 1000);
+    }
+
+    #[test]
+    fn a_short_list_is_rendered_whole_wherever_it_is() {
+        assert_eq!(window(10, 5000.0, 800.0, 100.0), 0..10);
+        assert_eq!(window(WINDOW_FROM - 1, -1e6, 800.0, f64::NAN), 0..WINDOW_FROM - 1);
+        assert_eq!(window(WINDOW_FROM, 5000.0, 800.0, 100.0), 0..WINDOW_OVERSCAN);
+    }
+
+    #[test]
+    fn the_find_box_matches_part_of_a_name_ignoring_case() {
+        let hosts: Vec<Hostname> = [
+            "m00001.scale.example.com",
+            "m00010.scale.example.com",
+            "newyork.example.com",
+        ]
+        .iter()
+        .map(|h| Hostname::known(h))
+        .collect();
+        let names = |q: &str| {
+            matching(&hosts, q)
+                .iter()
+                .map(|h| h.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(" M0001 "), ["m00010.scale.example.com"]);
+        assert_eq!(names("").len(), 3);
+        assert!(names("london").is_empty());
+    }
+}

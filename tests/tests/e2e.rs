@@ -1216,3 +1216,88 @@ async fn a_full_demo_says_so_and_an_idle_sandbox_expires() -> anyhow::Result<()>
     bob.finish().await?;
     alice.finish().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_long_machine_list_shows_the_rows_on_screen_scrolls_to_its_end_and_finds_a_machine(
+) -> anyhow::Result<()> {
+    let h = Harness::start_with(tests::ServerOptions {
+        fixture: "scale-300".into(),
+        ..tests::ServerOptions::default()
+    })
+    .await?;
+    h.viewport(1440, 900).await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    let standalone = by_role("region", "Standalone machines");
+    h.wait_text(&standalone, "297 machines; rows appear as they scroll into view.")
+        .await?;
+    let rows = format!("{standalone}//li[starts-with(@aria-label, 'Machine ')]");
+    let count = |h: &Harness| {
+        let rows = rows.clone();
+        let browser = h.browser.clone();
+        async move { anyhow::Ok(browser.find_all(fantoccini::Locator::XPath(&rows)).await?.len()) }
+    };
+    let first = h
+        .wait_for_xpath(&format!(
+            "{standalone}//li[@aria-posinset='1' and @aria-setsize='297']"
+        ))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        first.contains("AsyncOS"),
+        "the first row shows its machine: {first}"
+    );
+    let shown = count(&h).await?;
+    assert!(
+        (1..100).contains(&shown),
+        "{shown} of 297 rows in the page: the list is windowed"
+    );
+    let problems = page_problems(&h, "the overview with a windowed list").await?;
+    assert!(problems.is_empty(), "{problems:#?}");
+    // Scrolled to its end, the list's last machine is there, numbered the last of 297, and the first
+    // rows have left the page.
+    h.browser
+        .execute(
+            "window.scrollTo(0, document.documentElement.scrollHeight)",
+            vec![],
+        )
+        .await?;
+    let last = h
+        .wait_for_xpath(&format!(
+            "{standalone}//li[@aria-label='Machine toronto.example.com' and @aria-posinset='297' and @aria-setsize='297']"
+        ))
+        .await?
+        .text()
+        .await?;
+    assert!(last.contains("AsyncOS 9.5.0"), "toronto runs 9.5.0: {last}");
+    let gone = h
+        .browser
+        .find_all(fantoccini::Locator::XPath(&format!(
+            "{standalone}//li[@aria-posinset='1']"
+        )))
+        .await?;
+    assert!(
+        gone.is_empty(),
+        "the first row is no longer rendered once scrolled past"
+    );
+    assert!(count(&h).await? < 100, "still a window at the end");
+    // The find box narrows the list; a found machine's name opens its page.
+    h.browser.execute("window.scrollTo(0, 0)", vec![]).await?;
+    h.fill("Find a machine", "M0015").await?;
+    h.wait_text(&standalone, "10 of 297 machines match.").await?;
+    h.wait_for_xpath(&format!(
+        "{standalone}//li[@aria-posinset='10' and @aria-setsize='10']"
+    ))
+    .await?;
+    assert_eq!(count(&h).await?, 10, "the ten matches, all on screen");
+    h.wait_for_xpath(&format!(
+        "{standalone}//a[normalize-space(.)='m00153.scale.example.com']"
+    ))
+    .await?
+    .click()
+    .await?;
+    h.wait_for_xpath("//h1[starts-with(normalize-space(.), 'm00153.scale.example.com')]")
+        .await?;
+    h.finish().await
+}

@@ -386,7 +386,7 @@ fn timeline(
             }}
         </section>
         <section class="replay-state" role="region" aria-label="The fleet at this revision">
-            {move || replay.fleet.with(|f| f.as_ref().map(|f| crate::pages::overview::topology(replay, f)))}
+            {crate::pages::overview::topology(replay)}
         </section>
         <details class="replay-log">
             <summary>{format!("Every step ({})", export.events.len())}</summary>

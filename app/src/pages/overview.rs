@@ -1,12 +1,16 @@
 //! Overview, the console's home: the topology — clusters, groups, machines and standalone machines — each
 //! machine with version, state, listeners, message rate and queue, the settings each level overrides,
 //! and a progress bar while it upgrades; the cluster, every group and every machine link to their pages.
-//! Live: it renders the replica the event stream keeps. The topology re-renders when the fleet changes; only each row's
-//! time-dependent part (traffic, progress) follows the clock.
+//! Live: it renders the replica the event stream keeps. The layout renders again only when the
+//! topology's shape changes; each row follows its own machine, and each row's time-dependent part
+//! (traffic, progress) the clock. A long list renders only the rows on screen (rules §9.2).
 
 use cluster::cmd::upgrade_progress;
 use cluster::mail::{history, listener_states, traffic, ListenerState};
 use cluster::topology::override_counts;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use cluster::{Fleet, Hostname, Machine, Mode};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -19,59 +23,105 @@ pub fn Overview() -> impl IntoView {
     let console = use_console();
     view! {
         <h1>"Overview"</h1>
-        {move || {
-            console.fleet.with(|f| match f {
-                None => view! { <p role="status">"Loading the fleet…"</p> }.into_any(),
-                Some(fleet) => topology(console, fleet).into_any(),
-            })
-        }}
+        {move || console.fleet.with(Option::is_none).then(|| view! { <p role="status">"Loading the fleet…"</p> })}
+        {topology(console)}
     }
 }
 
-/// The topology of `fleet` as `console`'s session sees it (a replay passes a console without one).
-pub fn topology(console: Console, fleet: &Fleet) -> impl IntoView {
-    let defs = defs_of(console, fleet);
-    let login = console
-        .session
-        .with_untracked(|s| s.as_ref().map(|s| s.login_host.clone()));
-    let cluster_mode = login.and_then(|l| cluster::view::cluster_page_mode(fleet, &l));
-    let clusters = fleet
+/// What the topology's layout depends on. The layout renders again only when this changes (a machine
+/// joins, a group is renamed, an override is staged); each row follows its own machine (issue 16, P6).
+#[derive(Clone, PartialEq)]
+struct Shape {
+    clusters: Vec<ClusterShape>,
+    standalone: Vec<Hostname>,
+    defs: Overrides,
+    cluster_mode: Option<Mode>,
+}
+
+#[derive(Clone, PartialEq)]
+struct ClusterShape {
+    name: cluster::ClusterName,
+    summary: String,
+    groups: Vec<(cluster::GroupName, Vec<Hostname>)>,
+}
+
+impl Shape {
+    fn of(console: Console, fleet: &Fleet) -> Shape {
+        let login = console
+            .session
+            .with_untracked(|s| s.as_ref().map(|s| s.login_host.clone()));
+        let hosts = |it: &mut dyn Iterator<Item = &Machine>| it.map(|m| m.hostname.clone()).collect();
+        Shape {
+            clusters: fleet
+                .clusters
+                .values()
+                .map(|c| ClusterShape {
+                    name: c.name.clone(),
+                    summary: format!(
+                        "({} machines, {} addressing)",
+                        fleet.members(&c.name).count(),
+                        c.addressing
+                    ),
+                    groups: c
+                        .groups
+                        .iter()
+                        .map(|g| (g.clone(), hosts(&mut fleet.group_members(&c.name, g))))
+                        .collect(),
+                })
+                .collect(),
+            standalone: hosts(&mut fleet.standalone_machines()),
+            defs: defs_of(console, fleet),
+            cluster_mode: login.and_then(|l| cluster::view::cluster_page_mode(fleet, &l)),
+        }
+    }
+}
+
+/// The topology of `console`'s fleet as its session sees it (a replay passes a console without one);
+/// nothing while there is no fleet.
+pub fn topology(console: Console) -> impl IntoView {
+    let shape = Memo::new(move |_| {
+        console.session.track();
+        console.fleet.with(|f| f.as_ref().map(|f| Shape::of(console, f)))
+    });
+    move || shape.with(|s| s.as_ref().map(|s| shape_view(console, s)))
+}
+
+fn shape_view(console: Console, shape: &Shape) -> impl IntoView {
+    let defs = Arc::new(shape.defs.clone());
+    let clusters = shape
         .clusters
-        .values()
+        .iter()
         .map(|cluster| {
             let groups = cluster
                 .groups
                 .iter()
-                .map(|group| group_section(console, fleet, &cluster.name, group, &defs))
+                .map(|(group, hosts)| group_view(console, group, hosts.clone(), &defs))
                 .collect_view();
             let label = format!("Cluster {}", cluster.name);
             let heading = label.clone();
-            let members = fleet.members(&cluster.name).count();
-            let here = cluster_mode
+            let here = shape
+                .cluster_mode
                 .as_ref()
                 .and_then(|m| overrides(&defs, m, "defined at the cluster"));
             view! {
                 <section class="cluster" role="region" aria-label=label.clone()>
-                    <h2 class="level-head">{page_link(console, "/cluster".into(), heading, "")}" "<small>{format!("({members} machines, {} addressing)", cluster.addressing)}</small>{here}</h2>
+                    <h2 class="level-head">{page_link(console, "/cluster".into(), heading, "")}" "<small>{cluster.summary.clone()}</small>{here}</h2>
                     {groups}
                 </section>
             }
         })
         .collect_view();
-    let standalone: Vec<_> = fleet
-        .standalone_machines()
-        .map(|m| machine_row(console, fleet, m, &defs))
-        .collect();
+    let standalone = if shape.standalone.is_empty() {
+        view! { <p class="empty">"Every machine belongs to a cluster."</p> }.into_any()
+    } else {
+        machine_list(console, shape.standalone.clone(), defs, "standalone machines").into_any()
+    };
     view! {
         <div class="topology">
             {clusters}
             <section class="standalone" role="region" aria-label="Standalone machines">
                 <h2>"Standalone machines"</h2>
-                {if standalone.is_empty() {
-                    view! { <p class="empty">"Every machine belongs to a cluster."</p> }.into_any()
-                } else {
-                    view! { <ul class="machines">{standalone}</ul> }.into_any()
-                }}
+                {standalone}
             </section>
         </div>
     }
@@ -101,20 +151,149 @@ pub fn group_section(
     group: &cluster::GroupName,
     defs: &Overrides,
 ) -> impl IntoView {
-    let machines = fleet
+    let hosts = fleet
         .group_members(cluster, group)
-        .map(|m| machine_row(console, fleet, m, defs))
-        .collect_view();
+        .map(|m| m.hostname.clone())
+        .collect();
+    group_view(console, group, hosts, &Arc::new(defs.clone()))
+}
+
+fn group_view(
+    console: Console,
+    group: &cluster::GroupName,
+    hosts: Vec<Hostname>,
+    defs: &Arc<Overrides>,
+) -> impl IntoView {
     let label = format!("Group {group}");
     let heading = label.clone();
     let href = format!("/group/{group}");
     let here = overrides(defs, &Mode::Group(group.clone()), "overridden at this group");
+    let what = format!("machines of group {group}");
     view! {
         <section class="group" role="group" aria-label=label.clone()>
             <h3 class="level-head">{page_link(console, href, heading, "")}{here}</h3>
-            <ul class="machines">{machines}</ul>
+            {machine_list(console, hosts, defs.clone(), &what)}
         </section>
     }
+}
+
+/// A list of machine rows; a long one is windowed (rules §9.2).
+fn machine_list(console: Console, hosts: Vec<Hostname>, defs: Arc<Overrides>, what: &str) -> AnyView {
+    if !cluster::view::windowed(hosts.len()) {
+        let rows = hosts
+            .into_iter()
+            .map(|h| machine_row(console, h, defs.clone(), None))
+            .collect_view();
+        view! { <ul class="machines">{rows}</ul> }.into_any()
+    } else {
+        windowed_list(console, hosts, defs, what).into_any()
+    }
+}
+
+/// The last row stride a windowed list measured (f64 bits; 0: none yet), so that a list built again
+/// (its layout changed) starts as tall as it was and the page keeps its scroll position.
+static LAST_STRIDE: AtomicU64 = AtomicU64::new(0);
+
+/// A long machine list (rules §9.2): a find box, the count, and only the rows on screen (and a few
+/// either side) in the page, keyed by machine; padding above and below stands in for the rest, so the
+/// scroll bar is the whole list's. Rows have one height (the stylesheet's `.windowed`), measured once
+/// they render.
+fn windowed_list(console: Console, hosts: Vec<Hostname>, defs: Arc<Overrides>, what: &str) -> impl IntoView {
+    use cluster::view::{matching, window, WINDOW_FIRST};
+    let total = hosts.len();
+    let hosts = StoredValue::new(hosts);
+    let query = RwSignal::new(String::new());
+    let shown = Memo::new(move |_| {
+        query.with(|q| hosts.with_value(|h| matching(h, q).into_iter().cloned().collect::<Vec<_>>()))
+    });
+    let list = NodeRef::<leptos::html::Ul>::new();
+    let stride = RwSignal::new(f64::from_bits(LAST_STRIDE.load(Ordering::Relaxed)));
+    let range = RwSignal::new(0..WINDOW_FIRST);
+    let measure = move || {
+        let Some(ul) = list.get_untracked() else { return };
+        if let Some(s) = row_stride(&ul) {
+            if s != stride.get_untracked() {
+                stride.set(s);
+                LAST_STRIDE.store(s.to_bits(), Ordering::Relaxed);
+            }
+        }
+        let height = web_sys::window()
+            .and_then(|w| w.inner_height().ok())
+            .and_then(|h| h.as_f64())
+            .unwrap_or(0.0);
+        let n = shown.with_untracked(Vec::len);
+        let next = window(
+            n,
+            ul.get_bounding_client_rect().top(),
+            height,
+            stride.get_untracked(),
+        );
+        if range.get_untracked() != next {
+            range.set(next);
+        }
+    };
+    // Measured once the rows are in the page, again when the find box changes what is shown, and on
+    // every scroll and resize.
+    Effect::new(move |_| {
+        shown.track();
+        if list.get().is_some() {
+            request_animation_frame(measure);
+        }
+    });
+    let on_scroll = window_event_listener(leptos::ev::scroll, move |_| measure());
+    let on_resize = window_event_listener(leptos::ev::resize, move |_| measure());
+    on_cleanup(move || {
+        on_scroll.remove();
+        on_resize.remove();
+    });
+    let rows = move || {
+        let r = range.get();
+        shown.with(|s| {
+            let n = s.len();
+            let r = r.start.min(n)..r.end.min(n);
+            s[r.clone()]
+                .iter()
+                .cloned()
+                .zip(r)
+                .map(|(h, i)| (h, i + 1, n))
+                .collect::<Vec<_>>()
+        })
+    };
+    let pad = move |rows: usize| format!("{}px", (rows as f64 * stride.get()).round());
+    let count = move || {
+        let n = shown.with(Vec::len);
+        if n == total {
+            format!("{total} machines; rows appear as they scroll into view.")
+        } else {
+            format!("{n} of {total} machines match.")
+        }
+    };
+    let find = format!("Find a machine among the {what} by part of its name");
+    view! {
+        <div class="window-bar">
+            <label class="window-find">"Find a machine "
+                <input type="search" title=find autocomplete="off"
+                    prop:value=move || query.get()
+                    on:input=move |ev| query.set(event_target_value(&ev)) />
+            </label>
+            <span class="window-count" role="status">{count}</span>
+        </div>
+        <ul class="machines windowed" node_ref=list
+            style:padding-top=move || pad(range.with(|r| r.start).min(shown.with(Vec::len)))
+            style:padding-bottom=move || pad(shown.with(Vec::len).saturating_sub(range.with(|r| r.end)))>
+            <For each=rows key=|row| row.clone() let((host, at, n))>
+                {machine_row(console, host, defs.clone(), Some((at, n)))}
+            </For>
+        </ul>
+    }
+}
+
+/// The distance from one row of `list` to the next (row and gap), once two rows are in the page.
+fn row_stride(list: &web_sys::HtmlUListElement) -> Option<f64> {
+    let first = list.first_element_child()?;
+    let second = first.next_element_sibling()?;
+    let s = second.get_bounding_client_rect().top() - first.get_bounding_client_rect().top();
+    (s > 0.0).then_some(s)
 }
 
 /// A link to a console page; in a share's replay (a console without a session) those pages cannot
@@ -140,10 +319,29 @@ fn overrides(defs: &Overrides, mode: &Mode, what: &'static str) -> Option<impl I
     })
 }
 
-/// One machine: name (a link to its page), version, state badge, listeners, overrides, alert, and the
-/// live part (traffic, charts, upgrade progress).
-pub fn machine_row(console: Console, fleet: &Fleet, machine: &Machine, defs: &Overrides) -> impl IntoView {
-    let label = format!("Machine {}", machine.hostname);
+/// One machine's row, following its machine (`place`: its position and the list's length, for a
+/// windowed list).
+fn machine_row(
+    console: Console,
+    host: Hostname,
+    defs: Arc<Overrides>,
+    place: Option<(usize, usize)>,
+) -> impl IntoView {
+    let label = format!("Machine {host}");
+    let (posinset, setsize) = place.map(|(at, n)| (at.to_string(), n.to_string())).unzip();
+    view! {
+        <li class="machine" aria-label=label aria-posinset=posinset aria-setsize=setsize>
+            {move || console.fleet.with(|f| {
+                let fleet = f.as_ref()?;
+                fleet.machine(&host).map(|m| row_content(console, fleet, m, &defs))
+            })}
+        </li>
+    }
+}
+
+/// A row's content: name (a link to its page), version, state badge, listeners, overrides, alert, and
+/// the live part (traffic, charts, upgrade progress).
+fn row_content(console: Console, fleet: &Fleet, machine: &Machine, defs: &Overrides) -> impl IntoView {
     // One text node for the listeners (a thousand-machine fleet renders thousands fewer elements).
     let states = listener_states(fleet, &machine.hostname);
     let attention = states.iter().any(|l| l.state != ListenerState::Accepting);
@@ -159,19 +357,17 @@ pub fn machine_row(console: Console, fleet: &Fleet, machine: &Machine, defs: &Ov
     let member = machine.cluster().is_some();
     let here = overrides(defs, &machine.own_mode(), "overridden at this machine").filter(|_| member);
     view! {
-        <li class="machine" aria-label=label>
-            <div class="machine-id">
-                {page_link(console, href, name, "hostname")}
-                <span class="version">{format!("AsyncOS {}", machine.version)}</span>
-            </div>
-            <div class="machine-state">
-                <StateBadge host=machine.hostname.clone() />
-                <span class="listeners" class:listeners-attention=attention>{listeners}</span>
-                {here}
-                {alert.map(|a| view! { <span class="machine-alert" role="note">{a}</span> })}
-            </div>
-            <div class="machine-live">{move || live(console, &host)}</div>
-        </li>
+        <div class="machine-id">
+            {page_link(console, href, name, "hostname")}
+            <span class="version">{format!("AsyncOS {}", machine.version)}</span>
+        </div>
+        <div class="machine-state">
+            <StateBadge host=machine.hostname.clone() />
+            <span class="listeners" class:listeners-attention=attention>{listeners}</span>
+            {here}
+            {alert.map(|a| view! { <span class="machine-alert" role="note">{a}</span> })}
+        </div>
+        <div class="machine-live">{move || live(console, &host)}</div>
     }
 }
 

@@ -42,6 +42,12 @@ async fn main() -> anyhow::Result<()> {
             json!({"id": "S1", "iterations": arg(1, 500), "stage_p50_ms": stage.p50_ms, "stage_p99_ms": stage.p99_ms,
                    "commit_p50_ms": commit.p50_ms, "commit_p99_ms": commit.p99_ms})
         }
+        Some("p2c") => {
+            let h = Harness::start().await?;
+            let s = tests::bench::cold_visits(&h, arg(1, 20) as usize).await?;
+            h.finish().await?;
+            json!({"id": "P2c", "loads": s.len(), "p50_ms": percentile(&s, 50.0), "p95_ms": percentile(&s, 95.0)})
+        }
         Some("p5") => {
             let server = tests::bench::server()?;
             let l = sse_fanout(&server, arg(1, 1000) as usize).await?;
@@ -49,9 +55,10 @@ async fn main() -> anyhow::Result<()> {
                    "p50_ms": l.p50_ms, "p99_ms": l.p99_ms})
         }
         Some("p6") => {
-            let (render, applies) = large_fleet(arg(1, 1000) as usize, arg(2, 20) as usize).await?;
-            json!({"id": "P6", "machines": arg(1, 1000), "render_ms": render,
-                   "apply_p50_ms": percentile(&applies, 50.0), "apply_max_ms": applies.last().copied().unwrap_or(f64::NAN)})
+            let p6 = large_fleet(arg(1, 1000) as usize, arg(2, 20) as usize).await?;
+            let applies = &p6.applies;
+            json!({"id": "P6", "machines": arg(1, 1000), "render_ms": p6.render_ms, "scroll_ms": p6.scroll_ms,
+                   "first_apply_ms": p6.first_apply_ms, "apply_ms": applies, "apply_p99_ms": percentile(applies, 99.0), "apply_p50_ms": percentile(applies, 50.0), "apply_max_ms": applies.last().copied().unwrap_or(f64::NAN)})
         }
         Some("r1") => {
             let r = tests::drill::crash_drill(arg(1, 100) as usize, |l| eprintln!("{l}")).await?;
