@@ -119,6 +119,32 @@ pub fn ensure_wrk() -> anyhow::Result<std::path::PathBuf> {
     Ok(wrk)
 }
 
+/// The twiggy release `cargo xtask bench` reads the WebAssembly's code size with (crates.io).
+pub const TWIGGY_VERSION: &str = "0.8.0";
+
+/// twiggy, installed from crates.io into `.tools/cargo` on first use (`TWIGGY` overrides).
+pub fn ensure_twiggy() -> anyhow::Result<PathBuf> {
+    if let Some(t) = std::env::var_os("TWIGGY") {
+        return Ok(PathBuf::from(t));
+    }
+    let root = tools_dir().join("cargo");
+    let twiggy = root.join("bin/twiggy");
+    if !twiggy.exists() {
+        println!("installing twiggy {TWIGGY_VERSION} from crates.io");
+        run(cargo()
+            .args([
+                "install",
+                "--locked",
+                "--version",
+                TWIGGY_VERSION,
+                "twiggy",
+                "--root",
+            ])
+            .arg(&root))?;
+    }
+    Ok(twiggy)
+}
+
 pub fn ensure_chromium() -> anyhow::Result<()> {
     if chromium().exists() && chromedriver().exists() {
         return Ok(());
