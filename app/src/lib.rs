@@ -141,10 +141,15 @@ pub fn App() -> impl IntoView {
                 {move || (!console.live.get() && logged_in.get()).then(|| view! {
                     <p class="stale-banner" role="status">"The server cannot be reached: what this page shows may be out of date, and actions wait until it is back. Trying again…"</p>
                 })}
-                {move || match (checked.get(), logged_in.get()) {
+                {
+                // A memo, so that a navigation re-renders this only when it enters or leaves a replay: were
+                // the routes built again on every navigation, the router would never commit the new
+                // address (no history entry, Back leaving the console).
+                let replay = Memo::new(move |_| is_replay());
+                move || match (checked.get(), logged_in.get()) {
                     (false, _) => view! { <p role="status">"Loading…"</p> }.into_any(),
                     // A share's replay needs no login (rules §18.6).
-                    _ if is_replay() => view! { <pages::demo::Replay on_login=on_login /> }.into_any(),
+                    _ if replay.get() => view! { <pages::demo::Replay on_login=on_login /> }.into_any(),
                     (true, false) => match demo.get() {
                         Some(scenarios) => view! { <pages::demo::Start scenarios=scenarios on_login=on_login /> }.into_any(),
                         None => view! { <pages::login::Login on_login=on_login /> }.into_any(),
@@ -172,7 +177,8 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/simulator") view=|| view! { <Gate page=Page::Simulator><pages::simulator::Simulator /></Gate> } />
                         </Routes>
                     }.into_any(),
-                }}
+                }
+                }
             </main>
             <dialog::PromptDialog />
             <Toasts />

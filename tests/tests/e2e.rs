@@ -1299,5 +1299,24 @@ async fn a_long_machine_list_shows_the_rows_on_screen_scrolls_to_its_end_and_fin
     .await?;
     h.wait_for_xpath("//h1[starts-with(normalize-space(.), 'm00153.scale.example.com')]")
         .await?;
+    // The click made a history entry with the page's own address: Back returns to the overview.
+    let path = |h: &Harness| {
+        let browser = h.browser.clone();
+        async move {
+            let v = browser.execute("return location.pathname", vec![]).await?;
+            anyhow::Ok(v.as_str().unwrap_or_default().to_string())
+        }
+    };
+    for _ in 0..50 {
+        if path(&h).await? != "/" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(path(&h).await?, "/machine/m00153.scale.example.com");
+    h.browser.back().await?;
+    h.wait_text(&standalone, "297 machines; rows appear as they scroll into view.")
+        .await?;
+    assert_eq!(path(&h).await?, "/");
     h.finish().await
 }

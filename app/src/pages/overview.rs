@@ -193,6 +193,11 @@ fn machine_list(console: Console, hosts: Vec<Hostname>, defs: Arc<Overrides>, wh
 /// The last row stride a windowed list measured (f64 bits; 0: none yet), so that a list built again
 /// (its layout changed) starts as tall as it was and the page keeps its scroll position.
 static LAST_STRIDE: AtomicU64 = AtomicU64::new(0);
+/// The row height windowed lists grew to (f64 bits; 0: the stylesheet's), kept for the same reason;
+/// forgotten when the window is resized (rows may need less at another width).
+static ROW_HEIGHT: AtomicU64 = AtomicU64::new(0);
+/// The most a row grows to; past it, a row scrolls within itself.
+const MAX_ROW_PX: f64 = 640.0;
 
 /// A long machine list (rules §9.2): a find box, the count, and only the rows on screen (and a few
 /// either side) in the page, keyed by machine; padding above and below stands in for the rest, so the
@@ -211,6 +216,7 @@ fn windowed_list(console: Console, hosts: Vec<Hostname>, defs: Arc<Overrides>, w
     let range = RwSignal::new(0..WINDOW_FIRST);
     let measure = move || {
         let Some(ul) = list.get_untracked() else { return };
+        grow_rows(&ul);
         if let Some(s) = row_stride(&ul) {
             if s != stride.get_untracked() {
                 stride.set(s);
@@ -236,12 +242,19 @@ fn windowed_list(console: Console, hosts: Vec<Hostname>, defs: Arc<Overrides>, w
     // every scroll and resize.
     Effect::new(move |_| {
         shown.track();
-        if list.get().is_some() {
+        if let Some(ul) = list.get() {
+            set_row_height(&ul, f64::from_bits(ROW_HEIGHT.load(Ordering::Relaxed)));
             request_animation_frame(measure);
         }
     });
     let on_scroll = window_event_listener(leptos::ev::scroll, move |_| measure());
-    let on_resize = window_event_listener(leptos::ev::resize, move |_| measure());
+    let on_resize = window_event_listener(leptos::ev::resize, move |_| {
+        ROW_HEIGHT.store(0, Ordering::Relaxed);
+        if let Some(ul) = list.get_untracked() {
+            set_row_height(&ul, 0.0);
+        }
+        measure();
+    });
     on_cleanup(move || {
         on_scroll.remove();
         on_resize.remove();
@@ -262,7 +275,7 @@ fn windowed_list(console: Console, hosts: Vec<Hostname>, defs: Arc<Overrides>, w
     let pad = move |rows: usize| format!("{}px", (rows as f64 * stride.get()).round());
     let count = move || {
         let n = shown.with(Vec::len);
-        if n == total {
+        if query.with(|q| q.trim().is_empty()) {
             format!("{total} machines; rows appear as they scroll into view.")
         } else {
             format!("{n} of {total} machines match.")
@@ -286,6 +299,38 @@ fn windowed_list(console: Console, hosts: Vec<Hostname>, defs: Arc<Overrides>, w
             </For>
         </ul>
     }
+}
+
+/// Grows every row of `list` to what its tallest rendered row needs (rows are one height, rules §9.2;
+/// none may hide what it shows), up to [`MAX_ROW_PX`]; never shrinks them.
+fn grow_rows(list: &web_sys::HtmlUListElement) {
+    let mut need: f64 = 0.0;
+    let mut row = list.first_element_child();
+    while let Some(r) = row {
+        // Content height plus the border (and any scroll bar) the box adds to it.
+        let outer = r.get_bounding_client_rect().height();
+        need = need.max(f64::from(r.scroll_height()) + (outer - f64::from(r.client_height())).max(0.0));
+        row = r.next_element_sibling();
+    }
+    let need = need.min(MAX_ROW_PX);
+    let now = list
+        .first_element_child()
+        .map_or(0.0, |r| r.get_bounding_client_rect().height());
+    if need > now + 0.5 {
+        ROW_HEIGHT.store(need.to_bits(), Ordering::Relaxed);
+        set_row_height(list, need);
+    }
+}
+
+/// Sets the rows' height of `list` (`0`: the stylesheet's), through the style object (the CSP forbids
+/// style attributes, not this).
+fn set_row_height(list: &web_sys::HtmlUListElement, px: f64) {
+    let style = web_sys::HtmlElement::style(list);
+    let _ = if px > 0.0 {
+        style.set_property("--row-h", &format!("{}px", px.ceil()))
+    } else {
+        style.remove_property("--row-h").map(|_| ())
+    };
 }
 
 /// The distance from one row of `list` to the next (row and gap), once two rows are in the page.
