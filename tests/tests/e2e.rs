@@ -1282,6 +1282,25 @@ async fn a_long_machine_list_shows_the_rows_on_screen_scrolls_to_its_end_and_fin
         "the first row is no longer rendered once scrolled past"
     );
     assert!(count(&h).await? < 100, "still a window at the end");
+    // On a narrow screen every row still shows all it holds (rows grow to the tallest one's needs).
+    h.viewport(320, 800).await?;
+    h.browser.execute("window.scrollTo(0, 0)", vec![]).await?;
+    let clipped = h
+        .browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             setTimeout(() => requestAnimationFrame(() => done([...document.querySelectorAll('ul.machines.windowed > li')]
+                 .filter(li => li.scrollHeight > li.clientHeight + 1)
+                 .map(li => li.getAttribute('aria-label') + ': ' + li.scrollHeight + ' > ' + li.clientHeight))), 300);",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        clipped,
+        serde_json::json!([]),
+        "rows whose content is cut off at 320 px"
+    );
+    h.viewport(1440, 900).await?;
     // The find box narrows the list; a found machine's name opens its page.
     h.browser.execute("window.scrollTo(0, 0)", vec![]).await?;
     h.fill("Find a machine", "M0015").await?;
