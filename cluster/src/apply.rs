@@ -30,10 +30,14 @@ pub fn apply(fleet: &mut Fleet, event: &Event) {
     crate::mail::settle(fleet, &flows, &hosts, event.at, force);
 }
 
-/// The machines whose mail flow an event may change (rules §16.4): the machines it names and every
-/// member of their clusters (a commit, a reconnect or a restored link changes their listeners).
+/// The machines whose mail flow an event may change (rules §16.4.8): the machines it names and every
+/// member of their clusters (a commit, a reconnect or a restored link changes their listeners); only
+/// the machine itself for an event that changes nothing but its own runtime state.
 fn flow_scope(fleet: &Fleet, kind: &EventKind) -> Vec<Hostname> {
     use EventKind as K;
+    if let Some(host) = kind.machine_local() {
+        return vec![host.clone()];
+    }
     let named: Vec<&Hostname> = match kind {
         K::ClockAdvanced => return Vec::new(),
         K::MailSettled => return fleet.machines.keys().cloned().collect(),

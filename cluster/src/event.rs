@@ -275,3 +275,24 @@ impl Event {
         Self { at, kind }
     }
 }
+
+impl EventKind {
+    /// The one machine whose own runtime state alone this event changes (rules §16.4.8): suspending or
+    /// resuming it, its listeners, its delivery or its work queue, a downloaded upgrade, a saved
+    /// configuration. Such an event changes no configuration, no power, no link and no membership, so
+    /// it changes no other machine's mail flow and no session's credentials or login host.
+    pub fn machine_local(&self) -> Option<&Hostname> {
+        use EventKind as K;
+        match self {
+            K::MachineSuspended { host }
+            | K::MachineResumed { host }
+            | K::ListenersSuspended { host, .. }
+            | K::ListenersResumed { host, .. }
+            | K::DeliveryChanged { host, .. }
+            | K::WorkQueueChanged { host, .. }
+            | K::UpgradeDownloaded { host, .. }
+            | K::ConfigSaved { host, .. } => Some(host),
+            _ => None,
+        }
+    }
+}

@@ -98,6 +98,12 @@ pub fn credential(fleet: &Fleet, host: &Hostname, user: &UserName) -> Option<Str
     fleet.machine(host)?.user(user).map(|a| a.password)
 }
 
+/// Whether `kind` can end sessions: change a credential (rules §15.29) or a login host's power
+/// (§16.3). An event that changes only one machine's runtime state (§16.4.8) does neither.
+pub fn may_end_sessions(kind: &crate::event::EventKind) -> bool {
+    kind.machine_local().is_none()
+}
+
 /// Whether sessions logged in to `host` go on (rules §16.3): a machine powered off ends them; a reboot,
 /// an upgrade's included, keeps them (rules §14.3.3).
 pub fn session_survives(fleet: &Fleet, host: &Hostname) -> bool {

@@ -421,6 +421,18 @@ fn invariants(fleet: &Fleet) -> Result<(), String> {
                 return Err(format!("standalone {} holds another mode's settings", m.hostname));
             }
         }
+        // I10: a machine's last recorded flow runs with what drives its flow now (rules §16.4.6): an
+        // event that changes a machine's flow records it, even one that names only another machine
+        // (§16.4.8).
+        if let Some(last) = m.runtime.mail.last() {
+            let now = cluster::mail::flow_params(fleet, &m.hostname);
+            if last.params != now {
+                return Err(format!(
+                    "I10: {}'s flow was last recorded with {:?}, but it now runs with {now:?}",
+                    m.hostname, last.params
+                ));
+            }
+        }
         // I8: local data never travels.
         for q in &m.local.quarantine {
             if !q.contains(m.hostname.as_str()) {

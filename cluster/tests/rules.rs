@@ -351,3 +351,73 @@ fn pages_name_power_and_lost_names_as_the_cli_does() {
     );
     assert_eq!(fleet.describe_connection(&h("newyork.example.com")), "connected");
 }
+
+/// Every machine's last recorded flow runs with what drives its flow now (rules §16.4.6).
+fn flows_recorded(fleet: &Fleet) {
+    for m in fleet.machines.values() {
+        let last = m.runtime.mail.last().expect("every machine's flow is recorded");
+        assert_eq!(
+            last.params,
+            cluster::mail::flow_params(fleet, &m.hostname),
+            "{}'s recorded flow",
+            m.hostname
+        );
+    }
+}
+
+/// Rules §16.4.8: suspending one machine records only its flow; a cluster-wide commit of the listeners
+/// records every member's.
+#[test]
+fn a_machine_local_event_records_its_machine_and_a_commit_records_every_member() {
+    let mut fleet = fixture::americas();
+    let ny = h("newyork.example.com");
+    let others: Vec<(Hostname, Vec<cluster::fleet::MailSegment>)> = fleet
+        .machines
+        .values()
+        .filter(|m| m.hostname != ny)
+        .map(|m| (m.hostname.clone(), m.runtime.mail.clone()))
+        .collect();
+    let at = fixture::CLOCK_START.plus_secs(600);
+    apply(
+        &mut fleet,
+        &Event::new(at, EventKind::MachineSuspended { host: ny.clone() }),
+    );
+    flows_recorded(&fleet);
+    let mail = &fleet.machines[&ny].runtime.mail;
+    assert!(mail.last().unwrap().params.receiving.is_empty(), "{mail:?}");
+    for (host, before) in &others {
+        assert_eq!(&fleet.machines[host].runtime.mail, before, "{host} is untouched");
+    }
+    // No listener at cluster level: every member stops receiving, and each one's flow is recorded.
+    let e = Event::new(
+        at.plus_secs(60),
+        EventKind::Committed {
+            host: ny.clone(),
+            user: UserName::parse("admin").unwrap(),
+            writes: vec![Write {
+                mode: Mode::Cluster,
+                feature: FeatureId::Listeners,
+                change: Change::Define {
+                    value: FeatureValue::of(vec![]),
+                },
+            }],
+            structure: vec![],
+            comment: None,
+        },
+    );
+    apply(&mut fleet, &e);
+    flows_recorded(&fleet);
+    let members: Vec<Hostname> = fleet
+        .machines
+        .values()
+        .filter(|m| m.cluster().is_some())
+        .map(|m| m.hostname.clone())
+        .collect();
+    assert!(members.len() > 1);
+    for host in &members {
+        assert!(
+            cluster::mail::flow_params(&fleet, host).receiving.is_empty(),
+            "{host}"
+        );
+    }
+}

@@ -1316,6 +1316,7 @@ impl Core {
                 })?;
                 let audience = Audience::of(role);
                 let any = !events.is_empty();
+                let may_end = events.iter().any(|e| cluster::login::may_end_sessions(&e.kind));
                 for e in events {
                     let revision = self.push(work, e.clone());
                     records.push(EventRecord {
@@ -1323,7 +1324,7 @@ impl Core {
                         event: scope_event_for(&e, audience),
                     });
                 }
-                if any {
+                if may_end {
                     self.end_changed_credentials(work, Some(id));
                     self.end_sessions_on_down_hosts(work, Some(id));
                 }
