@@ -1000,6 +1000,7 @@ impl Core {
                     Ok((event, message)) => {
                         self.push(work, event);
                         self.audit_test_kit(work, line, format!("accepted; {message}"));
+                        self.end_changed_credentials(work, None);
                         self.end_sessions_on_down_hosts(work, None);
                         Ok(SimulatorResponse {
                             message: format!("Simulator: {message}."),
@@ -1239,6 +1240,8 @@ impl Core {
                     format!("simulator: {line}"),
                     format!("accepted; {message}"),
                 );
+                // A restored link or power can merge a member back and replace its user database (rules §15.29).
+                self.end_changed_credentials(work, Some(id));
                 self.end_sessions_on_down_hosts(work, Some(id));
                 Ok(SimulatorResponse {
                     message: format!("Simulator: {message}."),
