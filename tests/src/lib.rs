@@ -463,10 +463,20 @@ impl Harness {
 
     /// Waits (up to 15 s) for an element matching an XPath expression.
     pub async fn wait_for_xpath(&self, xpath: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        self.wait_for_xpath_within(xpath, Duration::from_secs(15)).await
+    }
+
+    /// Waits up to `limit` for an element matching an XPath expression: for what a server timer
+    /// (a sandbox's time to live) brings about, later than a click's answer.
+    pub async fn wait_for_xpath_within(
+        &self,
+        xpath: &str,
+        limit: Duration,
+    ) -> anyhow::Result<fantoccini::elements::Element> {
         match self
             .browser
             .wait()
-            .at_most(Duration::from_secs(15))
+            .at_most(limit)
             .for_element(Locator::XPath(xpath))
             .await
         {
@@ -478,7 +488,8 @@ impl Harness {
                     let _ = std::fs::write(&shot, png);
                 }
                 Err(anyhow::anyhow!(e)).context(format!(
-                    "no element matches {xpath} within 15 s; screenshot {}; the page shows:\n{page}",
+                    "no element matches {xpath} within {} s; screenshot {}; the page shows:\n{page}",
+                    limit.as_secs(),
                     shot.display()
                 ))
             }

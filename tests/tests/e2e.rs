@@ -1179,7 +1179,10 @@ async fn demo_visitors_get_their_own_sandboxes_reset_and_a_share_replays_and_for
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
 async fn a_full_demo_says_so_and_an_idle_sandbox_expires() -> anyhow::Result<()> {
-    let alice = demo_server(&["--sandbox-ttl", "4", "--sandbox-max", "1"]).await?;
+    // The time to live must outlast Bob's refusal below: a second browser starting and loading the
+    // app takes several seconds on a loaded 2-core CI machine, and at 4 s Alice's sandbox sometimes
+    // expired first, so Bob got room (CI run of 4fdb8ef).
+    let alice = demo_server(&["--sandbox-ttl", "15", "--sandbox-max", "1"]).await?;
     start_scenario(&alice, "Halfway through a rolling upgrade").await?;
     let bob = alice.another_browser().await?;
     bob.open("/").await?;
@@ -1193,11 +1196,12 @@ async fn a_full_demo_says_so_and_an_idle_sandbox_expires() -> anyhow::Result<()>
             "{e:?}"
         );
     }
-    // Alice does nothing: her sandbox is discarded, and her open page says why.
+    // Alice does nothing: her sandbox is discarded, and her open page says why. The sweep runs every
+    // 5 s, so that is 15 to 20 s after she started.
     alice
-        .wait_text(
-            "//*[@role='alert']",
-            "Your sandbox was discarded: it was not used for its time to live",
+        .wait_for_xpath_within(
+            "//*[@role='alert'][contains(., 'Your sandbox was discarded: it was not used for its time to live')]",
+            std::time::Duration::from_secs(40),
         )
         .await?;
     alice.wait_for_xpath("//h1[.='Try Clusterdeck']").await?;
