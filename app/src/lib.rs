@@ -9,6 +9,7 @@
 //!   upgrade, terminal, users, audit.
 //! - [`components`] — shared widgets (mode bar, action button, state badge, charts, progress).
 //! - [`dialog`] — the question dialog (keyboard-first: focus trapped and returned, Esc cancels).
+//! - [`routes`] — the pages loaded when first visited (split points of the WASM).
 //! - [`timing`] — marks the benchmarks read (fleet arrival, apply durations).
 //!
 //! No rule lives here: every verdict comes from `cluster::check`, every derived value from the crate.
@@ -24,6 +25,7 @@ pub mod api;
 pub mod components;
 pub mod dialog;
 pub mod pages;
+pub mod routes;
 pub mod state;
 pub mod timing;
 
@@ -157,24 +159,24 @@ pub fn App() -> impl IntoView {
                     (true, true) => view! {
                         <Routes fallback=|| view! { <pages::machine::NotFound what="No page has this address." /> }>
                             <Route path=path!("/") view=pages::overview::Overview />
-                            <Route path=path!("/machine/:host") view=pages::machine::MachinePage />
-                            <Route path=path!("/group/:group") view=pages::machine::GroupPage />
-                            <Route path=path!("/cluster") view=pages::machine::ClusterPage />
-                            <Route path=path!("/open-session") view=pages::machine::OpenSession />
-                            <Route path=path!("/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::SettingsIndex /></Gate> } />
-                            <Route path=path!("/cluster/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
-                            <Route path=path!("/cluster/settings/:feature") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
-                            <Route path=path!("/group/:group/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
-                            <Route path=path!("/group/:group/settings/:feature") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
-                            <Route path=path!("/machine/:host/settings") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
-                            <Route path=path!("/machine/:host/settings/:feature") view=|| view! { <Gate page=Page::Settings><pages::settings::Settings /></Gate> } />
-                            <Route path=path!("/pending") view=|| view! { <Gate page=Page::Pending><pages::pending::Pending /></Gate> } />
-                            <Route path=path!("/cluster-ops") view=pages::cluster_ops::ClusterOps />
-                            <Route path=path!("/upgrade") view=pages::upgrade::Upgrade />
-                            <Route path=path!("/terminal") view=pages::terminal::Terminal />
-                            <Route path=path!("/users") view=|| view! { <Gate page=Page::Users><pages::users::Users /></Gate> } />
-                            <Route path=path!("/audit") view=|| view! { <Gate page=Page::Audit><pages::audit::Audit /></Gate> } />
-                            <Route path=path!("/simulator") view=|| view! { <Gate page=Page::Simulator><pages::simulator::Simulator /></Gate> } />
+                            <Route path=path!("/machine/:host") view=routes::MachinePage />
+                            <Route path=path!("/group/:group") view=routes::GroupPage />
+                            <Route path=path!("/cluster") view=routes::ClusterPage />
+                            <Route path=path!("/open-session") view=routes::OpenSessionPage />
+                            <Route path=path!("/settings") view=routes::SettingsIndexPage />
+                            <Route path=path!("/cluster/settings") view=routes::SettingsPage />
+                            <Route path=path!("/cluster/settings/:feature") view=routes::SettingsPage />
+                            <Route path=path!("/group/:group/settings") view=routes::SettingsPage />
+                            <Route path=path!("/group/:group/settings/:feature") view=routes::SettingsPage />
+                            <Route path=path!("/machine/:host/settings") view=routes::SettingsPage />
+                            <Route path=path!("/machine/:host/settings/:feature") view=routes::SettingsPage />
+                            <Route path=path!("/pending") view=routes::PendingPage />
+                            <Route path=path!("/cluster-ops") view=routes::ClusterOpsPage />
+                            <Route path=path!("/upgrade") view=routes::UpgradePage />
+                            <Route path=path!("/terminal") view=routes::TerminalPage />
+                            <Route path=path!("/users") view=routes::UsersPage />
+                            <Route path=path!("/audit") view=routes::AuditPage />
+                            <Route path=path!("/simulator") view=routes::SimulatorPage />
                         </Routes>
                     }.into_any(),
                 }

@@ -181,6 +181,11 @@ pub fn wasm_opt() -> PathBuf {
     tools_dir().join("node_modules/binaryen/bin/wasm-opt")
 }
 
+/// binaryen's JS API (the same package), for `xtask/wasm-opt-many.mjs`.
+pub fn binaryen_js() -> PathBuf {
+    tools_dir().join("node_modules/binaryen/index.js")
+}
+
 pub fn ensure_binaryen() -> anyhow::Result<()> {
     ensure_npm_package("binaryen", BINARYEN_VERSION, &wasm_opt())
 }
