@@ -9,7 +9,8 @@
 //!   upgrade, terminal, users, audit.
 //! - [`components`] — shared widgets (mode bar, action button, state badge, charts, progress).
 //! - [`dialog`] — the question dialog (keyboard-first: focus trapped and returned, Esc cancels).
-//! - [`routes`] — the pages loaded when first visited (split points of the WASM).
+//! - [`routes`] — the code loaded when first needed (split points of the WASM): every page, and what
+//!   follows the fleet once logged in.
 //! - [`timing`] — marks the benchmarks read (fleet arrival, apply durations).
 //!
 //! No rule lives here: every verdict comes from `cluster::check`, every derived value from the crate.
@@ -67,6 +68,10 @@ pub fn App() -> impl IntoView {
         }
         demo.set(api::scenarios().await.ok().flatten());
         checked.set(true);
+        // The login form (or the demo's start page) is up: fetch what comes after it meanwhile.
+        if console.session.with_untracked(Option::is_none) {
+            routes::preload_after_login();
+        }
     });
     let on_login = Callback::new(move |info: SessionInfo| {
         console.session.set(Some(info));
@@ -151,14 +156,14 @@ pub fn App() -> impl IntoView {
                 move || match (checked.get(), logged_in.get()) {
                     (false, _) => view! { <p role="status">"Loading…"</p> }.into_any(),
                     // A share's replay needs no login (rules §18.6).
-                    _ if replay.get() => view! { <pages::demo::Replay on_login=on_login /> }.into_any(),
+                    _ if replay.get() => view! { <routes::ReplayPage on_login=on_login /> }.into_any(),
                     (true, false) => match demo.get() {
                         Some(scenarios) => view! { <pages::demo::Start scenarios=scenarios on_login=on_login /> }.into_any(),
                         None => view! { <pages::login::Login on_login=on_login /> }.into_any(),
                     },
                     (true, true) => view! {
                         <Routes fallback=|| view! { <pages::machine::NotFound what="No page has this address." /> }>
-                            <Route path=path!("/") view=pages::overview::Overview />
+                            <Route path=path!("/") view=routes::OverviewPage />
                             <Route path=path!("/machine/:host") view=routes::MachinePage />
                             <Route path=path!("/group/:group") view=routes::GroupPage />
                             <Route path=path!("/cluster") view=routes::ClusterPage />

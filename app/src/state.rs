@@ -150,8 +150,18 @@ impl Console {
         interval.forget();
     }
 
-    /// Fetches the whole fleet again and re-subscribes from its revision.
+    /// Fetches the whole fleet again and re-subscribes from its revision. The code that does it is a
+    /// chunk of its own ([`crate::routes::console_sync`]): when it cannot be fetched, the server is
+    /// away, and it is tried again with back-off.
     pub async fn reload(self) {
+        match crate::routes::console_sync(self).await {
+            Ok(sync) => sync.await,
+            Err(_) => self.lost(),
+        }
+    }
+
+    /// [`Console::reload`]'s work, in the chunk.
+    pub(crate) async fn load_and_follow(self) {
         match api::fetch_fleet().await {
             Ok(r) => {
                 crate::timing::fleet_received();

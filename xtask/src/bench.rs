@@ -190,9 +190,11 @@ pub fn bench() -> anyhow::Result<()> {
         id: "P1",
         figure: "site bundle (WASM, JS glue, chunk loader), brotli: what the first page loads, and in all".into(),
         value: format!(
-            "first page {} B ({:.1} KiB); in all {} B with {} chunks loaded as pages are first visited; largest crates of the first page: {}",
+            "first page (the login form) {} B ({:.1} KiB); logging in adds {} B in {} files (fetched while the form waits); in all {} B with {} chunks loaded as pages are first visited; largest crates of the first page: {}",
             size.brotli,
             size.brotli as f64 / 1024.0,
+            size.console_brotli,
+            size.console_files,
             size.total_brotli,
             size.chunks,
             top.join(", ")

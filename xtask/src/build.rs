@@ -54,6 +54,10 @@ pub struct BundleSize {
     pub total_brotli: u64,
     /// How many chunks load later.
     pub chunks: usize,
+    /// What logging in adds (the `console` module and the chunks it needs: following the fleet, the
+    /// overview), brotli bytes, and in how many files.
+    pub console_brotli: u64,
+    pub console_files: usize,
 }
 
 /// The committed size budget: `xtask/bundle-budget.txt` holds the most brotli bytes the first page
@@ -201,10 +205,12 @@ pub fn build(profile: Profile) -> anyhow::Result<BundleSize> {
 
     let size = bundle_size(&site)?;
     println!(
-        "first page (main module, JS glue, chunk loader): {} raw, {} gzip, {} brotli; with all {} chunks {} brotli  [{}]",
+        "first page (main module, JS glue, chunk loader): {} raw, {} gzip, {} brotli; logging in adds {} brotli in {} files; with all {} chunks {} brotli  [{}]",
         human(size.raw),
         human(size.gzip),
         human(size.brotli),
+        human(size.console_brotli),
+        size.console_files,
         size.chunks,
         human(size.total_brotli),
         profile.cargo_name()
@@ -216,6 +222,9 @@ pub fn build(profile: Profile) -> anyhow::Result<BundleSize> {
 /// The name of the JS module through which the main module loads its chunks (written by the splitter
 /// into `pkg/`, beside `app.js`).
 pub const SPLIT_LINK: &str = "split.js";
+
+/// The split module logging in needs (app/src/routes.rs).
+const CONSOLE_MODULE: &str = "console";
 
 /// The manifest the splitter writes: for each split point, the chunks it needs (file stems in `pkg/`).
 pub const SPLIT_MANIFEST: &str = "split-manifest.json";
@@ -383,6 +392,8 @@ fn bundle_size(site: &Path) -> anyhow::Result<BundleSize> {
         brotli: 0,
         total_brotli: 0,
         chunks: 0,
+        console_brotli: 0,
+        console_files: 0,
     };
     let compressed = |path: &Path, with: &str| {
         std::fs::metadata(path.with_extension(format!("{}.{with}", ext(path)))).map(|m| m.len())
@@ -401,6 +412,17 @@ fn bundle_size(site: &Path) -> anyhow::Result<BundleSize> {
             size.chunks += 1;
         }
     }
+    let manifest = site.join("pkg").join(SPLIT_MANIFEST);
+    let manifest: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&std::fs::read(&manifest)?)
+            .with_context(|| format!("{} is not the splitter's manifest", manifest.display()))?;
+    let console = manifest
+        .get(CONSOLE_MODULE)
+        .with_context(|| format!("the split manifest names no `{CONSOLE_MODULE}` module"))?;
+    for stem in console {
+        size.console_brotli += compressed(&site.join("pkg").join(format!("{stem}.wasm")), "br")?;
+    }
+    size.console_files = console.len();
     Ok(size)
 }
 
