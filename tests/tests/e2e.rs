@@ -1343,3 +1343,122 @@ async fn a_long_machine_list_shows_the_rows_on_screen_scrolls_to_its_end_and_fin
     assert_eq!(path(&h).await?, "/");
     h.finish().await
 }
+
+/// The WASM modules the page has fetched, by file name (`app_bg.wasm` is the main module; the others
+/// are pages' chunks, `cargo xtask build` splits them out).
+async fn wasm_fetched(h: &Harness) -> anyhow::Result<Vec<String>> {
+    let names = h
+        .browser
+        .execute(
+            "return performance.getEntriesByType('resource')
+                .map(e => new URL(e.name).pathname)
+                .filter(p => p.startsWith('/pkg/') && p.endsWith('.wasm'))
+                .map(p => p.slice('/pkg/'.length));",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(names)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_page_fetches_its_code_on_the_first_visit_and_only_then() -> anyhow::Result<()> {
+    let h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    h.wait_for_xpath(&by_role("region", "Cluster Americas")).await?;
+    // Room for every request of the walk (the browser keeps 250 timings by default).
+    h.browser
+        .execute("performance.setResourceTimingBufferSize(100000);", vec![])
+        .await?;
+    // The login form needs the main module; logged in, the console's module (following the fleet,
+    // the overview) and the chunks it shares with others; no other page's module is fetched.
+    let module = |n: &str| format!("split_{n}.wasm");
+    let overview = wasm_fetched(&h).await?;
+    assert_eq!(
+        overview.first().map(String::as_str),
+        Some("app_bg.wasm"),
+        "{overview:?}"
+    );
+    assert!(overview.contains(&module("console")), "{overview:?}");
+    assert!(
+        overview
+            .iter()
+            .all(|n| n == "app_bg.wasm" || n.starts_with("chunk_") || *n == module("console")),
+        "the overview fetches no other page's module: {overview:?}"
+    );
+    // Settings by clicking: its module (and the chunks it shares) arrive now, nobody else's.
+    nav(&h, "Settings").await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Cluster: Americas.")
+        .await?;
+    let settings = wasm_fetched(&h).await?;
+    assert!(settings.contains(&module("settings")), "{settings:?}");
+    assert!(
+        !settings.contains(&module("admin")) && !settings.contains(&module("ops")),
+        "pages not visited are not fetched: {settings:?}"
+    );
+    // Away and back: the page works again and nothing is fetched twice.
+    nav(&h, "Overview").await?;
+    h.wait_for_xpath(&by_role("region", "Cluster Americas")).await?;
+    nav(&h, "Settings").await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Cluster: Americas.")
+        .await?;
+    choose_mode(&h, "Group: West").await?;
+    h.wait_text("//*[@role='note']", "Settings are defined for Group: West.")
+        .await?;
+    assert_eq!(wasm_fetched(&h).await?, settings, "a page's code is fetched once");
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_page_opened_while_the_server_is_away_says_so_and_loads_when_it_is_back() -> anyhow::Result<()> {
+    let mut h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    h.wait_for_xpath(&by_role("region", "Cluster Americas")).await?;
+    h.browser.execute("window.__clusterdeckMark = 7;", vec![]).await?;
+    h.server.stop()?;
+    h.wait_text("//*[contains(@class, 'live-indicator')]", "Offline")
+        .await?;
+    // The audit log was never visited: its code cannot arrive. The app says so and keeps running.
+    nav(&h, "Audit log").await?;
+    let alert = h
+        .wait_text("//*[@role='alert']", "This page could not be loaded")
+        .await?;
+    assert!(alert.contains("when the server can be reached again"), "{alert}");
+    h.wait_for_xpath("//*[@role='alert']//button[normalize-space(.)='Try again']")
+        .await?;
+    // The overview still answers while the server is away.
+    nav(&h, "Overview").await?;
+    h.wait_for_xpath(&by_role("region", "Cluster Americas")).await?;
+    nav(&h, "Audit log").await?;
+    h.wait_text("//*[@role='alert']", "This page could not be loaded")
+        .await?;
+    // Back: the page loads by itself, without a reload.
+    h.server.start_again()?;
+    h.wait_text("//*[contains(@class, 'live-indicator')]", "Live")
+        .await?;
+    h.wait_for_xpath("//h1[normalize-space(.)='Audit log']").await?;
+    h.wait_text("//main//table", "Simulated time").await?;
+    let mark = h
+        .browser
+        .execute("return window.__clusterdeckMark;", vec![])
+        .await?;
+    assert_eq!(mark, serde_json::json!(7), "the page was not reloaded");
+    // The outage's failed requests are all the console holds (each with the chunk loader's own line
+    // for a chunk it could not fetch): no panic, no other script error.
+    let outage: Vec<_> = h.console().await?.into_iter().filter(|e| e.is_error()).collect();
+    for e in &outage {
+        let refused = e.source == "network"
+            && (e.message.contains("ERR_CONNECTION_REFUSED")
+                || e.message.contains("ERR_INCOMPLETE_CHUNKED_ENCODING")
+                || e.message.contains("ERR_EMPTY_RESPONSE"));
+        let chunk_loader = e.source == "console-api"
+            && e.message.contains("split.js")
+            && e.message.contains("Failed to fetch");
+        assert!(
+            refused || chunk_loader,
+            "only the outage's failed requests are logged: {e:?}"
+        );
+    }
+    h.finish().await
+}
