@@ -39,7 +39,20 @@ impl Site {
         }
     }
 
+    /// A file of the site, which the browser keeps and revalidates before each use (`no-cache`: its
+    /// `Last-Modified` answers 304 when it has not changed), so a second visit does not fetch the WASM
+    /// again. The API's answers are never stored (`no-store`, set for everything else).
     async fn serve(self, req: axum::extract::Request) -> axum::response::Response {
+        let mut response = self.file(req).await;
+        if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
+        response
+    }
+
+    async fn file(self, req: axum::extract::Request) -> axum::response::Response {
         use axum::response::IntoResponse;
         use tower::ServiceExt;
         let path = req.uri().path().to_string();
@@ -102,7 +115,10 @@ pub fn app(state: AppState, site_dir: PathBuf) -> Router {
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(header(header::CACHE_CONTROL, "no-store"))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         // A refused request (503 busy, 408) is expected under load and already answered clearly; the
         // handlers log what an operator must see (storage errors) themselves. Per-request lines stay at
         // debug so an attacker cannot fill the log.

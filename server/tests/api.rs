@@ -491,3 +491,56 @@ async fn no_path_answers_500() {
         assert!(text.contains(body), "{}: {text}", &path[..path.len().min(60)]);
     }
 }
+
+#[tokio::test]
+async fn site_files_are_kept_and_revalidated_and_api_answers_never_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("index.html"),
+        "<!doctype html><title>shell</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/app_bg.wasm"), b"\0asm").unwrap();
+    let s = Server::start_with(dir.path(), &["--site-dir", site.path().to_str().unwrap()]);
+    let http = http();
+    let cache = |r: &reqwest::Response| {
+        r.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let wasm = format!("{}/pkg/app_bg.wasm", s.url);
+    let first = http.get(&wasm).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(
+        cache(&first),
+        "no-cache",
+        "the browser keeps the module and asks before using it"
+    );
+    let modified = first
+        .headers()
+        .get("last-modified")
+        .expect("a site file says when it changed")
+        .clone();
+    let again = http
+        .get(&wasm)
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304, "an unchanged module is not sent again");
+    assert_eq!(cache(&again), "no-cache");
+    let shell = http
+        .get(format!("{}/machine/sf.example.com", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cache(&shell), "no-cache");
+    for path in ["/api/v1/health", "/api/v1/session", "/pkg/missing.wasm"] {
+        let r = http.get(format!("{}{path}", s.url)).send().await.unwrap();
+        assert_eq!(cache(&r), "no-store", "{path}");
+    }
+}
