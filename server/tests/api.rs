@@ -457,17 +457,26 @@ async fn malformed_requests_get_json_4xx_and_change_nothing() {
     );
 }
 
-#[tokio::test]
-async fn no_path_answers_500() {
-    let dir = tempfile::tempdir().unwrap();
+/// A site directory holding the app shell and `files` (paths under it, with their content).
+fn site_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     let site = tempfile::tempdir().unwrap();
     std::fs::write(
         site.path().join("index.html"),
         "<!doctype html><title>shell</title>",
     )
     .unwrap();
-    std::fs::create_dir(site.path().join("pkg")).unwrap();
-    std::fs::write(site.path().join("pkg/app.js"), "// app").unwrap();
+    for (path, content) in files {
+        let path = site.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    site
+}
+
+#[tokio::test]
+async fn no_path_answers_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with(&[("pkg/app.js", b"// app")]);
     let s = Server::start_with(dir.path(), &["--site-dir", site.path().to_str().unwrap()]);
     let long = "a".repeat(300);
     let http = http();
@@ -495,14 +504,7 @@ async fn no_path_answers_500() {
 #[tokio::test]
 async fn site_files_are_kept_and_revalidated_and_api_answers_never_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let site = tempfile::tempdir().unwrap();
-    std::fs::write(
-        site.path().join("index.html"),
-        "<!doctype html><title>shell</title>",
-    )
-    .unwrap();
-    std::fs::create_dir(site.path().join("pkg")).unwrap();
-    std::fs::write(site.path().join("pkg/app_bg.wasm"), b"\0asm").unwrap();
+    let site = site_with(&[("pkg/app_bg.wasm", b"\0asm")]);
     let s = Server::start_with(dir.path(), &["--site-dir", site.path().to_str().unwrap()]);
     let http = http();
     let cache = |r: &reqwest::Response| {

@@ -973,16 +973,7 @@ async fn a_server_restart_mid_session_is_survived_without_reload() -> anyhow::Re
     h.wait_text("//*[contains(@class, 'live-indicator')]", "Live")
         .await?;
     // While the server was away the browser logged the failed requests (and only those).
-    let outage: Vec<_> = h.console().await?.into_iter().filter(|e| e.is_error()).collect();
-    for e in &outage {
-        assert!(
-            e.source == "network"
-                && (e.message.contains("ERR_CONNECTION_REFUSED")
-                    || e.message.contains("ERR_INCOMPLETE_CHUNKED_ENCODING")
-                    || e.message.contains("ERR_EMPTY_RESPONSE")),
-            "only the outage's failed requests are logged: {e:?}"
-        );
-    }
+    assert_only_the_outage_logged(&h).await?;
     h.click_in(&actions, "Suspend listeners").await?;
     h.wait_text(
         &by_role_label("section", &format!("Listeners of {host}")),
@@ -1005,6 +996,25 @@ async fn a_server_restart_mid_session_is_survived_without_reload() -> anyhow::Re
     )
     .await?;
     h.finish().await
+}
+
+/// Fails unless every error the browser console holds is a request the server's outage failed (and, for
+/// a module it could not fetch, the chunk loader's own line): no panic, no other script error.
+async fn assert_only_the_outage_logged(h: &Harness) -> anyhow::Result<()> {
+    for e in h.console().await?.into_iter().filter(|e| e.is_error()) {
+        let refused = e.source == "network"
+            && (e.message.contains("ERR_CONNECTION_REFUSED")
+                || e.message.contains("ERR_INCOMPLETE_CHUNKED_ENCODING")
+                || e.message.contains("ERR_EMPTY_RESPONSE"));
+        let chunk_loader = e.source == "console-api"
+            && e.message.contains("split.js")
+            && e.message.contains("Failed to fetch");
+        anyhow::ensure!(
+            refused || chunk_loader,
+            "only the outage's failed requests are logged: {e:?}"
+        );
+    }
+    Ok(())
 }
 
 /// A demo server (sandbox mode) with the shipped scenarios and more `serve` flags.
@@ -1444,21 +1454,7 @@ async fn a_page_opened_while_the_server_is_away_says_so_and_loads_when_it_is_bac
         .execute("return window.__clusterdeckMark;", vec![])
         .await?;
     assert_eq!(mark, serde_json::json!(7), "the page was not reloaded");
-    // The outage's failed requests are all the console holds (each with the chunk loader's own line
-    // for a chunk it could not fetch): no panic, no other script error.
-    let outage: Vec<_> = h.console().await?.into_iter().filter(|e| e.is_error()).collect();
-    for e in &outage {
-        let refused = e.source == "network"
-            && (e.message.contains("ERR_CONNECTION_REFUSED")
-                || e.message.contains("ERR_INCOMPLETE_CHUNKED_ENCODING")
-                || e.message.contains("ERR_EMPTY_RESPONSE"));
-        let chunk_loader = e.source == "console-api"
-            && e.message.contains("split.js")
-            && e.message.contains("Failed to fetch");
-        assert!(
-            refused || chunk_loader,
-            "only the outage's failed requests are logged: {e:?}"
-        );
-    }
+    // The outage's failed requests are all the console holds: no panic, no other script error.
+    assert_only_the_outage_logged(&h).await?;
     h.finish().await
 }
