@@ -41,13 +41,22 @@ impl Site {
 
     /// A file of the site, which the browser keeps and revalidates before each use (`no-cache`: its
     /// `Last-Modified` answers 304 when it has not changed), so a second visit does not fetch the WASM
-    /// again. The API's answers are never stored (`no-store`, set for everything else).
+    /// again; kept per encoding (`Vary`: one path is served brotli, gzip or plain as the request
+    /// accepts). The API's answers are never stored (`no-store`, set for everything else), nor is the
+    /// HTML shell: a page whose document may be stored goes into the back/forward cache when left,
+    /// with its event stream open, and after a few reloads those streams hold all six connections the
+    /// browser allows a server (the next page then waited a minute for one).
     async fn serve(self, req: axum::extract::Request) -> axum::response::Response {
         let mut response = self.file(req).await;
-        if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        let html = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"));
+        if !html && (response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED) {
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         }
         response
     }
