@@ -86,8 +86,9 @@ fn LazyPage(load: Load) -> impl IntoView {
             .unwrap_or_else(|| ().into_any()),
         Some(false) => view! {
             <div class="page-load-failed" role="alert">
+                <h1>"This page could not be loaded"</h1>
                 <p>
-                    "This page could not be loaded: its code did not arrive from the server. "
+                    "Its code did not arrive from the server. "
                     "It loads by itself when the server can be reached again."
                 </p>
                 <button type="button" on:click=move |_| fetch.with_value(|f| f())>

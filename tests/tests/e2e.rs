@@ -1458,3 +1458,64 @@ async fn a_page_opened_while_the_server_is_away_says_so_and_loads_when_it_is_bac
     assert_only_the_outage_logged(&h).await?;
     h.finish().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn a_user_added_by_enter_is_staged_and_the_form_cleared_without_a_refusal() -> anyhow::Result<()> {
+    const ENTER: &str = "\u{E007}";
+    let h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    nav(&h, "Users").await?;
+    h.fill("User name", "walker2").await?;
+    h.fill("Password", "walker2-pass").await?;
+    // Enter in the password field adds the user, as a form does.
+    h.field("Password").await?.send_keys(ENTER).await?;
+    h.wait_text(STATUS, "added walker2").await?;
+    // The form is ready for the next user: empty, and not refusing the name just added.
+    let fieldset = "//fieldset[legend='Add a user']";
+    for label in ["User name", "Password"] {
+        let value = h.field(label).await?.prop("value").await?.unwrap_or_default();
+        assert_eq!(value, "", "{label} is cleared");
+    }
+    let refusals = h
+        .browser
+        .find_all(fantoccini::Locator::XPath(&format!(
+            "{fieldset}//*[@class='refusal']"
+        )))
+        .await?;
+    assert!(refusals.is_empty(), "no refusal right after the user was added");
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built site and Chromium: run by `cargo xtask test`"]
+async fn eight_reloads_in_a_row_each_open_the_console_promptly() -> anyhow::Result<()> {
+    // A reloaded page must let go of its event stream: were it kept (the back/forward cache keeps a
+    // page whose document may be stored), six reloads would hold every connection the browser allows
+    // the server, and the next page would wait about a minute for one.
+    let h = Harness::start().await?;
+    h.login("admin", "ironport", "newyork.example.com").await?;
+    for (n, page) in [
+        "/",
+        "/users",
+        "/audit",
+        "/",
+        "/terminal",
+        "/cluster",
+        "/",
+        "/settings",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let started = std::time::Instant::now();
+        h.open(page).await?;
+        h.wait_for_xpath("//main//h1").await?;
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "reload {n} ({page}) took {took:?}"
+        );
+    }
+    h.finish().await
+}

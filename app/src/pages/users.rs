@@ -33,6 +33,18 @@ pub fn Users() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let role = RwSignal::new("operator".to_string());
     let password = RwSignal::new(String::new());
+    // A user added clears the form for the next one (its name would now be refused as taken, and the
+    // password should not linger); the outcome shows where the others' do.
+    let added = RwSignal::new(None::<Outcome>);
+    Effect::new(move |_| {
+        if let Some(o) = added.get() {
+            if o.is_done() {
+                name.set(String::new());
+                password.set(String::new());
+            }
+            outcome.set(Some(o));
+        }
+    });
     let add = Signal::derive(move || {
         let n = name.get();
         (!n.trim().is_empty()).then(|| {
@@ -56,15 +68,16 @@ pub fn Users() -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table></div>
-        <fieldset>
+        // A form, so that Enter in a field adds the user (the button is its submit button).
+        <form on:submit=|ev| ev.prevent_default()><fieldset>
             <legend>"Add a user"</legend>
             <label>"User name " <input type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
             <label>"Role " <select on:change=move |ev| role.set(event_target_value(&ev)) prop:value=move || role.get()>
                 {ROLE_WORDS.iter().map(|r| view! { <option value=*r>{*r}</option> }).collect_view()}
             </select></label>
             <label>"Password " <input type="password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) /></label>
-            {move || view! { <ActionButton label="Add user" command=add outcome=outcome mode=page_mode() /> }}
-        </fieldset>
+            {move || view! { <ActionButton label="Add user" command=add outcome=added mode=page_mode() /> }}
+        </fieldset></form>
         <OutcomeView outcome=outcome />
     }
 }
