@@ -885,3 +885,89 @@ pub async fn commands_load_wrk(
     let _ = std::fs::remove_dir_all(&dir);
     Ok((commands, bare))
 }
+
+/// What one `oha` run printed (its `--output-format json`), in the figures P3 reads.
+#[derive(Debug, Clone, Copy)]
+pub struct OhaRun {
+    pub requests: f64,
+    pub per_second: f64,
+    pub success_rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// P3 by `oha` (crates.io, an established load generator that corrects for coordinated omission):
+/// `POST /api/v1/commands` with `runtime suspend` on newyork (one durable event every time) from one
+/// session over `connections` connections, for `duration` each:
+/// - closed loop, as fast as the server answers (the throughput);
+/// - open loop at `rate` requests a second, latency counted from when each request was due
+///   (`--latency-correction`), so a stall counts against every request it delayed;
+/// - the bare `GET /api/v1/health`, closed loop, in the same server.
+///
+/// Returns (closed, open, bare).
+pub async fn commands_load_oha(
+    server: &Server,
+    oha: &str,
+    connections: usize,
+    rate: u32,
+    duration: Duration,
+) -> anyhow::Result<(OhaRun, OhaRun, OhaRun)> {
+    let session = ApiSession::login(server, "admin", "ironport", "newyork.example.com").await?;
+    let body =
+        json!({"command": {"command": "runtime", "op": "suspend"}, "mode": "machine:newyork.example.com"})
+            .to_string();
+    let seconds = format!("{}s", duration.as_secs().max(1));
+    let run = |extra: &[&str], post: bool, path: &str| -> anyhow::Result<OhaRun> {
+        let mut cmd = std::process::Command::new(oha);
+        cmd.args(["--no-tui", "--output-format", "json", "-z", &seconds])
+            .args(["-c", &connections.to_string()])
+            .args(extra);
+        if post {
+            cmd.args(["-m", "POST", "-d", &body])
+                .args(["-H", &format!("cookie: {}", session.cookie())])
+                .args(["-H", "content-type: application/json"])
+                .args(["-H", &format!("origin: {}", server.url)]);
+        }
+        let out = cmd
+            .arg(format!("{}{path}", server.url))
+            .output()
+            .with_context(|| format!("cannot run {oha} (crates.io's oha)"))?;
+        anyhow::ensure!(
+            out.status.success(),
+            "oha failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("oha's JSON")?;
+        let ok: f64 = v["statusCodeDistribution"]
+            .as_object()
+            .map(|codes| {
+                codes
+                    .iter()
+                    .filter(|(code, _)| code.starts_with('2'))
+                    .filter_map(|(_, n)| n.as_f64())
+                    .sum()
+            })
+            .unwrap_or(0.0);
+        let all: f64 = v["statusCodeDistribution"]
+            .as_object()
+            .map(|codes| codes.values().filter_map(|n| n.as_f64()).sum())
+            .unwrap_or(0.0);
+        let ms = |key: &str| v["latencyPercentiles"][key].as_f64().unwrap_or(f64::NAN) * 1e3;
+        Ok(OhaRun {
+            requests: all,
+            per_second: v["summary"]["requestsPerSec"].as_f64().unwrap_or(f64::NAN),
+            // Answers outside 2xx count against it as much as oha's own failures.
+            success_rate: v["summary"]["successRate"].as_f64().unwrap_or(0.0) * ok / all.max(1.0),
+            p50_ms: ms("p50"),
+            p99_ms: ms("p99"),
+        })
+    };
+    let closed = run(&[], true, "/api/v1/commands")?;
+    let open = run(
+        &["-q", &rate.to_string(), "--latency-correction"],
+        true,
+        "/api/v1/commands",
+    )?;
+    let bare = run(&[], false, "/api/v1/health")?;
+    Ok((closed, open, bare))
+}

@@ -164,6 +164,7 @@ pub fn bench() -> anyhow::Result<()> {
     tools::ensure_chromium()?;
     tools::ensure_binaryen()?;
     let wrk = tools::ensure_wrk()?;
+    let oha = tools::ensure_oha()?;
     let size = build::build(Profile::Release)?;
     let mut args = vec!["build", "--release"];
     args.extend(NATIVE);
@@ -260,6 +261,29 @@ pub fn bench() -> anyhow::Result<()> {
         } else {
             Some(false)
         },
+    });
+
+    let o = measure_with(&["p3oha", "32", "8000", "8"], &[("OHA", oha.as_os_str())])?;
+    let ratio = f(&o, "ratio");
+    let all_ok = f(&o, "success_rate") == 1.0
+        && f(&o, "open_success_rate") == 1.0
+        && f(&o, "bare_success_rate") == 1.0;
+    rows.push(Row {
+        id: "P3o",
+        figure: "P3 by oha (crates.io): POST /api/v1/commands `runtime suspend` every time (one durable event each), 32 connections, one session; closed loop for the throughput, then open loop at 8,000 req/s with coordinated omission corrected (latency from when each request was due)".into(),
+        value: format!(
+            "open loop: p50 {:.2} ms, p99 {:.2} ms at {:.0} req/s; closed loop: {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); bare GET /api/v1/health {:.0} req/s; ratio {ratio:.2}; {}",
+            f(&o, "open_p50_ms"),
+            f(&o, "open_p99_ms"),
+            f(&o, "open_per_second"),
+            f(&o, "per_second"),
+            f(&o, "p50_ms"),
+            f(&o, "p99_ms"),
+            f(&o, "bare_per_second"),
+            if all_ok { "every answer 2xx".to_string() } else { format!("success rates {}, {}, {}", o["success_rate"], o["open_success_rate"], o["bare_success_rate"]) }
+        ),
+        goal: "p50 ≤ 1 ms, p99 ≤ 10 ms (open loop, corrected), ratio ≥ 0.5".into(),
+        met: Some(f(&o, "open_p50_ms") <= 1.0 && f(&o, "open_p99_ms") <= 10.0 && ratio >= 0.5 && all_ok),
     });
 
     let c1 = measure(&["cli", "500"])?;

@@ -119,30 +119,37 @@ pub fn ensure_wrk() -> anyhow::Result<std::path::PathBuf> {
     Ok(wrk)
 }
 
+/// The oha release `cargo xtask bench` measures P3 with, coordinated omission corrected (crates.io).
+pub const OHA_VERSION: &str = "1.16.0";
+
+/// oha, installed from crates.io into `.tools/cargo` on first use (`OHA` overrides; about five minutes
+/// to build on two cores, once).
+pub fn ensure_oha() -> anyhow::Result<PathBuf> {
+    ensure_cargo_tool("oha", OHA_VERSION, "OHA")
+}
+
+/// `name` at `version`, installed from crates.io into `.tools/cargo` on first use (`env` overrides).
+fn ensure_cargo_tool(name: &str, version: &str, env: &str) -> anyhow::Result<PathBuf> {
+    if let Some(t) = std::env::var_os(env) {
+        return Ok(PathBuf::from(t));
+    }
+    let root = tools_dir().join("cargo");
+    let tool = root.join("bin").join(name);
+    if !tool.exists() {
+        println!("installing {name} {version} from crates.io");
+        run(cargo()
+            .args(["install", "--locked", "--version", version, name, "--root"])
+            .arg(&root))?;
+    }
+    Ok(tool)
+}
+
 /// The twiggy release `cargo xtask bench` reads the WebAssembly's code size with (crates.io).
 pub const TWIGGY_VERSION: &str = "0.8.0";
 
 /// twiggy, installed from crates.io into `.tools/cargo` on first use (`TWIGGY` overrides).
 pub fn ensure_twiggy() -> anyhow::Result<PathBuf> {
-    if let Some(t) = std::env::var_os("TWIGGY") {
-        return Ok(PathBuf::from(t));
-    }
-    let root = tools_dir().join("cargo");
-    let twiggy = root.join("bin/twiggy");
-    if !twiggy.exists() {
-        println!("installing twiggy {TWIGGY_VERSION} from crates.io");
-        run(cargo()
-            .args([
-                "install",
-                "--locked",
-                "--version",
-                TWIGGY_VERSION,
-                "twiggy",
-                "--root",
-            ])
-            .arg(&root))?;
-    }
-    Ok(twiggy)
+    ensure_cargo_tool("twiggy", TWIGGY_VERSION, "TWIGGY")
 }
 
 pub fn ensure_chromium() -> anyhow::Result<()> {

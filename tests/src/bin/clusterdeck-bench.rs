@@ -36,6 +36,15 @@ async fn main() -> anyhow::Result<()> {
                    "per_second": per(&c), "bare_per_second": per(&b), "bare_errors": b["errors"],
                    "bare_p50_ms": b["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3, "ratio": per(&c) / per(&b)})
         }
+        Some("p3oha") => {
+            let server = tests::bench::server()?;
+            let oha = std::env::var("OHA").unwrap_or_else(|_| "oha".into());
+            let (c, o, b) = tests::bench::commands_load_oha(&server, &oha, arg(1, 32) as usize, arg(2, 8000) as u32, Duration::from_secs(arg(3, 8))).await?;
+            json!({"id": "P3o", "connections": arg(1, 32), "rate": arg(2, 8000),
+                   "requests": c.requests, "success_rate": c.success_rate, "p50_ms": c.p50_ms, "p99_ms": c.p99_ms, "per_second": c.per_second,
+                   "open_requests": o.requests, "open_success_rate": o.success_rate, "open_per_second": o.per_second, "open_p50_ms": o.p50_ms, "open_p99_ms": o.p99_ms,
+                   "bare_per_second": b.per_second, "bare_success_rate": b.success_rate, "ratio": c.per_second / b.per_second})
+        }
         Some("cli") => {
             let server = tests::bench::server()?;
             let (stage, commit) = tests::bench::cli_latency(&server, arg(1, 500) as usize).await?;
@@ -107,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
             json!({"id": "S3", "visitors": n, "arrive_over_s": over, "requests": l.requests, "errors": l.errors,
                    "p50_ms": l.p50_ms, "p99_ms": l.p99_ms})
         }
-        _ => anyhow::bail!("usage: clusterdeck-bench s1 [sandboxes] | s2 [sandboxes] | s3 [visitors] [arrival seconds] | p2 [loads] | p3 [concurrency] [seconds] | p3wrk [connections] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
+        _ => anyhow::bail!("usage: clusterdeck-bench s1 [sandboxes] | s2 [sandboxes] | s3 [visitors] [arrival seconds] | p2 [loads] | p3 [concurrency] [seconds] | p3wrk [connections] [seconds] | p3oha [connections] [rate] [seconds] | cli [iterations] | p5 [subscribers] | p6 [machines] [events] | r1 [rounds] | f1 [fleets] | f2 [fleets] | f3 [fleets] [seconds] | f4 [logins] | e1 [rows]"),
     };
     println!("{out}");
     Ok(())
