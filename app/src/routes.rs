@@ -42,6 +42,17 @@ type Loaded = Result<AnyView, SplitLoaderError>;
 /// Fetches a page's chunk (once per session) and builds the page.
 type Load = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Loaded>>> + Send + Sync>;
 
+/// Where a [`LazyPage`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Its chunk is being fetched.
+    Fetching,
+    /// Built: the view waits in the page's slot until shown.
+    Built,
+    /// The chunk could not be fetched.
+    Failed,
+}
+
 /// Shows the page `load` builds once its chunk is there; while it is fetched, a short status; when it
 /// cannot be, an alert that says so and a way to try again (also tried by itself when the console's
 /// event stream is live again).
@@ -51,22 +62,20 @@ type Load = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Loaded>>> + Send + Sync>
 #[component]
 fn LazyPage(load: Load) -> impl IntoView {
     let console = use_console();
-    // None while the chunk is fetched; Some(true) once the page is built (it waits in `page`),
-    // Some(false) when the chunk could not be fetched.
-    let state = RwSignal::new(None::<bool>);
+    let stage = RwSignal::new(Stage::Fetching);
     let page = StoredValue::new_local(None::<AnyView>);
     let owner = Owner::current().unwrap_or_default();
     let fetch = StoredValue::new(move || {
-        state.set(None);
+        stage.set(Stage::Fetching);
         let load = load.clone();
         let task = owner.with(|| {
             ScopedFuture::new_untracked(async move {
                 match load().await {
                     Ok(built) => {
                         page.set_value(Some(built));
-                        state.set(Some(true));
+                        stage.set(Stage::Built);
                     }
-                    Err(_) => state.set(Some(false)),
+                    Err(_) => stage.set(Stage::Failed),
                 }
             })
         });
@@ -74,17 +83,17 @@ fn LazyPage(load: Load) -> impl IntoView {
     });
     fetch.with_value(|f| f());
     Effect::new(move |_| {
-        if console.live.get() && state.get_untracked() == Some(false) {
+        if console.live.get() && stage.get_untracked() == Stage::Failed {
             fetch.with_value(|f| f());
         }
     });
-    move || match state.get() {
-        None => view! { <p class="page-loading" role="status">"Loading the page…"</p> }.into_any(),
-        Some(true) => page
+    move || match stage.get() {
+        Stage::Fetching => view! { <p class="page-loading" role="status">"Loading the page…"</p> }.into_any(),
+        Stage::Built => page
             .try_update_value(Option::take)
             .flatten()
             .unwrap_or_else(|| ().into_any()),
-        Some(false) => view! {
+        Stage::Failed => view! {
             <div class="page-load-failed" role="alert">
                 <h1>"This page could not be loaded"</h1>
                 <p>
@@ -115,17 +124,13 @@ macro_rules! lazy_page {
     };
 }
 
-#[wasm_split(
-    console,
-    wasm_split_path = ::leptos::wasm_split,
-    fallible,
-    preload(preload_overview_page)
-)]
+#[wasm_split(console, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn overview_page() -> Loaded {
     Ok(view! { <pages::overview::Overview /> }.into_any())
 }
 
-/// The overview (fetched by the login form meanwhile, [`preload_after_login`]).
+/// The overview (in the `console` module, which the login form fetches meanwhile:
+/// [`preload_after_login`]).
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     view! { <LazyPage load=Arc::new(|| Box::pin(overview_page())) /> }
@@ -207,12 +212,11 @@ pub(crate) fn console_sync(console: Console) -> Result<Pin<Box<dyn Future<Output
     Ok(Box::pin(console.load_and_follow()))
 }
 
-/// Fetches, in the background, what the console needs once logged in (following the fleet, the
-/// overview), so that logging in does not wait for it. A failure is left to the first real use, which
-/// says so and tries again.
+/// Fetches, in the background, the `console` module (following the fleet and the overview: one module,
+/// so one fetch), so that logging in does not wait for it. A failure is left to the first real use,
+/// which says so and tries again.
 pub fn preload_after_login() {
     leptos::task::spawn_local(async {
         let _ = preload_console_sync().await;
-        let _ = preload_overview_page().await;
     });
 }

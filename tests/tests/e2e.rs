@@ -1471,6 +1471,13 @@ async fn a_user_added_by_enter_is_staged_and_the_form_cleared_without_a_refusal(
     // Enter in the password field adds the user, as a form does.
     h.field("Password").await?.send_keys(ENTER).await?;
     h.wait_text(STATUS, "added walker2").await?;
+    // The table shows the staged user: the page has caught up with the change (the refusal the form
+    // used to show came with that).
+    h.wait_text(
+        "//table[@aria-label='Users']//tr[@aria-label='User walker2']",
+        "operator",
+    )
+    .await?;
     // The form is ready for the next user: empty, and not refusing the name just added.
     let fieldset = "//fieldset[legend='Add a user']";
     for label in ["User name", "Password"] {
