@@ -2,6 +2,7 @@
 //! fleet, on the server and in the browser.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::event::{Event, EventKind, Fault, InstallFault, Switch, Write};
 use crate::features::{FeatureId, FeatureValue};
@@ -97,14 +98,18 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
                 origin: host.clone(),
                 seq,
             };
-            let before = connected_versions(fleet);
+            // Interfaces decide whether a machine has links (rules §8.1): a machine that offers SSH or
+            // CCS again re-forms its links at once, as a restored link does (rules §15.17). Only then
+            // are the versions needed (reading them walks the whole fleet).
+            let before = writes
+                .iter()
+                .any(|w| w.feature == FeatureId::IpInterfaces)
+                .then(|| connected_versions(fleet));
             write_reachable(fleet, host, writes, &rev);
             for item in structure {
                 apply_structure(fleet, host, item);
             }
-            // Interfaces decide whether a machine has links (rules §8.1): a machine that offers SSH or
-            // CCS again re-forms its links at once, as a restored link does (rules §15.17).
-            if writes.iter().any(|w| w.feature == FeatureId::IpInterfaces) {
+            if let Some(before) = before {
                 detach_mismatched(fleet, &before);
                 synchronise(fleet);
             }
@@ -116,7 +121,7 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
             setting,
         } => {
             for target in targets(fleet, host) {
-                if let Some(m) = fleet.machines.get_mut(&target) {
+                if let Some(m) = fleet.machine_mut(&target) {
                     m.config.set(mode.clone(), *feature, setting.clone());
                 }
             }
@@ -135,21 +140,21 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
         EventKind::MachineRemoved { host } => remove_machine(fleet, host),
         EventKind::Detached { hosts } => {
             for h in hosts {
-                if let Some(m) = fleet.machines.get_mut(h) {
+                if let Some(m) = fleet.machine_mut(h) {
                     m.detached = true;
                 }
             }
         }
         EventKind::Reconnected { hosts } => {
             for h in hosts {
-                if let Some(m) = fleet.machines.get_mut(h) {
+                if let Some(m) = fleet.machine_mut(h) {
                     m.detached = false;
                 }
             }
             synchronise(fleet);
         }
         EventKind::UpgradeDownloaded { host, version } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.upgrade = Upgrade::Downloaded { version: *version };
             }
         }
@@ -159,11 +164,11 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
             detach,
         } => {
             for h in detach {
-                if let Some(m) = fleet.machines.get_mut(h) {
+                if let Some(m) = fleet.machine_mut(h) {
                     m.detached = true;
                 }
             }
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 if m.membership.is_some() {
                     m.detached = true;
                 }
@@ -177,7 +182,7 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
             }
         }
         EventKind::UpgradeFinished { host } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 if let Upgrade::Installing { version, .. } = m.upgrade {
                     m.version = version;
                 }
@@ -187,7 +192,7 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
             }
         }
         EventKind::UpgradeFailed { host } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 if let Upgrade::Installing { version, .. } = m.upgrade {
                     let alert = format!(
                         "{at} system: Critical: the installation of AsyncOS {version} failed; {host} still runs AsyncOS {}",
@@ -200,17 +205,17 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
         }
         EventKind::Fault { fault } => apply_fault(fleet, fault, at),
         EventKind::DeliveryChanged { host, suspended } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.delivery_suspended = *suspended;
             }
         }
         EventKind::WorkQueueChanged { host, paused } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.workqueue_paused = *paused;
             }
         }
         EventKind::RebootStarted { host } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 let extra = std::mem::take(&mut m.runtime.faults.reboot_extra_secs);
                 let until = at.plus_secs(crate::fleet::REBOOT_SECS + i64::from(extra));
                 m.runtime.power = Power::Rebooting { until };
@@ -219,7 +224,7 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
         }
         EventKind::RebootFinished { host } => {
             let before = connected_versions(fleet);
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 if m.is_rebooting() {
                     m.runtime.power = Power::On;
                     m.local.push_log(format!(
@@ -231,37 +236,37 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
             reform(fleet, &before);
         }
         EventKind::ShutDown { host } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.power = Power::Off;
                 m.local.push_log(format!("{at} system: Info: shut down"));
             }
         }
         EventKind::MailSettled => {}
         EventKind::ListenersSuspended { host, listeners } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.suspended_listeners.extend(listeners.iter().cloned());
             }
         }
         EventKind::ListenersResumed { host, listeners } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 for l in listeners {
                     m.runtime.suspended_listeners.remove(l);
                 }
             }
         }
         EventKind::MachineSuspended { host } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.suspended = true;
             }
         }
         EventKind::MachineResumed { host } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.suspended = false;
                 m.runtime.suspended_listeners.clear();
             }
         }
         EventKind::ConfigSaved { host, name, text } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.local.saved_configs.insert(name.clone(), text.clone());
             }
         }
@@ -277,7 +282,7 @@ fn apply_kind(fleet: &mut Fleet, event: &Event) {
         EventKind::MachineAdded { machine } => {
             fleet
                 .machines
-                .insert(machine.hostname.clone(), (**machine).clone());
+                .insert(machine.hostname.clone(), Arc::new((**machine).clone()));
         }
         EventKind::ClockAdvanced => {}
     }
@@ -328,7 +333,7 @@ fn apply_fault(fleet: &mut Fleet, fault: &Fault, at: Timestamp) {
         Fault::Power { host, state } => {
             let before = connected_versions(fleet);
             let on = *state == Switch::On;
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.power = if on { Power::On } else { Power::Off };
                 let what = if on { "powered on" } else { "powered off" };
                 m.local.push_log(format!("{at} system: Info: {what}"));
@@ -338,17 +343,17 @@ fn apply_fault(fleet: &mut Fleet, fault: &Fault, at: Timestamp) {
             }
         }
         Fault::Install { host, state } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.faults.fail_next_install = *state == InstallFault::Fail;
             }
         }
         Fault::Reboot { host, extra_seconds } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.faults.reboot_extra_secs = *extra_seconds;
             }
         }
         Fault::Delivery { host, rate_percent } => {
-            if let Some(m) = fleet.machines.get_mut(host) {
+            if let Some(m) = fleet.machine_mut(host) {
                 m.runtime.faults.delivery_percent = (*rate_percent).min(100);
             }
         }
@@ -408,7 +413,7 @@ pub fn targets(fleet: &Fleet, host: &Hostname) -> BTreeSet<Hostname> {
 
 fn write_reachable(fleet: &mut Fleet, host: &Hostname, writes: &[Write], rev: &Rev) {
     for target in targets(fleet, host) {
-        if let Some(m) = fleet.machines.get_mut(&target) {
+        if let Some(m) = fleet.machine_mut(&target) {
             for w in writes {
                 let before = m.config.defined(&w.mode, w.feature);
                 match w.change.applied_to(w.feature, before) {
@@ -456,7 +461,7 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &StructureOp) {
                 }
             }
             for h in &members {
-                if let Some(m) = fleet.machines.get_mut(h) {
+                if let Some(m) = fleet.machine_mut(h) {
                     m.config
                         .rename_mode(&Mode::Group(old.clone()), Mode::Group(new.clone()));
                     if let Some(ms) = m.membership.as_mut() {
@@ -472,7 +477,7 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &StructureOp) {
                 c.groups.retain(|g| g != group);
             }
             for h in &members {
-                if let Some(m) = fleet.machines.get_mut(h) {
+                if let Some(m) = fleet.machine_mut(h) {
                     m.config.drop_mode(&Mode::Group(group.clone()));
                     if let (Some(ms), Some(d)) = (m.membership.as_mut(), dest) {
                         if &ms.group == group {
@@ -483,7 +488,7 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &StructureOp) {
             }
         }
         StructureOp::SetGroup { host: h, group } => {
-            if let Some(ms) = fleet.machines.get_mut(h).and_then(|m| m.membership.as_mut()) {
+            if let Some(ms) = fleet.machine_mut(h).and_then(|m| m.membership.as_mut()) {
                 ms.group = group.clone();
             }
         }
@@ -492,7 +497,7 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &StructureOp) {
                 c.name = name.clone();
                 fleet.clusters.insert(name.clone(), c);
                 for h in &members {
-                    if let Some(ms) = fleet.machines.get_mut(h).and_then(|m| m.membership.as_mut()) {
+                    if let Some(ms) = fleet.machine_mut(h).and_then(|m| m.membership.as_mut()) {
                         ms.cluster = name.clone();
                     }
                 }
@@ -514,7 +519,7 @@ fn apply_structure(fleet: &mut Fleet, host: &Hostname, item: &StructureOp) {
 
 fn create(fleet: &mut Fleet, host: &Hostname, name: &crate::names::ClusterName, addressing: Addressing) {
     let main = GroupName::known(MAIN_GROUP);
-    let Some(m) = fleet.machines.get_mut(host) else {
+    let Some(m) = fleet.machines.get_mut(host).map(Arc::make_mut) else {
         return;
     };
     let own = Mode::Machine(host.clone());
@@ -586,7 +591,7 @@ fn join(
     };
     let mut store = via_machine.config.clone();
     let own = Mode::Machine(host.clone());
-    let Some(joiner) = fleet.machines.get_mut(host) else {
+    let Some(joiner) = fleet.machine_mut(host) else {
         return;
     };
     // Machine-only settings stay with the machine, as machine-level settings (rules §3.1).
@@ -661,13 +666,13 @@ fn remove_machine(fleet: &mut Fleet, host: &Hostname) {
         .map(|x| x.hostname.clone())
         .filter(|h| h != host)
         .collect();
-    if let Some(m) = fleet.machines.get_mut(host) {
+    if let Some(m) = fleet.machine_mut(host) {
         m.config = flat;
         m.membership = None;
         m.detached = false;
     }
     for h in &others {
-        if let Some(o) = fleet.machines.get_mut(h) {
+        if let Some(o) = fleet.machine_mut(h) {
             o.config.drop_mode(&own);
         }
     }
@@ -699,7 +704,7 @@ fn detach_mismatched(fleet: &mut Fleet, before: &BTreeMap<ClusterName, Version>)
         .map(|m| m.hostname.clone())
         .collect();
     for h in mismatched {
-        if let Some(m) = fleet.machines.get_mut(&h) {
+        if let Some(m) = fleet.machine_mut(&h) {
             m.detached = true;
         }
     }
@@ -784,7 +789,7 @@ fn merge(fleet: &mut Fleet, component: &BTreeSet<Hostname>) {
         }
         let winner = first.clone();
         for h in component {
-            if let Some(m) = fleet.machines.get_mut(h) {
+            if let Some(m) = fleet.machine_mut(h) {
                 match &winner {
                     Copy::Defined(s) => m.config.set(mode.clone(), feature, s.clone()),
                     Copy::Deleted(r) => m.config.delete(&mode, feature, r.clone()),

@@ -7,6 +7,7 @@ use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Serial, Timestamp, UserKey, UserName, Version};
 use crate::store::{ConfigStore, Rev, Setting};
 use crate::structure::Addressing;
+use std::sync::Arc;
 
 /// The names `clusterdeck script --fixture` accepts.
 pub const FIXTURES: &[&str] = &["americas", "standalone"];
@@ -34,7 +35,7 @@ pub fn scale(n: usize) -> Fleet {
     for i in 1..=n.saturating_sub(fleet.machines.len()) {
         let host = Hostname::known(&format!("m{i:05}.scale.example.com"));
         let machine = new_standalone(&host, Version::new(9, 1, 2), (i % 250) as u8);
-        fleet.machines.insert(host, machine);
+        fleet.machines.insert(host, Arc::new(machine));
     }
     started(fleet)
 }
@@ -271,7 +272,7 @@ fn standalone_store(host: &Host) -> ConfigStore {
 
 /// Rewrites the user table of every replica and mode: `f` keeps (changed or not) or drops each user.
 fn rewrite_users(fleet: &mut Fleet, mut f: impl FnMut(UserRow) -> Option<UserRow>) {
-    for m in fleet.machines.values_mut() {
+    for m in fleet.machines.values_mut().map(Arc::make_mut) {
         for settings in m.config.modes.values_mut() {
             if let Some(users) = settings.get_mut(&FeatureId::Users) {
                 users.value.rows = users
@@ -395,9 +396,10 @@ fn empty_fleet() -> Fleet {
 pub fn standalone() -> Fleet {
     let mut fleet = empty_fleet();
     for host in HOSTS {
-        fleet
-            .machines
-            .insert(h(host.name), machine(host, None, standalone_store(host)));
+        fleet.machines.insert(
+            h(host.name),
+            Arc::new(machine(host, None, standalone_store(host))),
+        );
     }
     started(fleet)
 }
@@ -451,7 +453,7 @@ pub fn americas() -> Fleet {
             ),
             None => machine(host, None, standalone_store(host)),
         };
-        fleet.machines.insert(h(host.name), m);
+        fleet.machines.insert(h(host.name), Arc::new(m));
     }
     started(fleet)
 }

@@ -6,10 +6,11 @@
 //! happen only through [`crate::apply`].
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureId, FeatureValue, UserRow};
+use crate::features::{FeatureId, FeatureValue, TypedRow, UserRow};
 use crate::mode::Mode;
 use crate::names::{ClusterName, GroupName, Hostname, Serial, Timestamp, UserKey, UserName, Version};
 use crate::store::{effective, ConfigStore, Definitions};
@@ -301,7 +302,13 @@ impl Machine {
 
     /// One user of that database.
     pub fn user(&self, name: &UserName) -> Option<UserRow> {
-        self.users().into_iter().find(|u| &u.name == name)
+        // Rows are keyed by the user name as parsed, so only the matching row is read (the role of
+        // the session's user is looked up on every command).
+        let row = self
+            .config
+            .defined(&self.user_db_mode(), FeatureId::Users)?
+            .row(name.as_str())?;
+        UserRow::from_row(row).ok()
     }
 }
 
@@ -340,7 +347,9 @@ pub fn offers_cluster_service(m: &Machine) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fleet {
     pub clusters: BTreeMap<ClusterName, Cluster>,
-    pub machines: BTreeMap<Hostname, Machine>,
+    /// Shared between copies: publishing the fleet after an event copies only the map, and an event
+    /// copies only the machines it changes ([`Fleet::machine_mut`]).
+    pub machines: BTreeMap<Hostname, Arc<Machine>>,
     /// Versions `upgrade` offers.
     pub upgrades_offered: Vec<Version>,
     /// The valid upgrade paths, `(from, to)` (rules §16.6); empty: any offered newer version.
@@ -426,13 +435,19 @@ impl LinkDownCause {
 
 impl Fleet {
     pub fn machine(&self, host: &Hostname) -> Option<&Machine> {
-        self.machines.get(host)
+        self.machines.get(host).map(Arc::as_ref)
+    }
+
+    /// The machine to change: its own copy if another copy of the fleet still shares it.
+    pub fn machine_mut(&mut self, host: &Hostname) -> Option<&mut Machine> {
+        self.machines.get_mut(host).map(Arc::make_mut)
     }
 
     /// Members of `cluster`, in hostname order.
     pub fn members<'a>(&'a self, cluster: &'a ClusterName) -> impl Iterator<Item = &'a Machine> + 'a {
         self.machines
             .values()
+            .map(Arc::as_ref)
             .filter(move |m| m.cluster() == Some(cluster))
     }
 
@@ -488,7 +503,10 @@ impl Fleet {
     }
 
     pub fn standalone_machines(&self) -> impl Iterator<Item = &Machine> {
-        self.machines.values().filter(|m| m.membership.is_none())
+        self.machines
+            .values()
+            .map(Arc::as_ref)
+            .filter(|m| m.membership.is_none())
     }
 
     /// Whether the member may take part in cluster traffic at all (not detached, not upgrading, its

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureId, InterfaceRow, ListenerRow};
 use crate::fleet::{Fleet, FlowParams, MailCounters, MailSegment};
 use crate::names::{Hostname, Timestamp};
-use crate::store::{effective, Definitions};
+use crate::store::{effective_ref, Definitions};
 
 /// What a listener is doing on one machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,10 +48,10 @@ pub fn listeners_in<D: Definitions>(fleet: &Fleet, defs: &D, host: &Hostname) ->
         return Vec::new();
     };
     let group = fleet.group_of(host);
-    let interfaces: Vec<InterfaceRow> = effective(defs, host, group, FeatureId::IpInterfaces)
+    let interfaces: Vec<InterfaceRow> = effective_ref(defs, host, group, FeatureId::IpInterfaces)
         .typed()
         .collect();
-    effective(defs, host, group, FeatureId::Listeners)
+    effective_ref(defs, host, group, FeatureId::Listeners)
         .typed::<ListenerRow>()
         .map(|l| {
             let state = if !interfaces.iter().any(|i| i.name == l.interface) {
@@ -300,7 +300,7 @@ pub fn settle(
     for host in hosts {
         let params = flow_params(fleet, host);
         let seed = fleet.seed;
-        let Some(m) = fleet.machines.get_mut(host) else {
+        let Some(m) = fleet.machine_mut(host) else {
             continue;
         };
         let segment = match m.runtime.mail.last() {

@@ -654,7 +654,7 @@ mod tests {
     #[test]
     fn a_detached_member_gets_the_change_when_it_reconnects() {
         let mut fleet = americas();
-        fleet.machines.get_mut(&h("sf.example.com")).unwrap().detached = true;
+        fleet.machine_mut(&h("sf.example.com")).unwrap().detached = true;
         let dns = FeatureId::Dns;
         let r = review(
             &fleet,

@@ -323,7 +323,21 @@ pub fn effective<D: Definitions + ?Sized>(
     group: Option<&GroupName>,
     feature: FeatureId,
 ) -> FeatureValue {
-    resolve(defs, &Mode::Machine(host.clone()), group, feature).value_or_default(feature)
+    effective_ref(defs, host, group, feature).into_owned()
+}
+
+/// [`effective`], borrowed from `defs` when a mode defines the feature (the mail flow reads listeners
+/// and interfaces on every event; copying them each time was most of its cost).
+pub fn effective_ref<'a, D: Definitions + ?Sized>(
+    defs: &'a D,
+    host: &Hostname,
+    group: Option<&GroupName>,
+    feature: FeatureId,
+) -> std::borrow::Cow<'a, FeatureValue> {
+    match resolve(defs, &Mode::Machine(host.clone()), group, feature).value {
+        Some(v) => std::borrow::Cow::Borrowed(v),
+        None => std::borrow::Cow::Owned(feature.schema().default_value()),
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! [`redact_event`] mask them for the wire.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use crate::event::{Event, EventKind, Write};
 use crate::features::{ColumnKind, FeatureId, FeatureValue, Row, MASK};
@@ -76,7 +77,7 @@ pub fn try_fleet_secrets<E>(
     fleet: &mut Fleet,
     f: &mut impl FnMut(&mut String) -> Result<(), E>,
 ) -> Result<(), E> {
-    for m in fleet.machines.values_mut() {
+    for m in fleet.machines.values_mut().map(Arc::make_mut) {
         try_store_secrets(&mut m.config, f)?;
     }
     Ok(())
@@ -125,7 +126,7 @@ pub fn redact_value(feature: FeatureId, value: &mut FeatureValue) {
 pub fn redact_fleet(fleet: &Fleet) -> Fleet {
     let mut f = fleet.clone();
     let _ = try_fleet_secrets(&mut f, &mut mask);
-    for m in f.machines.values_mut() {
+    for m in f.machines.values_mut().map(Arc::make_mut) {
         for text in m.local.saved_configs.values_mut() {
             *text = redact_config_text(text);
         }
@@ -237,7 +238,7 @@ pub fn scope_fleet(fleet: &Fleet, role: Role) -> Fleet {
 pub fn scope_fleet_for(fleet: &Fleet, audience: Audience) -> Fleet {
     let mut f = redact_fleet(fleet);
     if !audience.config() {
-        for m in f.machines.values_mut() {
+        for m in f.machines.values_mut().map(Arc::make_mut) {
             blank_store(&mut m.config, audience);
             m.user_key = withheld_key();
             for text in m.local.saved_configs.values_mut() {
