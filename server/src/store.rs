@@ -168,86 +168,84 @@ fn outcome_sql(outcome: AuditOutcome) -> &'static str {
 impl SqliteStore {
     /// One batch's rows, inside the transaction `append` opened; the audit counts as they will be
     /// once it commits.
-    fn write_batch(&mut self, batch: &Batch) -> anyhow::Result<Option<[u64; 2]>> {
+    fn write_batch(&self, batch: &Batch) -> anyhow::Result<Option<[u64; 2]>> {
         let mut counts = self.audit_counts;
-        {
-            let mut ins = self
-                .conn
-                .prepare_cached("INSERT INTO events (revision, body, crc) VALUES (?1, ?2, ?3)")?;
-            for s in &batch.events {
-                let body = serde_json::to_string(&s.event)?;
-                ins.execute(params![s.revision as i64, body, checksum(&body) as i64])?;
-            }
-            let mut ins = self.conn.prepare_cached(
-                "INSERT INTO audit (at, user, login_host, mode, line, outcome, revision, other, real_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            for a in &batch.audit {
-                ins.execute(params![
-                    a.at,
-                    a.user,
-                    a.login_host,
-                    a.mode,
-                    a.line,
-                    a.outcome,
-                    a.revision as i64,
-                    audit_other(a),
-                    a.real_at
-                ])?;
-            }
-            if let (Some(keep), false) = (self.audit_retention, batch.audit.is_empty()) {
-                // The newest `keep` acknowledged commands, and a tenth as many other entries.
-                let mut c = match self.audit_counts {
-                    Some(c) => c,
-                    None => {
-                        let mut count = self
-                            .conn
-                            .prepare_cached("SELECT COUNT(*) FROM audit WHERE other = ?1")?;
-                        let mut read = |other: bool| count.query_row(params![other], |r| r.get::<_, i64>(0));
-                        [read(false)? as u64, read(true)? as u64]
-                    }
-                };
-                // The rows inserted above are counted in a count read now; add them only to an old one.
-                if self.audit_counts.is_some() {
-                    for a in &batch.audit {
-                        c[audit_other(a) as usize] += 1;
-                    }
+        let mut ins = self
+            .conn
+            .prepare_cached("INSERT INTO events (revision, body, crc) VALUES (?1, ?2, ?3)")?;
+        for s in &batch.events {
+            let body = serde_json::to_string(&s.event)?;
+            ins.execute(params![s.revision as i64, body, checksum(&body) as i64])?;
+        }
+        let mut ins = self.conn.prepare_cached(
+            "INSERT INTO audit (at, user, login_host, mode, line, outcome, revision, other, real_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for a in &batch.audit {
+            ins.execute(params![
+                a.at,
+                a.user,
+                a.login_host,
+                a.mode,
+                a.line,
+                a.outcome,
+                a.revision as i64,
+                audit_other(a),
+                a.real_at
+            ])?;
+        }
+        if let (Some(keep), false) = (self.audit_retention, batch.audit.is_empty()) {
+            // The newest `keep` acknowledged commands, and a tenth as many other entries.
+            let mut c = match self.audit_counts {
+                Some(c) => c,
+                None => {
+                    let mut count = self
+                        .conn
+                        .prepare_cached("SELECT COUNT(*) FROM audit WHERE other = ?1")?;
+                    let mut read = |other: bool| count.query_row(params![other], |r| r.get::<_, i64>(0));
+                    [read(false)? as u64, read(true)? as u64]
                 }
-                let mut drop = self.conn.prepare_cached(
-                    "DELETE FROM audit WHERE id IN \
-                     (SELECT id FROM audit WHERE other = ?1 ORDER BY id ASC LIMIT ?2)",
-                )?;
-                for (class, limit) in [(false, keep), (true, (keep / 10).max(100))] {
-                    let excess = c[class as usize].saturating_sub(limit);
-                    if excess > 0 {
-                        let gone = drop.execute(params![class, excess as i64])?;
-                        c[class as usize] -= gone as u64;
-                    }
+            };
+            // The rows inserted above are counted in a count read now; add them only to an old one.
+            if self.audit_counts.is_some() {
+                for a in &batch.audit {
+                    c[audit_other(a) as usize] += 1;
                 }
-                counts = Some(c);
             }
-            let mut ins = self.conn.prepare_cached(
-                "INSERT OR REPLACE INTO sessions (id, token_hash, body, created, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+            let mut drop = self.conn.prepare_cached(
+                "DELETE FROM audit WHERE id IN \
+                 (SELECT id FROM audit WHERE other = ?1 ORDER BY id ASC LIMIT ?2)",
             )?;
-            for s in &batch.sessions {
-                ins.execute(params![
-                    s.session.id as i64,
-                    s.token_hash,
-                    serde_json::to_string(&s.session)?,
-                    s.created,
-                    s.last_seen
-                ])?;
+            for (class, limit) in [(false, keep), (true, (keep / 10).max(100))] {
+                let excess = c[class as usize].saturating_sub(limit);
+                if excess > 0 {
+                    let gone = drop.execute(params![class, excess as i64])?;
+                    c[class as usize] -= gone as u64;
+                }
             }
-            let mut del = self.conn.prepare_cached("DELETE FROM sessions WHERE id = ?1")?;
-            for id in &batch.ended {
-                del.execute(params![*id as i64])?;
-            }
-            if let Some(clock) = batch.clock {
-                // Cached like the others: parsing this statement on every batch was a twentieth of
-                // the writer's time under load (perf, the P3 bench).
-                self.conn
-                    .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?1)")?
-                    .execute(params![format!("{} {}", clock.sim.0, clock.real_ms)])?;
-            }
+            counts = Some(c);
+        }
+        let mut ins = self.conn.prepare_cached(
+            "INSERT OR REPLACE INTO sessions (id, token_hash, body, created, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for s in &batch.sessions {
+            ins.execute(params![
+                s.session.id as i64,
+                s.token_hash,
+                serde_json::to_string(&s.session)?,
+                s.created,
+                s.last_seen
+            ])?;
+        }
+        let mut del = self.conn.prepare_cached("DELETE FROM sessions WHERE id = ?1")?;
+        for id in &batch.ended {
+            del.execute(params![*id as i64])?;
+        }
+        if let Some(clock) = batch.clock {
+            // Cached like the others: parsing this statement on every batch was a twentieth of
+            // the writer's time under load (perf, the P3 bench).
+            self.conn
+                .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?1)")?
+                .execute(params![format!("{} {}", clock.sim.0, clock.real_ms)])?;
         }
         Ok(counts)
     }
@@ -270,6 +268,9 @@ impl SqliteStore {
         // P3's batches took a third longer to store.
         conn.pragma_update(None, "cache_size", -512)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Room for every statement a batch runs and the audit filters' queries besides (rusqlite
+        // keeps 16): a few distinct audit searches must not push BEGIN, COMMIT or the inserts out.
+        conn.set_prepared_statement_cache_capacity(64);
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the store's tables in {}", path.display()))?;
         let classed: bool = conn
